@@ -1,0 +1,1 @@
+"""Compiled solvers for the spring-block models (jax + diffrax)."""

@@ -1,0 +1,101 @@
+"""Model (b): the underdamped Langevin chain with kinetic friction and decaying noise.
+
+Shi, Pan & Dokmanic (arXiv 2407.19353), mechanical model, second variant (reference
+section 3, the authors' ``sdeint`` notebook). In Ito form, for l = 1..L,
+
+    dx_l = v_l dt
+    dv_l = [F_l - gamma v_l - f(v_l)] / m dt + eps exp(-lambda t) dW,
+
+with f the kinetic Coulomb friction (:mod:`springblock.theory.friction`) and dW either
+one Brownian motion shared by all blocks (``shared_noise``) or independent ones dW_l.
+(The authors' notebook multiplies L independent Brownian motions by an all-ones matrix:
+that is our shared noise with eps replaced by eps * sqrt(L).)
+
+The state is (x_1..x_L, v_1..v_L); ``drift`` and ``diffusion`` are the sympy right-hand
+sides that the numerics compile into a diffrax SDE. ``smoothed_drift`` replaces f by its
+tanh regularisation f_delta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from springblock.theory import chain, friction
+
+t = sp.Symbol("t", nonnegative=True)
+m = sp.Symbol("m", positive=True)  # block mass
+gamma = sp.Symbol("gamma", nonnegative=True)  # viscous damping
+eps = sp.Symbol("epsilon", nonnegative=True)  # noise amplitude per unit mass
+lam = sp.Symbol("lambda", nonnegative=True)  # noise decay rate
+
+
+@dataclass(frozen=True)
+class UnderdampedModel:
+    """Symbolic model (b) for ``blocks`` blocks."""
+
+    blocks: int
+    shared_noise: bool = True
+
+    @cached_property
+    def geometry(self) -> chain.ChainGeometry:
+        return chain.ChainGeometry(self.blocks)
+
+    @property
+    def x(self) -> tuple[sp.Symbol, ...]:
+        return self.geometry.x
+
+    @cached_property
+    def v(self) -> tuple[sp.Symbol, ...]:
+        return tuple(sp.Symbol(f"v_{l}", real=True) for l in range(1, self.blocks + 1))
+
+    @property
+    def state(self) -> tuple[sp.Symbol, ...]:
+        return (*self.x, *self.v)
+
+    def _drift(self, friction_law) -> list[sp.Expr]:
+        forces = self.geometry.forces
+        accel = [
+            (F - gamma * vl - friction_law(vl)) / m for F, vl in zip(forces, self.v, strict=True)
+        ]
+        return [*self.v, *accel]
+
+    @cached_property
+    def drift(self) -> list[sp.Expr]:
+        """Drift of (x, v) with the exact Coulomb friction."""
+        return self._drift(friction.kinetic_friction)
+
+    @cached_property
+    def smoothed_drift(self) -> list[sp.Expr]:
+        """Drift of (x, v) with the tanh-regularised friction f_delta."""
+        return self._drift(friction.smoothed_kinetic_friction)
+
+    @cached_property
+    def diffusion(self) -> sp.Matrix:
+        """2L x (1 or L) diffusion matrix: zero rows for x, eps exp(-lambda t) for v."""
+        amplitude = eps * sp.exp(-lam * t)
+        L = self.blocks
+        columns = 1 if self.shared_noise else L
+        rows = [[sp.Integer(0)] * columns for _ in range(L)]
+        for l in range(L):
+            rows.append(
+                [amplitude] if self.shared_noise
+                else [amplitude if j == l else sp.Integer(0) for j in range(L)]
+            )
+        return sp.Matrix(rows)
+
+    @property
+    def parameters(self) -> tuple[sp.Symbol, ...]:
+        """Parameter symbols in the order the compiled functions take them."""
+        return (chain.k, chain.y, friction.mu_R, friction.mu_L, m, gamma, eps, lam, friction.delta)
+
+    def latex(self) -> str:
+        noise = "dW_t" if self.shared_noise else r"dW_{\ell,t}"
+        v = sp.Symbol("v")
+        return (
+            r"dx_\ell = v_\ell\,dt,\quad m\,dv_\ell = \left[F_\ell - \gamma v_\ell - f(v_\ell)"
+            rf"\right]dt + m\,\epsilon\,e^{{-\lambda t}}\,{noise},\quad "
+            rf"f(v) = {sp.latex(friction.kinetic_friction(v))},\quad {self.geometry.latex()}"
+        )
