@@ -29,7 +29,16 @@ delta = sp.Symbol("delta", positive=True)  # velocity scale of the smoothed fric
 
 
 def static_friction(f: sp.Expr, right: sp.Expr = mu_R, left: sp.Expr = mu_L) -> sp.Expr:
-    """S(f): the part of the force f that moves a block held by static friction."""
+    """S(f) = f - min(max(f, -mu_L), mu_R): the part of f that moves a block.
+
+    The clip form equals the three-case definition above (tested) and compiles to two
+    min/max operations instead of a three-way select.
+    """
+    return f - sp.Min(sp.Max(f, -left), right)
+
+
+def static_friction_cases(f: sp.Expr, right: sp.Expr = mu_R, left: sp.Expr = mu_L) -> sp.Expr:
+    """S(f) as the three-case Piecewise of the module docstring (for display and tests)."""
     return sp.Piecewise((f - right, f > right), (f + left, f < -left), (0, True))
 
 

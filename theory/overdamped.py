@@ -96,5 +96,5 @@ class OverdampedModel:
         return (
             rf"x_\ell \leftarrow x_\ell + \eta\, S\!\left(F_\ell + \bar\epsilon\,{noise}\right),"
             rf"\quad {noise} \sim \mathcal{{N}}(0,1),\quad "
-            rf"S(f) = {sp.latex(friction.static_friction(f))},\quad {self.geometry.latex()}"
+            rf"S(f) = {sp.latex(friction.static_friction_cases(f))},\quad {self.geometry.latex()}"
         )
