@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import jax.numpy as jnp
+import jax.scipy.special as jsp
 import sympy as sp
+
+#: sympy functions that ``modules="jax"`` would otherwise map to the scalar ``math`` module.
+_JAX_SPECIAL = {"erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv}
 
 
 def vector_function(
@@ -21,10 +25,11 @@ def vector_function(
     ``state`` (and every array in ``extra``) carries its components on the last axis,
     ``params`` is a tuple of scalars or arrays broadcastable against one component; the
     result stacks the expressions on the last axis, so batch axes pass through. The
-    generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``).
+    generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
+functions taken from ``jax.scipy.special``).
     """
     raw = sp.lambdify([list(state), *[list(e) for e in extra], *parameters], list(exprs),
-                      modules="jax")
+                      modules=[_JAX_SPECIAL, "jax"])
 
     def evaluate(x, *rest):
         *extra_arrays, params = rest

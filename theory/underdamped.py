@@ -14,6 +14,18 @@ that is our shared noise with eps replaced by eps * sqrt(L).)
 The state is (x_1..x_L, v_1..v_L); ``drift`` and ``diffusion`` are the sympy right-hand
 sides that the numerics compile into a diffrax SDE. ``smoothed_drift`` replaces f by its
 tanh regularisation f_delta.
+
+Exact Coulomb friction is handled by a stick-slip time stepping (Moreau's midpoint-free
+"catching-up" scheme, J. J. Moreau 1988; M. Jean 1999), treating friction and damping
+implicitly and the spring force and noise explicitly over a step h:
+
+    w_l  = v_l + (h/m) F_l + eps exp(-lambda t) Delta W,
+    v_l' = S(w_l; h mu_R / m, h mu_L / m) / (1 + gamma h / m),
+    x_l' = x_l + h v_l',
+
+with S the static-friction map: a block whose trial velocity w_l cannot beat the
+friction impulse sticks (v_l' = 0) exactly, with no regularisation. ``stick_slip_update``
+holds these expressions; Delta W ~ N(0, h).
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ m = sp.Symbol("m", positive=True)  # block mass
 gamma = sp.Symbol("gamma", nonnegative=True)  # viscous damping
 eps = sp.Symbol("epsilon", nonnegative=True)  # noise amplitude per unit mass
 lam = sp.Symbol("lambda", nonnegative=True)  # noise decay rate
+h = sp.Symbol("h", positive=True)  # time step of the stick-slip scheme
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,25 @@ class UnderdampedModel:
                 else [amplitude if j == l else sp.Integer(0) for j in range(L)]
             )
         return sp.Matrix(rows)
+
+    @cached_property
+    def dW(self) -> tuple[sp.Symbol, ...]:
+        """Brownian increments of one step (one, or one per block)."""
+        if self.shared_noise:
+            return (sp.Symbol("Delta_W", real=True),)
+        return tuple(sp.Symbol(f"Delta_W_{l}", real=True) for l in range(1, self.blocks + 1))
+
+    @cached_property
+    def stick_slip_update(self) -> list[sp.Expr]:
+        """(x', v') after one stick-slip step of size h (module docstring)."""
+        amplitude = eps * sp.exp(-lam * t)
+        new_v = []
+        for l, (F, vl) in enumerate(zip(self.geometry.forces, self.v, strict=True)):
+            dW = self.dW[0] if self.shared_noise else self.dW[l]
+            trial = vl + h * F / m + amplitude * dW
+            new_v.append(friction.static_friction(trial, h * friction.mu_R / m,
+                                                  h * friction.mu_L / m) / (1 + gamma * h / m))
+        return [*(xl + h * vl for xl, vl in zip(self.x, new_v, strict=True)), *new_v]
 
     @property
     def parameters(self) -> tuple[sp.Symbol, ...]:

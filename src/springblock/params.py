@@ -147,7 +147,7 @@ class Underdamped:
     shared_noise: bool = True
     dt: float = 0.05
     steps: int = 14_000
-    smoothing: float = 1e-4
+    smoothing: float = 4e-4
 
     def __post_init__(self):
         object.__setattr__(self, "mass", check_real("mass", self.mass, minimum=0.0, strict=True))
