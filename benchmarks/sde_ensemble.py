@@ -43,6 +43,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from springblock.numerics.overdamped import iterate_given_noise, simulate
 
 # The problem (reference section 3, model (a), the authors' code values but L = 8).

@@ -104,15 +104,15 @@ def pulled_equilibrium(blocks: int, stiffness: float, mu_right: float, mu_left: 
                        target: float = 1.0) -> PulledEquilibrium:
     """The noiseless pulled equilibrium (module docstring), evaluated in exact rationals.
 
-    Inputs are converted with ``sympy.nsimplify(..., rational=True)``, so the returned
-    floats carry only the final rounding.
+    Inputs are converted to the exact rationals their binary floats stand for
+    (``sympy.Rational(float)``), so the returned floats carry only the final rounding.
     """
     if target == 0:
         zeros = (0.0,) * blocks
         return PulledEquilibrium((0.0,) * (blocks + 1), zeros, blocks, 0)
     sign = 1 if target > 0 else -1
     mu = mu_right if sign > 0 else mu_left
-    k_, y_, mu_ = (sp.nsimplify(v, rational=True) for v in (stiffness, abs(target), mu))
+    k_, y_, mu_ = (sp.Rational(v) for v in (stiffness, abs(target), mu))
     ratio = math.inf if mu == 0 else float(2 * y_ * k_ / mu_)
     n = _moving_count(blocks, ratio)
     d = pulled_elongations(blocks, n, k_, y_, mu_)

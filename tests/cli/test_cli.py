@@ -1,0 +1,139 @@
+"""The command-line contract: exit codes, JSON keys, bad input, output files."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from springblock import cli
+from springblock.theory import equilibrium
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the installed entry point in a subprocess, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "springblock.cli", *args],
+                          capture_output=True, text=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_equilibrium_json_contract_and_values():
+    out = run_cli("model", "equilibrium", "--blocks", "7", "--stiffness", "1",
+                  "--mu-right", "0.1", "--json")
+    data = json.loads(out.stdout)
+    assert len(data["elongations"]) == 8 and len(data["positions"]) == 7
+    assert isinstance(data["stuck_blocks"], int)
+    # Independent check: n(n+1) >= 2yk/mu = 20 first holds at n = 4, so L + 1 - 4 = 4 stuck.
+    assert data["stuck_blocks"] == 4
+    assert math.isclose(sum(data["elongations"]), 1.0, rel_tol=1e-12)
+    expected = equilibrium.pulled_equilibrium(7, 1.0, 0.1, 0.1, 1.0)
+    assert data["positions"] == pytest.approx(expected.positions, abs=1e-15)
+
+
+def test_equilibrium_asymmetric_negative_target_uses_left_friction():
+    data = json.loads(run_cli("model", "equilibrium", "-L", "4", "-k", "2", "--mu-right", "0.5",
+                              "--mu-left", "0.05", "--target", "-1", "--json").stdout)
+    mirrored = equilibrium.pulled_equilibrium(4, 2.0, 0.05, 0.5, 1.0)
+    assert data["positions"] == pytest.approx([-x for x in mirrored.positions], abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["model", "equilibrium", "--blocks", "0", "--mu-right", "0.1"], "--blocks"),
+        (["model", "equilibrium", "--stiffness", "-1", "--mu-right", "0.1"], "--stiffness"),
+        (["model", "equilibrium", "--mu-right", "-0.1"], "--mu-right"),
+        (["model", "equilibrium", "--mu-right", "nan"], "--mu-right"),
+        (["model", "equilibrium", "--mu-right", "0.1", "--mu-left", "inf"], "--mu-left"),
+        (["model", "simulate", "--dt", "0"], "--dt"),
+        (["model", "simulate", "--noise", "-1"], "--noise"),
+        (["model", "simulate", "--steps", "0"], "--steps"),
+        (["model", "simulate", "--seeds", "0"], "--seeds"),
+        (["model", "simulate", "--variant", "underdamped", "--mass", "0"], "--mass"),
+        (["model", "simulate", "--variant", "underdamped", "--method", "smoothed",
+          "--smoothing", "1e-9"], "--smoothing"),
+        (["model", "phase-diagram", "--mu-min", "0.3", "--mu-max", "0.2"], "--mu-max"),
+        (["model", "phase-diagram", "--noise-min", "0"], "--noise-min"),
+        (["model", "phase-diagram", "--tolerance", "-1"], "--tolerance"),
+    ],
+)
+def test_bad_input_exits_2_and_names_the_parameter(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and "must be" in err
+
+
+@pytest.mark.parametrize("argv", [["model"], ["model", "simulate", "--variant", "other"],
+                                  ["model", "equilibrium"], ["model", "simulate", "--dt", "x"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+
+
+def test_simulate_overdamped_json_and_files(tmp_path, capsys):
+    assert cli.main(["model", "simulate", "--blocks", "4", "--steps", "2000", "--seeds", "4",
+                     "--mu-right", "0.05", "--mu-left", "0.05", "--noise", "0.1", "--json",
+                     "--out", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("load_curve", "elongations", "spread", "curvature"):
+        assert key in data
+    assert len(data["load_curve"]) == 5 and len(data["elongations"]) == 5
+    assert data["load_curve"][0] == pytest.approx(1.0)  # y - x_0 with the wall at 0
+    assert sum(data["elongations"]) == pytest.approx(1.0, abs=1e-5)  # float32 positions
+    # The summary statistics are those of the per-seed elongations, averaged over seeds.
+    assert data["curvature"] == pytest.approx(sum(data["per_seed"]["curvature"]) / 4)
+    for name in ("load_curve.png", "load_curve.pdf", "trajectories.png", "simulate.json",
+                 "trajectories.npz"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_simulate_underdamped_runs(capsys):
+    assert cli.main(["model", "simulate", "--variant", "underdamped", "--blocks", "3",
+                     "--steps", "400", "--seeds", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["config"]["chain"]["stiffness"] == 0.1  # the authors' notebook default
+    assert len(data["load_curve"]) == 4
+
+
+def test_phase_diagram_small_grid_and_resume(tmp_path, capsys):
+    argv = ["model", "phase-diagram", "--blocks", "3", "--mu-points", "3", "--noise-points",
+            "3", "--steps", "500", "--seeds", "2", "--no-progress", "--json", "--out",
+            str(tmp_path)]
+    assert cli.main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (tmp_path / "phase_diagram.png").stat().st_size > 0
+    assert len(first["curvature"]) == 3 and len(first["curvature"][0]) == 3
+    assert set(first["agreement"]) == {"closed_form", "mean_field"}
+    rows = sorted((tmp_path / "checkpoint").rglob("row_*.npz"))
+    assert len(rows) == 3
+    # Resume: a deleted row is recomputed (same seeds, same numbers) and a kept row is
+    # read back, not recomputed: a marker written into it shows up in the results.
+    rows[1].unlink()
+    with np.load(rows[0]) as data:
+        kept = {name: data[name] for name in data.files}
+    kept["curvature"] = kept["curvature"] + 100.0
+    np.savez(rows[0], **kept)
+    assert cli.main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["curvature"][1:] == first["curvature"][1:]
+    assert np.allclose(np.array(second["curvature"][0]) - first["curvature"][0], 100.0)
+
+
+def test_latex_json():
+    data = json.loads(run_cli("model", "latex", "--json").stdout)
+    assert r"\leftarrow" in data["model"] and "erf" in data["mean_drift"]
+
+
+def test_help_mentions_every_command():
+    text = run_cli("model", "--help").stdout
+    for command in ("equilibrium", "simulate", "phase-diagram", "latex"):
+        assert command in text
