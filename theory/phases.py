@@ -86,6 +86,19 @@ def curvature_expr(c0=c_0, duration=T, blocks=L_sym, stiffness=chain.k, noise=dr
     return c_inf + (c0 - c_inf) * sp.exp(-duration / tau)
 
 
+def elongations_expr(blocks: int, moving: int, duration=T, stiffness=chain.k, target=chain.y,
+                     noise=drift.sigma, right=friction.mu_R, left=friction.mu_L):
+    """d(T) = d^inf + (d^0 - d^inf) exp(-T/tau) for a pulled state with ``moving`` = n.
+
+    Its :func:`springblock.theory.chain.curvature` and :func:`~springblock.theory.chain.spread`
+    are the predicted c(T) and v(T) as sympy expressions of (friction, noise, L, T).
+    """
+    d0 = equilibrium.pulled_elongations(blocks, moving, stiffness, target, right)
+    d_inf = stationary_elongations(blocks, stiffness, target, right, left)
+    decay = sp.exp(-duration / relaxation_time_expr(blocks, stiffness, noise, right, left))
+    return [a + (b - a) * decay for a, b in zip(d_inf, d0, strict=True)]
+
+
 def boundary_expr(level=c_b, c0=c_0, duration=T, blocks=L_sym, stiffness=chain.k,
                   right=friction.mu_R, left=friction.mu_L) -> sp.Expr:
     """sigma_b at which c(T) = ``level`` (module docstring)."""

