@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from springblock.numerics.overdamped import iterate_given_noise, simulate
+from springblock.numerics.overdamped import NOISE_BLOCK, iterate_given_noise, simulate
 
 # The problem (reference section 3, model (a), the authors' code values but L = 8).
 K, Y, MU_R, MU_L, EPS_BAR, ETA = 1.0, 1.0, 0.1, 0.1, 0.1, 0.01
@@ -147,6 +147,26 @@ def jax_simulate(trajectories: int, blocks: int, steps: int, seed: int) -> jax.A
     return out.positions[:, -1, :].block_until_ready()
 
 
+def noise_draws(trajectories: int, blocks: int, steps: int, partitionable: bool):
+    """Time-able: the normals of one run, drawn in ``NOISE_BLOCK``-step blocks as the kernel
+    draws them, with threefry in the given mode. Returns a compiled zero-argument callable."""
+    keys = jax.random.split(jax.random.key(0), trajectories)
+    blocks_needed = max(1, steps // NOISE_BLOCK)
+
+    def draw(keys):
+        def one(total, b):
+            block_keys = jax.vmap(jax.random.fold_in, (0, None))(keys, b)
+            z = jax.vmap(lambda kk: jax.random.normal(kk, (NOISE_BLOCK, blocks)),
+                         out_axes=1)(block_keys)
+            return total + z[0, 0, 0], None  # keep one value: the draw cannot be skipped
+
+        return jax.lax.scan(one, 0.0, jnp.arange(blocks_needed))[0]
+
+    with jax.threefry_partitionable(partitionable):
+        compiled = jax.jit(draw).lower(keys).compile()
+    return lambda: compiled(keys).block_until_ready()
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--blocks", type=int, default=8)
@@ -179,6 +199,10 @@ def main(argv: list[str] | None = None) -> dict:
     t_sim, all_sim, x_sim = timed(lambda: jax_simulate(B, L, N, seed), R)
     t_given, all_given, x_given = timed(given, R)
 
+    # Noise generation alone, in threefry's two modes (the kernel uses the second).
+    t_rng_part, _, _ = timed(noise_draws(B, L, N, True), R)
+    t_rng_nonpart, _, _ = timed(noise_draws(B, L, N, False), R)
+
     # numpy and Python.
     t_np_draw, all_np_draw, x_np_draw = timed(lambda: numpy_drawing(B, L, N, seed), R)
     t_np_given, all_np_given, x_np_given = timed(lambda: numpy_given(noise64), R)
@@ -200,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
             "jax_simulate": t_sim, "jax_given_noise": t_given,
             "numpy_drawing": t_np_draw, "numpy_given_noise": t_np_given,
             "python_loop_scaled": t_py, "python_loop_measured": t_py_small,
+            "noise_threefry_partitionable": t_rng_part,
+            "noise_threefry_non_partitionable": t_rng_nonpart,
         },
         "all_seconds": {
             "jax_simulate": all_sim, "jax_given_noise": all_given,
@@ -213,6 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
             "numpy_over_jax_end_to_end": t_np_draw / t_sim,
             "numpy_over_jax_given_noise": t_np_given / t_given,
             "python_loop_over_jax": t_py / t_sim,
+            "noise_partitionable_over_non_partitionable": t_rng_part / t_rng_nonpart,
         },
         "check": {
             "max_abs_diff_numpy_vs_jax_given_noise": diff_jax,
@@ -260,6 +287,10 @@ def report(r: dict) -> None:
     print(f"  (Python loop measured {s['python_loop_measured']:.3f} s on "
           f"{c['loop_trajectories']} trajectories, scaled linearly x "
           f"{c['trajectories'] / c['loop_trajectories']:g})")
+    print(f"noise alone (jax normals, {NOISE_BLOCK}-step blocks): threefry partitionable "
+          f"{s['noise_threefry_partitionable']:.4f} s, non-partitionable (used) "
+          f"{s['noise_threefry_non_partitionable']:.4f} s, ratio "
+          f"{ratio['noise_partitionable_over_non_partitionable']:.2f}")
     print()
     print("ratios: numpy/jax end-to-end {:.2f}, numpy/jax pre-drawn noise {:.2f}, "
           "python-loop/jax {:.1f}".format(ratio["numpy_over_jax_end_to_end"],

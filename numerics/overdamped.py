@@ -10,7 +10,7 @@ compiled here from :class:`springblock.theory.OverdampedModel` and iterated with
 (trajectories, L), so one compiled step advances every trajectory of every grid cell.
 
 Noise comes from JAX's threefry generator in its non-partitionable mode, which draws
-normals about 1.5x faster on CPU than the partitionable default (benchmarks/
+normals faster on CPU than the partitionable default (measured by benchmarks/
 sde_ensemble.py); the switch is local to this module's calls. Each trajectory's noise
 depends only on its seed index, not on the grid it sits in, so the
 same seed gives the same noise in every cell (common random numbers) and in every run.
@@ -30,8 +30,8 @@ from springblock.numerics.compile import vector_function
 from springblock.theory import OverdampedModel
 
 #: Steps whose noise is drawn in one call: large enough to amortise the call, small enough
-#: for the block (NOISE_BLOCK x trajectories x L floats) to stay in cache. Tuned with
-#: benchmarks/sde_ensemble.py.
+#: for the block (NOISE_BLOCK x trajectories x L floats) to stay in cache. Of 50, 100, 250
+#: and 500, 100 timed best on 2 cores for the benchmark problem (differences ~20 %).
 NOISE_BLOCK = 100
 
 
@@ -88,8 +88,8 @@ def _kernel(blocks: int, shared_noise: bool, lead: int, every: int, saves: int):
 
     def draw(keys, count, dtype):
         """(count, trajectories, width) normals; trajectory b uses only keys[b]."""
-        noise = jax.vmap(lambda kk: jax.random.normal(kk, (count, width), dtype))(keys)
-        return jnp.swapaxes(noise, 0, 1)
+        return jax.vmap(lambda kk: jax.random.normal(kk, (count, width), dtype),
+                        out_axes=1)(keys)
 
     def iterate(x, noise, params):
         return jax.lax.scan(lambda x, xi: (step(x, xi, params), None), x, noise)[0]
