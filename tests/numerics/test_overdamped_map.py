@@ -57,9 +57,10 @@ def test_iterate_given_noise_float32(shared):
 
 def test_noiseless_map_limit_is_pulled_equilibrium():
     """Without noise and for eta < 1/(2k) the map is order preserving and never overshoots
-    F = mu_R (F_l - mu_R shrinks by the factor 1 - 2 k eta > 0 at most per step), so it
-    converges to the pulled equilibrium itself, not to an O(eta) neighbour of it: the
-    error at long T is the tail (1 - eta k lambda_1)^(T/eta) <= exp(-k lambda_1 T),
+    F = mu_R: a moving block keeps F_l' - mu_R >= (1 - 2 k eta)(F_l - mu_R) > 0, since
+    its neighbours only move forward. So it converges to the pulled equilibrium itself,
+    not to an O(eta) neighbour of it, and there is no first-order error to see at fixed
+    T: what is left at time T is the tail (1 - eta k lambda_1)^(T/eta) <= exp(-k lambda_1 T),
     lambda_1 >= 4 sin^2(pi/12) = 0.27 for L = 5, i.e. < 1e-18 at T = 160."""
     mus = np.array([0.05, 0.1, 0.2])  # 0, 1 and 2 stuck blocks
     dts = np.array([0.04, 0.02, 0.01])
