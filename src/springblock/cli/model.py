@@ -1,25 +1,25 @@
-"""Command-line interface: ``springblock model {equilibrium,simulate,phase-diagram,latex}``.
-
-A thin shell: parse, validate into :mod:`springblock.params` objects (bad input exits with
-status 2 and a message naming the parameter before any work starts), call the library,
-write results. Every command takes ``--json`` (one JSON object on stdout) and ``--out DIR``
-(figures as PNG and PDF plus a results file).
-"""
+"""``springblock model {equilibrium,simulate,phase-diagram,latex}``: the spring-block model."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from pathlib import Path
 
+from springblock.cli.common import (
+    add_output,
+    clean,
+    emit,
+    parse_float,
+    parse_int,
+    sem,
+    write_results,
+)
 from springblock.params import (
     Chain,
     Friction,
     Overdamped,
-    ParameterError,
     Underdamped,
     check_int,
 )
@@ -27,44 +27,19 @@ from springblock.params import (
 DEFAULT_PHASE_OUT = Path("springblock-results") / "phase-diagram"
 
 
-def _float(text: str) -> float:
-    """argparse type: any float literal (NaN and inf are rejected later, by name)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def _add_output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="write figures (PNG, PDF) and a results file into DIR")
-
-
 def _add_chain(p: argparse.ArgumentParser, stiffness_default: str) -> None:
-    p.add_argument("--blocks", "-L", type=_int, help="number of blocks L (>= 1; default 7)")
-    p.add_argument("--stiffness", "-k", type=_float,
+    p.add_argument("--blocks", "-L", type=parse_int, help="number of blocks L (>= 1; default 7)")
+    p.add_argument("--stiffness", "-k", type=parse_float,
                    help=f"spring constant k (> 0; default {stiffness_default})")
-    p.add_argument("--target", "-y", type=_float, help="target position y (default 1)")
+    p.add_argument("--target", "-y", type=parse_float, help="target position y (default 1)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="springblock",
-        description="Spring-block theory of feature learning (Shi, Pan & Dokmanic, PRL 2025): "
-        "derive, solve and plot the mechanical model.",
-    )
-    parser.add_argument("--version", action="version", version=_version())
-    top = parser.add_subparsers(dest="group", required=True, metavar="{model}")
-    model = top.add_parser("model", help="the spring-block model: equilibria, simulation, "
-                           "phase diagram, equations")
+
+
+def register(groups) -> None:
+    """Add the ``model`` command group to the top-level subparsers ``groups``."""
+    model = groups.add_parser("model", help="the spring-block model: equilibria, simulation, "
+                              "phase diagram, equations")
     sub = model.add_subparsers(dest="command", required=True,
                                metavar="{equilibrium,simulate,phase-diagram,latex}")
 
@@ -74,11 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "every block that moved rests where its net force equals the friction, shallow "
         "blocks may never move (lazy).")
     _add_chain(eq, "1")
-    eq.add_argument("--mu-right", type=_float, required=True,
+    eq.add_argument("--mu-right", type=parse_float, required=True,
                     help="friction against motion towards the target (>= 0)")
-    eq.add_argument("--mu-left", type=_float, help="friction against motion towards the "
+    eq.add_argument("--mu-left", type=parse_float, help="friction against motion towards the "
                     "wall (>= 0; default: equal to --mu-right)")
-    _add_output(eq)
+    add_output(eq)
 
     sim = sub.add_parser(
         "simulate", help="simulate an ensemble of noisy chains",
@@ -88,27 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
         "are the authors' notebook values of the chosen variant.")
     sim.add_argument("--variant", choices=("overdamped", "underdamped"), default="overdamped")
     _add_chain(sim, "1 (overdamped) or 0.1 (underdamped)")
-    sim.add_argument("--mu-right", type=_float, help="friction against motion to +x (>= 0)")
-    sim.add_argument("--mu-left", type=_float, help="friction against motion to -x (>= 0)")
-    sim.add_argument("--noise", type=_float, help="overdamped: force-noise std eps_bar; "
+    sim.add_argument("--mu-right", type=parse_float, help="friction against motion to +x (>= 0)")
+    sim.add_argument("--mu-left", type=parse_float, help="friction against motion to -x (>= 0)")
+    sim.add_argument("--noise", type=parse_float, help="overdamped: force-noise std eps_bar; "
                      "underdamped: noise amplitude eps (>= 0)")
     sim.add_argument("--shared-noise", action=argparse.BooleanOptionalAction, default=None,
                      help="one noise value for all blocks (default: independent for "
                      "overdamped, shared for underdamped, as in the authors' code)")
-    sim.add_argument("--steps", type=_int, help="number of steps (>= 1)")
-    sim.add_argument("--dt", type=_float, help="step size eta (overdamped) or dt (> 0)")
-    sim.add_argument("--seeds", type=_int, default=16, help="noise realisations (default 16)")
-    sim.add_argument("--seed", type=_int, default=0, help="base random seed (default 0)")
-    sim.add_argument("--saves", type=_int, default=200, help="saved frames (default 200)")
-    sim.add_argument("--mass", type=_float, help="underdamped: block mass m (> 0; default 1)")
-    sim.add_argument("--damping", type=_float, help="underdamped: viscous damping gamma")
-    sim.add_argument("--decay", type=_float, help="underdamped: noise decay rate lambda")
+    sim.add_argument("--steps", type=parse_int, help="number of steps (>= 1)")
+    sim.add_argument("--dt", type=parse_float, help="step size eta (overdamped) or dt (> 0)")
+    sim.add_argument("--seeds", type=parse_int, default=16, help="noise realisations (default 16)")
+    sim.add_argument("--seed", type=parse_int, default=0, help="base random seed (default 0)")
+    sim.add_argument("--saves", type=parse_int, default=200, help="saved frames (default 200)")
+    sim.add_argument("--mass", type=parse_float, help="underdamped: block mass m (> 0; default 1)")
+    sim.add_argument("--damping", type=parse_float, help="underdamped: viscous damping gamma")
+    sim.add_argument("--decay", type=parse_float, help="underdamped: noise decay rate lambda")
     sim.add_argument("--method", choices=("stick-slip", "smoothed"), default="stick-slip",
                      help="underdamped: exact stick-slip stepping or diffrax SDE with "
                      "tanh-smoothed friction")
-    sim.add_argument("--smoothing", type=_float, help="underdamped, smoothed: velocity "
+    sim.add_argument("--smoothing", type=parse_float, help="underdamped, smoothed: velocity "
                      "scale delta of the friction regularisation")
-    _add_output(sim)
+    add_output(sim)
 
     pd = sub.add_parser(
         "phase-diagram", help="simulated (friction, noise) phase diagram with the analytic "
@@ -126,32 +101,28 @@ def build_parser() -> argparse.ArgumentParser:
         ("dt", 0.01, "step eta (> 0)"),
         ("tolerance", 0.05, "half-width of the linear band in curvature c (> 0)"),
     ):
-        pd.add_argument(f"--{name}", type=_float, default=default,
+        pd.add_argument(f"--{name}", type=parse_float, default=default,
                         help=f"{text} (default {default:.4g})")
     for name, default, text in (
         ("mu-points", 20, "friction values"), ("noise-points", 20, "noise values (log-spaced)"),
         ("steps", 10_000, "steps per run"), ("seeds", 16, "noise realisations per cell"),
         ("seed", 0, "base random seed"),
     ):
-        pd.add_argument(f"--{name}", type=_int, default=default,
+        pd.add_argument(f"--{name}", type=parse_int, default=default,
                         help=f"{text} (default {default})")
     pd.add_argument("--shared-noise", action="store_true", help="one noise value per step "
                     "for all blocks")
     pd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_output(pd)
+    add_output(pd)
 
     lx = sub.add_parser("latex", help="the model equations and closed forms as LaTeX",
                         description="Print the symbolic model and derived results as LaTeX.")
     lx.add_argument("--variant", choices=("overdamped", "underdamped"), default="overdamped")
     lx.add_argument("--shared-noise", action="store_true")
     lx.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    return parser
-
-
-def _version() -> str:
-    from springblock import __version__
-
-    return f"springblock {__version__}"
+    for parser, func in ((eq, cmd_equilibrium), (sim, cmd_simulate), (pd, cmd_phase_diagram),
+                         (lx, cmd_latex)):
+        parser.set_defaults(func=func)
 
 
 def _chain(args, stiffness_default: float = 1.0) -> Chain:
@@ -164,40 +135,6 @@ def _chain(args, stiffness_default: float = 1.0) -> Chain:
 
 def _pick(value, default):
     return default if value is None else value
-
-
-def _emit(args, payload: dict, text: str) -> None:
-    if args.json:
-        json.dump(payload, sys.stdout, allow_nan=False, default=_jsonable)
-        sys.stdout.write("\n")
-    else:
-        print(text)
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value)}")
-
-
-def _clean(value):
-    """Replace NaN/inf by None so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _write_results(out: Path | None, name: str, payload: dict) -> None:
-    if out is None:
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{name}.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False))
-    tmp.replace(out / f"{name}.json")
 
 
 def cmd_equilibrium(args) -> int:
@@ -238,8 +175,8 @@ def cmd_equilibrium(args) -> int:
             figures.load_curves_figure({"pulled equilibrium": load}, "noiseless pulled "
                                        f"equilibrium ({eq.stuck_blocks} stuck)"),
             args.out, "equilibrium")
-        _write_results(args.out, "equilibrium", payload)
-    _emit(args, payload, text)
+        write_results(args.out, "equilibrium", payload)
+    emit(args, payload, text)
     return 0
 
 
@@ -309,12 +246,12 @@ def cmd_simulate(args) -> int:
         "config": _config_dict(cfg),
         "seeds": args.seeds, "seed": args.seed,
         "load_curve": final["load_curve"].mean(axis=0).tolist(),
-        "load_curve_sem": _sem(final["load_curve"]),
+        "load_curve_sem": sem(final["load_curve"]),
         "elongations": final["elongations"].mean(axis=0).tolist(),
         "spread": float(final["spread"].mean()),
-        "spread_sem": _sem(final["spread"]),
+        "spread_sem": sem(final["spread"]),
         "curvature": float(final["curvature"].mean()),
-        "curvature_sem": _sem(final["curvature"]),
+        "curvature_sem": sem(final["curvature"]),
         "per_seed": {"spread": final["spread"].tolist(),
                      "curvature": final["curvature"].tolist()},
         "theory": theory,
@@ -322,7 +259,7 @@ def cmd_simulate(args) -> int:
     }
     if args.variant == "underdamped":
         payload["method"] = args.method
-    payload = _clean(payload)
+    payload = clean(payload)
     lines = [
         f"model ({'a' if args.variant == 'overdamped' else 'b'}) {args.variant}, "
         f"L={c.blocks}, {args.seeds} seeds, T={cfg.duration:g} ({elapsed:.1f} s)",
@@ -348,18 +285,11 @@ def cmd_simulate(args) -> int:
         paths += figures.save(figures.trajectories_figure(
             np.asarray(run.times), mean_load, "mean over seeds"), args.out, "trajectories")
         payload["figures"] = paths
-        _write_results(args.out, "simulate", payload)
+        write_results(args.out, "simulate", payload)
         np.savez(args.out / "trajectories.npz", times=np.asarray(run.times),
                  positions=np.asarray(positions))
-    _emit(args, payload, "\n".join(lines))
+    emit(args, payload, "\n".join(lines))
     return 0
-
-
-def _sem(samples):
-    """Standard error of the mean over the first (seed) axis; None for one seed."""
-    if samples.shape[0] < 2:
-        return None
-    return (samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0])).tolist()
 
 
 def _config_dict(cfg) -> dict:
@@ -407,7 +337,7 @@ def cmd_phase_diagram(args) -> int:
                                       "phase_diagram")
     payload["arrays"] = str(out / "phase_diagram.npz")
     diagram.save_arrays(out / "phase_diagram.npz")
-    _write_results(out, "phase_diagram", payload)
+    write_results(out, "phase_diagram", payload)
     agree = payload["agreement"]
     text = "\n".join([
         f"phase diagram of model (a): {spec.mu_points} x {spec.noise_points} cells, "
@@ -418,7 +348,7 @@ def cmd_phase_diagram(args) -> int:
         f"figure: {payload['figures'][0]}",
         f"results: {out / 'phase_diagram.json'}",
     ])
-    _emit(args, payload, text)
+    emit(args, payload, text)
     return 0
 
 
@@ -450,30 +380,5 @@ def cmd_latex(args) -> int:
         "curvature": "c(T) = " + sp.latex(phases.curvature_expr()),
         "boundary": r"\sigma_b = " + sp.latex(phases.boundary_expr()),
     }
-    _emit(args, results, "\n\n".join(f"% {k}\n{v}" for k, v in results.items()))
+    emit(args, results, "\n\n".join(f"% {k}\n{v}" for k, v in results.items()))
     return 0
-
-
-COMMANDS = {"equilibrium": cmd_equilibrium, "simulate": cmd_simulate,
-            "phase-diagram": cmd_phase_diagram, "latex": cmd_latex}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    import jax
-
-    # Double precision for the ODE solvers and closed forms; the noisy ensembles ask for
-    # float32 explicitly (numerics.overdamped, numerics.underdamped).
-    jax.config.update("jax_enable_x64", True)
-    try:
-        return COMMANDS[args.command](args)
-    except ParameterError as err:
-        flag = "--" + err.name.replace("_", "-")
-        parser.exit(2, f"springblock: error: argument {flag}: {err}\n")
-    except KeyboardInterrupt:
-        parser.exit(130, "springblock: interrupted; finished rows are kept on disk\n")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from springblock.cli import main
+
+sys.exit(main())
