@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 
-from springblock.cli import model
+from springblock.cli import model, nets
 from springblock.params import ParameterError
 
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (model,)
+GROUPS = (model, nets)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,125 @@
+"""The paper's MLP as pure functions over an equinox parameter container.
+
+Shi, Pan & Dokmanic (arXiv 2407.19353), the experiment (reference section 2): an MLP of
+``depth`` Linear layers of width ``width`` with bias; BatchNorm on the input and after every
+hidden Linear; LeakyReLU with negative slope alpha (alpha = 1: linear net, 0: ReLU);
+dropout p after every activation; a final Linear to the class logits (no BatchNorm):
+
+    h_0 = BN_0(x),   h_l = drop(LeakyReLU_alpha(BN_l(W_l h_{l-1} + b_l))),  l = 1..depth-1,
+    logits = W_depth h_{depth-1} + b_depth.
+
+Initialisation matches PyTorch's defaults (``nn.Linear``: weight and bias uniform on
+[-1/sqrt(fan_in), 1/sqrt(fan_in)]; ``nn.BatchNorm1d``: scale 1, shift 0, running mean 0,
+running variance 1, momentum 0.1, eps 1e-5). In training mode BatchNorm normalises with the
+batch mean and the biased batch variance and updates the running statistics with the
+unbiased variance; in evaluation mode it uses the running statistics, as PyTorch does.
+
+The features the separation measures read (reference section 1) are h_0 (normalised input)
+and the activations of hidden layers 1..depth-1 before dropout.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+BN_MOMENTUM = 0.1
+BN_EPS = 1e-5
+
+
+class MLP(eqx.Module):
+    """Trainable parameters: Linear weights (out, in) and biases, BatchNorm scales/shifts.
+
+    ``bn_scale[0]``/``bn_shift[0]`` belong to the input BatchNorm, entry l to hidden layer l.
+    """
+
+    weights: tuple[Float[Array, "out in"], ...]
+    biases: tuple[Float[Array, " out"], ...]
+    bn_scale: tuple[Float[Array, " f"], ...]
+    bn_shift: tuple[Float[Array, " f"], ...]
+
+
+class BatchStats(eqx.Module):
+    """Running BatchNorm statistics (not trained; updated in training mode)."""
+
+    mean: tuple[Float[Array, " f"], ...]
+    var: tuple[Float[Array, " f"], ...]
+
+
+def init(key: PRNGKeyArray, in_features: int, width: int, depth: int, classes: int,
+         dtype=jnp.float32) -> tuple[MLP, BatchStats]:
+    """PyTorch-default initialisation of the paper's MLP (module docstring)."""
+    sizes = [in_features] + [width] * (depth - 1) + [classes]
+    weights, biases = [], []
+    for k, (fan_in, fan_out) in zip(jax.random.split(key, depth), zip(sizes[:-1], sizes[1:],
+                                                                   strict=True), strict=True):
+        kw, kb = jax.random.split(k)
+        bound = 1.0 / jnp.sqrt(fan_in)
+        weights.append(jax.random.uniform(kw, (fan_out, fan_in), dtype, -bound, bound))
+        biases.append(jax.random.uniform(kb, (fan_out,), dtype, -bound, bound))
+    bn_sizes = [in_features] + [width] * (depth - 1)
+    params = MLP(tuple(weights), tuple(biases), tuple(jnp.ones(n, dtype) for n in bn_sizes),
+                 tuple(jnp.zeros(n, dtype) for n in bn_sizes))
+    stats = BatchStats(tuple(jnp.zeros(n, dtype) for n in bn_sizes),
+                       tuple(jnp.ones(n, dtype) for n in bn_sizes))
+    return params, stats
+
+
+def leaky_relu(z: Array, alpha: Float[Array, ""] | float) -> Array:
+    """LeakyReLU with negative slope alpha (traced, so one compile serves every alpha)."""
+    return jnp.where(z >= 0, z, alpha * z)
+
+
+def _batch_norm(z, scale, shift, mean, var, train: bool):
+    if train:
+        batch_mean = z.mean(axis=0)
+        batch_var = z.var(axis=0)
+        n = z.shape[0]
+        new_mean = (1 - BN_MOMENTUM) * mean + BN_MOMENTUM * batch_mean
+        new_var = (1 - BN_MOMENTUM) * var + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
+        normed = (z - batch_mean) * jax.lax.rsqrt(batch_var + BN_EPS)
+        return normed * scale + shift, new_mean, new_var
+    return (z - mean) * jax.lax.rsqrt(var + BN_EPS) * scale + shift, mean, var
+
+
+def _dropout(h, p, key):
+    """Inverted dropout: zero each entry with probability p, scale the rest by 1/(1-p)."""
+    keep = 1.0 - p
+    return jnp.where(jax.random.bernoulli(key, keep, h.shape), h / keep, 0.0).astype(h.dtype)
+
+
+def forward(
+    params: MLP,
+    stats: BatchStats,
+    x: Float[Array, "N D"],
+    *,
+    alpha: Float[Array, ""] | float,
+    train: bool,
+    dropout: Float[Array, ""] | float = 0.0,
+    key: PRNGKeyArray | None = None,
+) -> tuple[Float[Array, "N K"], BatchStats, list[Float[Array, "N F"]]]:
+    """(logits, updated running statistics, features h_0..h_{depth-1}).
+
+    ``train`` selects batch statistics (and updates the running ones) and enables dropout
+    with probability ``dropout`` (needs ``key``); in evaluation mode the running statistics
+    are used and dropout is off. Features are taken before dropout.
+    """
+    means, vars_ = list(stats.mean), list(stats.var)
+    h, means[0], vars_[0] = _batch_norm(x, params.bn_scale[0], params.bn_shift[0], means[0],
+                                        vars_[0], train)
+    features = [h]
+    depth = len(params.weights)
+    keys = jax.random.split(key, depth - 1) if (train and key is not None) else None
+    for l in range(1, depth):
+        z = h @ params.weights[l - 1].T + params.biases[l - 1]
+        z, means[l], vars_[l] = _batch_norm(z, params.bn_scale[l], params.bn_shift[l], means[l],
+                                            vars_[l], train)
+        h = leaky_relu(z, alpha)
+        features.append(h)
+        if keys is not None:
+            # lax.cond: a net without dropout does not pay for the random mask.
+            h = jax.lax.cond(dropout > 0, _dropout, lambda h, p, k: h, h, dropout, keys[l - 1])
+    logits = h @ params.weights[-1].T + params.biases[-1]
+    return logits, BatchStats(tuple(means), tuple(vars_)), features
