@@ -79,9 +79,10 @@ def _batch_norm(z, scale, shift, mean, var, train: bool):
         n = z.shape[0]
         new_mean = (1 - BN_MOMENTUM) * mean + BN_MOMENTUM * batch_mean
         new_var = (1 - BN_MOMENTUM) * var + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
-        normed = (z - batch_mean) * jax.lax.rsqrt(batch_var + BN_EPS)
-        return normed * scale + shift, new_mean, new_var
-    return (z - mean) * jax.lax.rsqrt(var + BN_EPS) * scale + shift, mean, var
+        normed = (z - batch_mean[None]) * jax.lax.rsqrt(batch_var + BN_EPS)[None]
+        return normed * scale[None] + shift[None], new_mean, new_var
+    return ((z - mean[None]) * jax.lax.rsqrt(var + BN_EPS)[None] * scale[None] + shift[None],
+            mean, var)
 
 
 def _dropout(h, p, key):
@@ -113,7 +114,7 @@ def forward(
     depth = len(params.weights)
     keys = jax.random.split(key, depth - 1) if (train and key is not None) else None
     for l in range(1, depth):
-        z = h @ params.weights[l - 1].T + params.biases[l - 1]
+        z = h @ params.weights[l - 1].T + params.biases[l - 1][None]
         z, means[l], vars_[l] = _batch_norm(z, params.bn_scale[l], params.bn_shift[l], means[l],
                                             vars_[l], train)
         h = leaky_relu(z, alpha)
@@ -121,5 +122,5 @@ def forward(
         if keys is not None:
             # lax.cond: a net without dropout does not pay for the random mask.
             h = jax.lax.cond(dropout > 0, _dropout, lambda h, p, k: h, h, dropout, keys[l - 1])
-    logits = h @ params.weights[-1].T + params.biases[-1]
+    logits = h @ params.weights[-1].T + params.biases[-1][None]
     return logits, BatchStats(tuple(means), tuple(vars_)), features

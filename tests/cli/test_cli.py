@@ -137,3 +137,41 @@ def test_help_mentions_every_command():
     text = run_cli("model", "--help").stdout
     for command in ("equilibrium", "simulate", "phase-diagram", "latex"):
         assert command in text
+
+
+def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
+    """`nets sweep` on a user .npz, then `nets compare` on its output directory."""
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 2, (3, 5))
+    y = rng.integers(0, 3, 100)
+    x = (means[y] + rng.normal(size=(100, 5))).astype(np.float32)
+    path = tmp_path / "toy.npz"
+    np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
+    out = tmp_path / "run"
+    argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0 1", "--values", "0 0.3",
+            "--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "6", "--train-size",
+            "80", "--no-progress", "--json", "--out", str(out)]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["cells"]) == 4
+    for cell in data["cells"]:
+        assert {"alpha", "value", "seed", "test_accuracy", "load_curve", "spread",
+                "curvature"} <= set(cell)
+    for name in ("sweep.json", "sweep.npz", "panel_data-noise.png"):
+        assert (out / name).stat().st_size > 0
+    assert cli.main(["nets", "compare", "--out", str(out), "--starts", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["held_out"]) >= {"sign_agreement_c", "spearman_c", "spearman_v"}
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["nets", "sweep", "--out", "x", "--alphas", "2"], "--alphas"),
+    (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "0.99"], "--values"),
+    (["nets", "sweep", "--out", "x", "--dataset", "no-such-set"], "--dataset"),
+    (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
+])
+def test_nets_bad_input(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert flag in capsys.readouterr().err
