@@ -288,7 +288,7 @@ def test_relaxation_time_is_slowest_mode_of_mean_field_jacobian(L, k, noise, rig
     assert 1 / tau == pytest.approx(slowest, rel=1e-6)
 
 
-def test_mean_field_symbol_is_the_drift_sigma_only_by_substitution():
+def test_mean_field_flow_uses_eps_bar_not_drift_sigma():
     # the overdamped model's noise symbol is eps_bar, distinct from drift.sigma; the flow
     # must use eps_bar (otherwise parameters would not reach it)
     model = OverdampedModel(2)

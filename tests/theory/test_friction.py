@@ -145,3 +145,25 @@ def test_smoothed_friction_sign_and_bound(v, right, left, d):
     # it opposes the motion with the right threshold and never exceeds it
     assert np.sign(value) == np.sign(v) or value == 0.0
     assert -left <= value <= right
+
+
+# ---------------------------------------------------------------- the two forms of S
+
+
+@SETTINGS
+@given(f=forces, right=mus, left=mus, on_kink=st.sampled_from([None, "right", "left"]))
+def test_clip_form_equals_three_case_definition(f, right, left, on_kink):
+    # exact rationals, kinks included: the Min/Max form and the Piecewise must agree exactly
+    R, Lq = sp.Rational(right), sp.Rational(left)
+    point = {"right": R, "left": -Lq, None: sp.Rational(f)}[on_kink]
+    clip = friction.static_friction(point, R, Lq)
+    cases = friction.static_friction_cases(point, R, Lq)
+    assert clip == cases
+    assert float(cases) == pytest.approx(clip_form(float(point), right, left), abs=1e-12)
+
+
+def test_three_case_definition_continuous_at_kinks():
+    right, left = sp.Rational(1, 10), sp.Rational(3, 10)
+    S = friction.static_friction_cases(f_sym, right, left)
+    for kink in (right, -left):
+        assert sp.limit(S, f_sym, kink, "-") == sp.limit(S, f_sym, kink, "+") == 0

@@ -22,7 +22,7 @@ from springblock.theory import underdamped as ud
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
-blocks = st.integers(min_value=1, max_value=12)
+blocks = st.integers(min_value=1, max_value=8)  # each L compiles once (cached)
 coord = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False)
 pos = st.floats(min_value=0.05, max_value=3.0, allow_nan=False)
 fric = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -272,3 +272,81 @@ def test_underdamped_latex_and_parameters():
                   r"e^{-\lambda t}", r"\mu_{R}", r"- \mu_{L}", "F_\\ell"):
         assert piece in text
     assert r"dW_{\ell,t}" in UnderdampedModel(3, shared_noise=False).latex()
+
+
+# ---------------------------------------------------------------- model (b): stick-slip step
+
+
+@functools.cache
+def stick_slip(L: int, shared: bool):
+    model = UnderdampedModel(L, shared_noise=shared)
+    args = (model.state, model.dW, (*model.parameters, ud.h, ud.t))
+    return model, sp.lambdify(args, model.stick_slip_update, "numpy")
+
+
+@pytest.mark.parametrize("L", [1, 4])
+def test_stick_slip_shapes_and_noise_symbols(L):
+    shared, _ = stick_slip(L, True)
+    indep, _ = stick_slip(L, False)
+    assert len(shared.dW) == 1 and len(indep.dW) == L
+    assert len(shared.stick_slip_update) == len(indep.stick_slip_update) == 2 * L
+    for l in range(L):
+        v_row = indep.stick_slip_update[L + l]
+        assert v_row.free_symbols & set(indep.dW) == {indep.dW[l]}
+        assert shared.dW[0] in shared.stick_slip_update[L + l].free_symbols
+
+
+@SETTINGS
+@given(data=st.data(), L=blocks, k=pos, y=coord, m=pos, hstep=st.floats(1e-4, 0.1),
+       eps=st.floats(0.0, 1.0), shared=st.booleans())
+def test_stick_slip_without_friction_is_symplectic_euler(data, L, k, y, m, hstep, eps, shared):
+    model, step = stick_slip(L, shared)
+    x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
+    v = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
+    dW = np.array(data.draw(st.lists(coord, min_size=len(model.dW), max_size=len(model.dW))))
+    params = (k, y, 0.0, 0.0, m, 0.0, eps, 0.0, 1e-3, hstep, 0.0)  # mu = gamma = lambda = 0
+    got = np.array(step(np.concatenate([x, v]), dW, params), dtype=float)
+    kick = np.full(L, dW[0]) if shared else dW
+    v_new = v + hstep * numpy_forces(x, k, y) / m + eps * kick
+    # O(10) numbers, a few operations: 1e-10 absolute
+    np.testing.assert_allclose(got[L:], v_new, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got[:L], x + hstep * v_new, rtol=0, atol=1e-10)
+
+
+@SETTINGS
+@given(L=blocks, k=pos, y=st.floats(0.0, 1.0), m=pos, hstep=st.floats(1e-4, 0.1),
+       margin=st.floats(0.0, 2.0))
+def test_stick_slip_holds_a_block_inside_the_friction_cone(L, k, y, m, hstep, margin):
+    # at rest at x = 0, the only force is k y on the last block; with mu_R >= k y the trial
+    # velocity h k y / m is within the friction impulse h mu_R / m: nothing moves, exactly
+    _, step = stick_slip(L, True)
+    # (a relative margin of 1e-9 keeps the float products h k y / m and h mu / m, rounded
+    # in different orders, on the right side of the exact boundary mu = k y)
+    mu = k * y * (1 + 1e-9) + margin
+    params = (k, y, mu, mu, m, 0.5, 0.0, 0.0, 1e-3, hstep, 0.0)
+    got = np.array(step(np.zeros(2 * L), np.zeros(1), params), dtype=float)
+    np.testing.assert_array_equal(got, 0.0)
+
+
+@SETTINGS
+@given(data=st.data(), L=blocks, k=st.floats(0.1, 3.0), y=coord,
+       right=fric, left=fric, m=st.floats(0.5, 3.0), gamma=st.floats(0.0, 1.0))
+def test_stick_slip_step_is_consistent_with_the_coulomb_drift(data, L, k, y, right, left, m,
+                                                               gamma):
+    """(x' - x)/h -> v and (v' - v)/h -> (F - gamma v - f(v))/m for sliding blocks (v != 0)."""
+    model, step = stick_slip(L, True)
+    x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
+    v = np.array(data.draw(st.lists(
+        st.floats(min_value=0.1, max_value=3.0).flatmap(lambda a: st.sampled_from([a, -a])),
+        min_size=L, max_size=L)))
+    hstep = 1e-6
+    params = (k, y, right, left, m, gamma, 0.0, 0.0, 1e-3, hstep, 0.0)
+    got = np.array(step(np.concatenate([x, v]), np.zeros(1), params), dtype=float)
+    coulomb = np.where(v > 0, right, -left)
+    accel = (numpy_forces(x, k, y) - gamma * v - coulomb) / m
+    # one implicit step differs from the drift by |a| gamma h / m (exact for this scheme
+    # once the block slides: (v'-v)/h = a / (1 + gamma h/m)); rounding of v' - v ~ 1e-15
+    # divided by h adds 1e-8
+    tol = np.abs(accel) * gamma * hstep / m + 1e-8
+    assert np.all(np.abs((got[L:] - v) / hstep - accel) <= tol)
+    assert np.all(np.abs((got[:L] - x) / hstep - got[L:]) <= 1e-8)

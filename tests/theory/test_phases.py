@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -102,7 +103,10 @@ def test_stationary_spread_symbolic_general_L():
 # ---------------------------------------------------------------- boundaries
 
 
-_curvature_at_boundary = phases.curvature_expr().subs(drift.sigma, phases.boundary_expr())
+_boundary_args = (phases.c_b, phases.c_0, phases.T, phases.L_sym, chain.k, friction.mu_R,
+                  friction.mu_L)
+_boundary_mp = sp.lambdify(_boundary_args, phases.boundary_expr(), "mpmath")
+_curvature_mp = sp.lambdify((*_boundary_args[1:], drift.sigma), phases.curvature_expr(), "mpmath")
 
 
 @SETTINGS
@@ -117,14 +121,12 @@ def test_boundary_expr_solves_curvature_equation(L, k, right, left, c0, fraction
     level = c_inf + fraction * (c0 - c_inf)
     lam1 = 4 * math.sin(math.pi / (2 * (L + 1))) ** 2
     duration = -math.log(fraction) / (2 * lam1 * k * p)
-    values = {phases.c_b: level, phases.c_0: c0, phases.T: duration, phases.L_sym: L,
-              chain.k: k, friction.mu_R: right, friction.mu_L: left}
-    values = {s: sp.Rational(v) for s, v in values.items()}
-    residual = float(_curvature_at_boundary.evalf(30, subs=values)) - float(values[phases.c_b])
-    # 30-digit evaluation of an exact identity: the residual is ~1e-25; 1e-9 as asked
-    assert abs(residual) <= 1e-9
+    with mpmath.workdps(30):  # 30-digit evaluation of both closed forms
+        sigma_b = _boundary_mp(level, c0, duration, L, k, right, left)
+        residual = _curvature_mp(c0, duration, L, k, right, left, sigma_b) - level
+    # an exact identity evaluated at 30 digits: the residual is ~1e-25; 1e-9 as asked
+    assert abs(float(residual)) <= 1e-9
     # and the boundary is a positive noise level
-    sigma_b = phases.boundary_expr().evalf(30, subs=values)
     assert sigma_b > 0
 
 
@@ -284,6 +286,44 @@ def test_predict_matches_symbolic_curvature_expr(L, k, right, left, noise, durat
         phases.L_sym: L, chain.k: sp.Rational(k), drift.sigma: sp.Rational(noise),
         friction.mu_R: sp.Rational(right), friction.mu_L: sp.Rational(left)}))
     assert pred.relaxation_time == pytest.approx(tau, rel=1e-9)
+
+
+@settings(max_examples=25, deadline=None)  # 30-digit evalf of L + 1 expressions each
+@given(L=st.integers(min_value=1, max_value=8), k=stiffness, right=frictions, left=frictions,
+       y=targets, noise=st.floats(min_value=0.05, max_value=2.0),
+       duration=st.floats(min_value=0.0, max_value=1e3))
+def test_elongations_expr_matches_predict(L, k, right, left, y, noise, duration):
+    noise = max(noise, (right + left) / 10)  # a / sigma <= 5 (see test above)
+    pred = phases.predict(L, k, right, left, noise, duration, y)
+    n = equilibrium.pulled_equilibrium(L, k, right, left, y).moving_elongations
+    d = phases.elongations_expr(L, n)
+    values = {phases.T: duration, chain.k: k, chain.y: y, drift.sigma: noise,
+              friction.mu_R: right, friction.mu_L: left}
+    values = {s: sp.Rational(v) for s, v in values.items()}
+    got = [float(dl.evalf(30, subs=values)) for dl in d]
+    # symbolic d(T) at 30 digits vs the numpy interpolation: O(1) numbers, 1e-9 absolute
+    np.testing.assert_allclose(got, pred.elongations, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("L", "n"), [(1, 1), (3, 2), (5, 6)])
+def test_elongations_expr_limits_and_sum(L, n):
+    d = phases.elongations_expr(L, n)
+    assert sp.simplify(sp.Add(*d) - chain.y) == 0
+    # T = 0: the pulled state; T -> oo: the stationary profile
+    d0 = equilibrium.pulled_elongations(L, n)
+    assert all(sp.simplify(a.subs(phases.T, 0) - b) == 0 for a, b in zip(d, d0, strict=True))
+    # (tau > 0, so exp(-T/tau) -> 0; sympy's limit cannot see the sign through erf, so
+    # the decaying factor is set to zero structurally)
+    d_inf = phases.stationary_elongations(L)
+
+    def at_infinity(expr):
+        return expr.replace(lambda e: e.func == sp.exp and e.has(phases.T), lambda e: 0)
+
+    assert all(sp.simplify(at_infinity(a) - b) == 0 for a, b in zip(d, d_inf, strict=True))
+    # its curvature is curvature_expr with c_0 the pulled curvature
+    c0 = chain.curvature(d0)
+    diff = chain.curvature(d) - phases.curvature_expr(c0, blocks=L)
+    assert sp.simplify(diff) == 0
 
 
 # ---------------------------------------------------------------- classify
