@@ -13,7 +13,7 @@ import jax.scipy.special as jsp
 import sympy as sp
 
 #: sympy functions that ``modules="jax"`` would otherwise map to the scalar ``math`` module.
-_JAX_SPECIAL = {"erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv}
+_JAX_SPECIAL = {"erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv, "Phi": jsp.ndtr}
 
 
 def vector_function(
@@ -26,7 +26,8 @@ def vector_function(
     ``params`` is a tuple of scalars or arrays broadcastable against one component; the
     result stacks the expressions on the last axis, so batch axes pass through. The
     generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
-functions taken from ``jax.scipy.special``).
+functions and the normal cdf ``Phi`` (:class:`springblock.theory.drift.Phi`) taken from
+``jax.scipy.special``).
     """
     raw = sp.lambdify([list(state), *[list(e) for e in extra], *parameters], list(exprs),
                       modules=[_JAX_SPECIAL, "jax"])

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 import sympy as sp
+from scipy import special
 
 from springblock.theory import friction
 
@@ -38,9 +39,42 @@ F = sp.Symbol("F", real=True)  # net spring force on a block
 sigma = sp.Symbol("sigma", positive=True)  # force-noise standard deviation
 
 
+class Phi(sp.Function):
+    """The standard normal cdf, Phi(z) = erfc(-z / sqrt 2) / 2, as its own sympy function.
+
+    sympy rewrites erfc(-x) as 2 - erfc(x), which cancels to 0 in the far left tail (and
+    so would (1 + erf(z / sqrt 2)) / 2): kept as a named function, Phi compiles to
+    ``ndtr`` (scipy, jax), accurate in both tails, and evaluates with mpmath's ``ncdf``.
+    Its derivative is the normal pdf.
+    """
+
+    def fdiff(self, argindex=1):
+        return normal_pdf(self.args[0])
+
+    def _eval_rewrite_as_erfc(self, z, **kwargs):
+        return sp.erfc(-z / sp.sqrt(2)) / 2
+
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        z = self.args[0].evalf(prec)
+        if not z.is_Number:
+            return None
+        with mpmath.workprec(prec):
+            return sp.Float(mpmath.ncdf(z._to_mpmath(prec)), precision=prec)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\Phi\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+
+#: Name -> numeric implementation, for ``sympy.lambdify(..., modules=[NUMERIC, "scipy"])``.
+NUMERIC = {"Phi": special.ndtr}
+
+
 def normal_cdf(z: sp.Expr) -> sp.Expr:
-    """Phi(z) = (1 + erf(z / sqrt 2)) / 2."""
-    return (1 + sp.erf(z / sp.sqrt(2))) / 2
+    """Phi(z), the standard normal cdf (see :class:`Phi`)."""
+    return Phi(z)
 
 
 def normal_pdf(z: sp.Expr) -> sp.Expr:
@@ -81,8 +115,10 @@ def relaxation_time(
     return 1 / (stiffness * slope * laplacian_slowest_rate(blocks))
 
 
-_g_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mean_drift(), "scipy")
-_slope_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mobility(), "scipy")
+_g_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mean_drift(),
+                         [NUMERIC, "scipy"])
+_slope_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mobility(),
+                             [NUMERIC, "scipy"])
 
 
 def mean_drift_value(force: float, noise: float, mu_right: float, mu_left: float) -> float:

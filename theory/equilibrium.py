@@ -78,11 +78,15 @@ def zero_friction_elongations(blocks: int, target=chain.y) -> list[sp.Expr]:
     return [target / (blocks + 1)] * (blocks + 1)
 
 
-def _moving_count(blocks: int, ratio: float) -> int:
-    """Smallest n >= 1 with n(n+1) >= ratio, capped at L+1 (exact around the boundaries)."""
-    if math.isinf(ratio):
+def _moving_count(blocks: int, ratio) -> int:
+    """Smallest n >= 1 with n(n+1) >= ratio, capped at L+1.
+
+    ``ratio`` is an exact sympy Rational (or inf): the float estimate only seeds the search,
+    the comparisons that decide n are exact.
+    """
+    if ratio == math.inf:
         return blocks + 1
-    n = max(1, math.ceil((math.sqrt(1.0 + 4.0 * ratio) - 1.0) / 2.0))
+    n = max(1, math.ceil((math.sqrt(1.0 + 4.0 * float(ratio)) - 1.0) / 2.0))
     while n > 1 and (n - 1) * n >= ratio:  # guard against rounding up past the boundary
         n -= 1
     while n * (n + 1) < ratio:
@@ -113,7 +117,7 @@ def pulled_equilibrium(blocks: int, stiffness: float, mu_right: float, mu_left: 
     sign = 1 if target > 0 else -1
     mu = mu_right if sign > 0 else mu_left
     k_, y_, mu_ = (sp.Rational(v) for v in (stiffness, abs(target), mu))
-    ratio = math.inf if mu == 0 else float(2 * y_ * k_ / mu_)
+    ratio = math.inf if mu == 0 else 2 * y_ * k_ / mu_
     n = _moving_count(blocks, ratio)
     d = pulled_elongations(blocks, n, k_, y_, mu_)
     x = chain.positions_from_elongations(d)

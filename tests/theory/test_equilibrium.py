@@ -348,10 +348,6 @@ def test_stuck_count_just_below_threshold_at_fine_resolution():
     assert below.stuck_blocks == s - 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pulled_equilibrium decides n on float(2yk/mu), not on the exact rational it documents: "
-    "for mu_R = float(1/3) (just below 1/3) the exact ratio 6.00000000000000033 rounds to "
-    "6.0, so it reports 1 stuck block where stuck_blocks_expr and the exact count give 0"))
 def test_stuck_count_decided_in_exact_arithmetic():
     L, k, y, mu = 2, 1.0, 1.0, 1 / 3
     state = equilibrium.pulled_equilibrium(L, k, mu, mu, y)

@@ -42,7 +42,7 @@ def S_clip(f, right, left):
 
 def compile_overdamped(model: OverdampedModel, rows):
     args = (model.x, model.xi, model.parameters)
-    return sp.lambdify(args, rows, "scipy")
+    return sp.lambdify(args, rows, [drift.NUMERIC, "scipy"])
 
 
 @functools.cache
@@ -61,7 +61,7 @@ def overdamped_noiseless_flow(L: int):
 @functools.cache
 def overdamped_mean_field_flow(L: int):
     model = OverdampedModel(L)
-    return sp.lambdify((model.x, model.parameters), model.mean_field_flow, "scipy")
+    return sp.lambdify((model.x, model.parameters), model.mean_field_flow, [drift.NUMERIC, "scipy"])
 
 
 # ---------------------------------------------------------------- model (a)

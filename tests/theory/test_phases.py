@@ -106,7 +106,8 @@ def test_stationary_spread_symbolic_general_L():
 _boundary_args = (phases.c_b, phases.c_0, phases.T, phases.L_sym, chain.k, friction.mu_R,
                   friction.mu_L)
 _boundary_mp = sp.lambdify(_boundary_args, phases.boundary_expr(), "mpmath")
-_curvature_mp = sp.lambdify((*_boundary_args[1:], drift.sigma), phases.curvature_expr(), "mpmath")
+_curvature_mp = sp.lambdify((*_boundary_args[1:], drift.sigma), phases.curvature_expr(),
+                            [{"Phi": mpmath.ncdf}, "mpmath"])
 
 
 @SETTINGS

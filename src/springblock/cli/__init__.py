@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 
-from springblock.cli import model, nets
+from springblock.cli import model, nets, run
 from springblock.params import ParameterError
 
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (model, nets)
+GROUPS = (run, model, nets)
 
 
 def build_parser() -> argparse.ArgumentParser:
