@@ -37,8 +37,9 @@ def preset(name: str, dataset: str | None = None) -> Preset:
     ``paper``: the paper's protocol (all four knobs, 10 seeds, FashionMNIST by default)."""
     if name == "quick":
         spec = SweepSpec(knob="data-noise", dataset=dataset or "mnist1d",
-                         alphas=(0.0, 0.5, 1.0), values=(0.0, 0.2, 0.4, 0.6), seeds=2,
-                         epochs=60, depth=8, width=100, train_size=2560)
+                         alphas=(0.0, 0.25, 0.5, 0.75, 1.0),
+                         values=(0.0, 0.2, 0.4, 0.6, 0.8), seeds=2, epochs=100, depth=8,
+                         width=100, train_size=2560)
         model = PhaseDiagramSpec(mu_points=16, noise_points=16, seeds=8)
         return Preset("quick", model, (spec,))
     if name == "paper":
