@@ -134,12 +134,11 @@ def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
     return payload
 
 
-def run(preset_name: str = "quick", dataset: str | None = None, out: Path = Path(
-        "springblock-results/run"), log=print, progress: bool = True) -> dict:
-    """Run every stage (reusing stored ones) and write ``OUT/report.html``."""
+def run(p: Preset, out: Path = Path("springblock-results/run"), log=print,
+        progress: bool = True) -> dict:
+    """Run every stage of preset ``p`` (reusing stored ones) and write ``OUT/report.html``."""
     from springblock.cli.nets import run_compare, run_sweep
 
-    p = preset(preset_name, dataset)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     stages = {"theory": stage(out, "theory", {"version": 1}, theory_stage, log)}
@@ -232,11 +231,12 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
             f"<p>Dataset {spec_n.dataset} ({net['dataset']}), depth {spec_n.depth}, width "
             f"{spec_n.width}, {spec_n.epochs} epochs, {spec_n.seeds} seeds per cell, "
             f"separation measure {spec_n.measure}.</p>"
-            + report.image(figs[0], "Load curve log D_l of each cell (mean over seeds); "
+            + report.image(_png(figs, "panel_"), "Load curve log D_l of each cell (mean over seeds); "
                            "shading: test accuracy; red concave, blue convex.")
             + report.table([f"test accuracy / curvature; {spec_n.knob} ="]
                            + [f"{v:g}" for v in spec_n.values], rows)
-            + report.image(figs[3], "Test accuracy against the spread v of the layer loads.")
+            + report.image(_png(figs, "accuracy_vs_spread"),
+                           "Test accuracy against the spread v of the layer loads.")
             + report.table(["statistic", "value"], [
                 ["Spearman rho(accuracy, v)", s["spearman_accuracy_vs_spread"]["rho"]],
                 ["p-value", s["spearman_accuracy_vs_spread"]["p_value"]],
@@ -277,6 +277,10 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
     tmp.write_text(html_text)
     tmp.replace(path)
     return path
+
+
+def _png(paths: list[str], stem: str) -> str:
+    return next(p for p in paths if Path(p).name.startswith(stem) and p.endswith(".png"))
 
 
 def _fmt(x) -> str:

@@ -32,14 +32,13 @@ def register(groups) -> None:
 def cmd_run(args) -> int:
     from springblock import pipeline
 
-    pipeline.preset(args.preset, args.dataset)  # validate before any work
+    chosen = pipeline.preset(args.preset, args.dataset)  # validated before any work
 
     def log(message: str) -> None:
         print(message, file=sys.stderr if args.json else sys.stdout, flush=True)
 
     try:
-        result = pipeline.run(args.preset, args.dataset, args.out, log=log,
-                              progress=not args.no_progress)
+        result = pipeline.run(chosen, args.out, log=log, progress=not args.no_progress)
     except pipeline.StageFailed as err:
         print(f"springblock: error: {err}; finished stages are kept in {args.out}/stages",
               file=sys.stderr)
