@@ -123,6 +123,33 @@ def _kernel(blocks: int, shared_noise: bool, lead: int, every: int, saves: int):
     return run
 
 
+def shard_trajectories(tree):
+    """Spread the leading (trajectory) axis of every array in ``tree`` over all devices.
+
+    With one device this is the identity. With several (GPUs, hosts after
+    ``jax.distributed.initialize()``, or CPU devices from
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``) the trajectories are padded,
+    by repeating the last one, to a multiple of the device count and placed with a
+    ``NamedSharding`` over a one-axis mesh; the compiled scan then runs on every device in
+    parallel. Trajectories are independent, so results equal the single-device ones.
+    """
+    devices = jax.devices()
+    if len(devices) == 1:
+        return tree
+    leaves, treedef = jax.tree.flatten(tree)
+    n = leaves[0].shape[0]
+    padded = -(-n // len(devices)) * len(devices)
+    mesh = jax.sharding.Mesh(np.array(devices), ("trajectories",))
+    spec = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trajectories"))
+
+    def place(a):
+        if padded > n:
+            a = jnp.concatenate([a, jnp.repeat(a[-1:], padded - n, axis=0)])
+        return jax.device_put(a, spec)
+
+    return jax.tree.unflatten(treedef, [place(a) for a in leaves])
+
+
 def simulate(
     blocks: int,
     *,
@@ -157,8 +184,10 @@ def simulate(
     lead, every, saves = schedule(steps, saves)
     run = _kernel(blocks, shared_noise, lead, every, saves)
     x0 = jnp.zeros((count * seeds, blocks), dtype)
-    with jax.threefry_partitionable(False):  # 1.5x faster noise on CPU; see module docstring
+    x0, keys, params = shard_trajectories((x0, keys, params))
+    with jax.threefry_partitionable(False):  # faster noise on CPU; see module docstring
         frames = run(x0, keys, params)  # (saves, trajectories, L)
+    frames = frames[:, : count * seeds]  # drop the padding of shard_trajectories
     positions = jnp.moveaxis(frames, 0, 1).reshape(*shape, seeds, saves, blocks)
     step_index = lead + every * jnp.arange(1, saves + 1)
     return Trajectories(step_index * grid[5].reshape(-1)[0], positions)
