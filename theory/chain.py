@@ -115,3 +115,18 @@ class ChainGeometry:
             r"F_\ell = k\,(x_{\ell+1} - 2x_\ell + x_{\ell-1}),\quad x_0 = 0,\ x_{L+1} = y,"
             r"\quad d_\ell = x_\ell - x_{\ell-1},\quad \sum_{\ell=1}^{L+1} d_\ell = y"
         )
+
+
+@dataclass(frozen=True)
+class ChainModel:
+    """Base of the two model variants: a chain of ``blocks`` blocks and its positions."""
+
+    blocks: int
+
+    @cached_property
+    def geometry(self) -> ChainGeometry:
+        return ChainGeometry(self.blocks)
+
+    @property
+    def x(self) -> tuple[sp.Symbol, ...]:
+        return self.geometry.x

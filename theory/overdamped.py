@@ -33,7 +33,7 @@ eps_bar = sp.Symbol(r"\bar{\epsilon}", nonnegative=True)  # force-noise standard
 
 
 @dataclass(frozen=True)
-class OverdampedModel:
+class OverdampedModel(chain.ChainModel):
     """Symbolic model (a) for ``blocks`` blocks.
 
     Attributes (sympy): ``x`` positions, ``xi`` noise symbols (L of them, or one when
@@ -41,16 +41,7 @@ class OverdampedModel:
     ``mean_field_flow`` the right-hand sides of the two ODEs above.
     """
 
-    blocks: int
     shared_noise: bool = False
-
-    @cached_property
-    def geometry(self) -> chain.ChainGeometry:
-        return chain.ChainGeometry(self.blocks)
-
-    @property
-    def x(self) -> tuple[sp.Symbol, ...]:
-        return self.geometry.x
 
     @property
     def forces(self) -> list[sp.Expr]:

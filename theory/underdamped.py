@@ -46,19 +46,10 @@ h = sp.Symbol("h", positive=True)  # time step of the stick-slip scheme
 
 
 @dataclass(frozen=True)
-class UnderdampedModel:
+class UnderdampedModel(chain.ChainModel):
     """Symbolic model (b) for ``blocks`` blocks."""
 
-    blocks: int
     shared_noise: bool = True
-
-    @cached_property
-    def geometry(self) -> chain.ChainGeometry:
-        return chain.ChainGeometry(self.blocks)
-
-    @property
-    def x(self) -> tuple[sp.Symbol, ...]:
-        return self.geometry.x
 
     @cached_property
     def v(self) -> tuple[sp.Symbol, ...]:
