@@ -231,8 +231,8 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
             f"<p>Dataset {spec_n.dataset} ({net['dataset']}), depth {spec_n.depth}, width "
             f"{spec_n.width}, {spec_n.epochs} epochs, {spec_n.seeds} seeds per cell, "
             f"separation measure {spec_n.measure}.</p>"
-            + report.image(_png(figs, "panel_"), "Load curve log D_l of each cell (mean over seeds); "
-                           "shading: test accuracy; red concave, blue convex.")
+            + report.image(_png(figs, "panel_"), "Load curve log D_l of each cell (mean over "
+                           "seeds); shading: test accuracy; red concave, blue convex.")
             + report.table([f"test accuracy / curvature; {spec_n.knob} ="]
                            + [f"{v:g}" for v in spec_n.values], rows)
             + report.image(_png(figs, "accuracy_vs_spread"),
