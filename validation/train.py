@@ -178,13 +178,12 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
     dropout) at initialisation and after training, so both ends see the same
     normalisation.
     """
-    _, _, feats = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=False)
+    logits_train, _, feats = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha,
+                                         train=False)
     d_trace = jnp.stack([separation.separation_trace(f, y, classes) for f in feats])
     d_pinv = jnp.stack([separation.separation_pinv(f, y, classes) for f in feats])
     logits_test, _, _ = mlp.forward(trained.params, trained.stats, x_test, alpha=hyper.alpha,
                                     train=False)
-    logits_train, _, _ = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha,
-                                     train=False)
     _, _, feats0 = mlp.forward(trained.initial, trained.initial_stats, x, alpha=hyper.alpha,
                                train=True)
     _, _, feats1 = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
