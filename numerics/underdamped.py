@@ -91,13 +91,14 @@ def _smoothed_kernel(blocks: int, shared: bool, steps: int, saves: int):
 
     def run(key, h, params):
         duration = h * steps
-        brownian = diffrax.UnsafeBrownianPath(shape=(width,), key=key)
+        brownian = diffrax.UnsafeBrownianPath(
+            shape=jax.ShapeDtypeStruct((width,), h.dtype), key=key)
         terms = diffrax.MultiTerm(
             diffrax.ODETerm(lambda t, s, p: drift(s, (t, *p))),
             diffrax.ControlTerm(diffusion, brownian),
         )
         sol = diffrax.diffeqsolve(
-            terms, diffrax.Euler(), t0=0.0, t1=duration, dt0=h,
+            terms, diffrax.Euler(), t0=jnp.zeros((), h.dtype), t1=duration, dt0=h,
             y0=jnp.zeros(2 * blocks, dtype=h.dtype), args=params,
             saveat=diffrax.SaveAt(ts=duration * jnp.arange(1, saves + 1) / saves),
             max_steps=steps + 1, adjoint=diffrax.ForwardMode(),

@@ -130,7 +130,7 @@ def test_phase_diagram_small_grid_and_resume(tmp_path, capsys):
 
 def test_latex_json():
     data = json.loads(run_cli("model", "latex", "--json").stdout)
-    assert r"\leftarrow" in data["model"] and "erf" in data["mean_drift"]
+    assert r"\leftarrow" in data["model"] and r"\Phi" in data["mean_drift"]
 
 
 def test_help_mentions_every_command():
