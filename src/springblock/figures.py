@@ -128,9 +128,11 @@ def trajectories_figure(times: np.ndarray, load: np.ndarray, title: str):
 
 
 def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: np.ndarray,
-                 curvature: np.ndarray, measure: str):
+                 curvature: np.ndarray, measure: str, linear_fraction: float = 0.15):
     """The paper-style panel: one small load curve per (alpha, value) cell, shaded by test
-    accuracy; the curve is red when concave (c < 0), blue when convex (c > 0).
+    accuracy; the curve is red when concave (c < -tol), blue when convex (c > tol) and
+    yellow (linear) in between, with tol = ``linear_fraction`` x max |c| over the cells
+    (nets have no natural curvature scale, so the band is relative).
 
     ``load_curves`` has dims (alpha, value, layer) (mean over seeds).
     """
@@ -139,16 +141,18 @@ def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: n
                              sharex=True, sharey=True, squeeze=False)
     finite = accuracy[np.isfinite(accuracy)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    cmap = plt.cm.Greens
+    cmap = plt.cm.Greys
+    tol = linear_fraction * float(np.nanmax(np.abs(curvature)))
     for r in range(rows):
         for q in range(cols):
             ax = axes[rows - 1 - r, q]  # alpha grows upwards
             acc = accuracy[r, q]
-            shade = 0.15 + 0.7 * (acc - lo) / (hi - lo) if hi > lo and np.isfinite(acc) else 0.1
+            shade = 0.05 + 0.45 * (acc - lo) / (hi - lo) if hi > lo and np.isfinite(acc) else 0.05
             ax.set_facecolor(cmap(shade))
             curve = load_curves[r, q]
-            color = PHASE_COLORS[0] if curvature[r, q] < 0 else PHASE_COLORS[2]
-            ax.plot(np.arange(len(curve)), curve, "-", color=color, lw=1.5)
+            c = curvature[r, q]
+            color = PHASE_COLORS[0 if c < -tol else 2 if c > tol else 1]
+            ax.plot(np.arange(len(curve)), curve, "-", color=color, lw=2)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -159,7 +163,8 @@ def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: n
     fig.supxlabel(f"{knob}{note}", fontsize=9)
     fig.supylabel(r"LeakyReLU slope $\alpha$ (1 = linear)", fontsize=9)
     fig.suptitle(f"load curves log D_l ({measure}) per cell; shading: test accuracy "
-                 f"{lo:.1%}-{hi:.1%}; red concave, blue convex", fontsize=9)
+                 f"{lo:.1%} (light) to {hi:.1%} (dark); red concave, yellow linear "
+                 f"(|c| <= {tol:.2g}), blue convex", fontsize=9)
     fig.tight_layout()
     return fig
 
