@@ -17,7 +17,7 @@ here: the shortcut and the branch are independent at initialization). Susceptibi
     chi_par  = dK'/dK = gamma^2 + xi^2 C_W g'(K),
     chi_perp = gamma^2 + xi^2 C_W <sigma'^2>_K,      h = (1/2) d chi_perp / dK,
 
-govern the gamma-basis perturbations of a pair (PDLT eqs. 5.? ): K_[1]' = chi_par K_[1],
+govern the gamma-basis perturbations of a pair (PDLT sec. 5.1): K_[1]' = chi_par K_[1],
 K_[2]' = chi_perp K_[2] + h K_[1]^2. Criticality (MLP): K* = C_b + C_W g(K*) with
 chi_par(K*) = chi_perp(K*) = 1.
 
@@ -230,7 +230,7 @@ def is_homogeneous(act: pg.Activation) -> bool:
 
 
 def classify(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
-             xtol: float = 1e-12) -> Criticality:
+             xtol: float = 1e-12, grid: int = 121) -> Criticality:
     """Universality class, critical (C_b, C_W), K* and exponents of ``act`` (an MLP).
 
     Order of tests (PDLT ch. 5): positively homogeneous -> scale-invariant; sigma_0 = 0,
@@ -257,21 +257,70 @@ def classify(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
                 {"K": 1.0, "K_[2]": b1 / a1, "V/K^2": -1.0},
                 {"a1": a1, "b1": b1, "sigma_1": _number(sig[1]), "sigma_2": _number(sig[2]),
                  "sigma_3": _number(sig[3]), "K_asymptote": f"1/({-a1:.6g} l)"})
-    roots = half_stable_points(act, k_range=k_range, xtol=xtol)
+    exact = exact_half_stable_points(act)
+    if exact is not None:
+        roots = [r for r in exact if k_range[0] <= r["K_star"] <= k_range[1]]
+        precision = "exact (closed-form root)"
+    else:
+        roots = half_stable_points(act, k_range=k_range, xtol=xtol, grid=grid)
+        precision = f"relative {xtol:g} (Brent on adaptive quadrature)"
     valid = [r for r in roots if r["C_b"] >= 0]
     if valid:
         best = valid[0]
         return Criticality(act.name, "half-stable", best["C_b"], best["C_W"], best["K_star"],
-                           None, {}, {"roots": roots, "xtol": xtol, "k_range": list(k_range)})
+                           None, {}, {"roots": roots, "precision": precision,
+                                      "k_range": list(k_range)})
     return Criticality(act.name, "none", None, None, None, None, {},
                        {"roots": roots, "k_range": list(k_range),
                         "note": "no critical point with C_b >= 0 found"})
 
 
+# --- half-stable class ------------------------------------------------------------------------
+
+def _side(curvature: float) -> str:
+    """K' - K ~ curvature (K - K*)^2 < 0 pulls kernels above K* down onto it (and pushes
+    those below away): "above"; the opposite sign: "below"."""
+    return "above" if curvature < 0 else "below"
+
+
+def exact_half_stable_points(act: pg.Activation) -> list[dict] | None:
+    """Half-stable points from the closed forms, if the condition chi_par = chi_perp
+    (<sigma^2>' = <sigma'^2>) factors to a solvable numerator; None otherwise. For GELU
+    it is proportional to K (K^2 - 3K - 2): K* = (3 + sqrt 17)/2 (derived here)."""
+    closed = act.closed_moments()
+    if not {"g", "dg", "sp2", "d4"} <= set(closed):
+        return None
+    cond = sp.factor(sp.together(closed["dg"] - closed["sp2"]))
+    try:
+        candidates = sp.solve(sp.numer(cond), pg.K)
+    except (NotImplementedError, ValueError):
+        return None
+    cb_expr, cw_expr = critical_initialization()
+    roots = []
+    for root in candidates:
+        value = complex(sp.N(root, 30))
+        if abs(value.imag) > 1e-30 or value.real <= 0:
+            continue
+        subs = {M["g"]: closed["g"].subs(pg.K, root), M["sp2"]: closed["sp2"].subs(pg.K, root),
+                pg.K: root}
+        cw = cw_expr.subs(subs)
+        curvature = _number(cw * closed["d4"].subs(pg.K, root) / 8)
+        roots.append({"K_star": _number(root), "K_star_exact": str(root),
+                      "C_W": _number(cw), "C_b": _number(cb_expr.subs(subs)),
+                      "curvature": curvature, "attracts_from": _side(curvature)})
+    return sorted(roots, key=lambda r: r["K_star"])
+
+
 # --- half-stable class: numerical roots --------------------------------------------------
 
 def _moment_function(act: pg.Activation, name: str):
-    """K -> <moment>_K as a float function: closed form if known, else scipy quadrature."""
+    """K -> <moment>_K as a float: the closed form if known, else adaptive quadrature
+    (scipy ``quad`` on x = z / sqrt(K) with the Gaussian weight, split at 0; points where
+    the double-precision integrand overflows, e.g. exp(z)/(1 + exp(z))^2 far in a tail,
+    are evaluated with mpmath instead). Absolute accuracy ~1e-13."""
+    import warnings
+
+    import mpmath
     import numpy as np
     from scipy import integrate
 
@@ -280,23 +329,31 @@ def _moment_function(act: pg.Activation, name: str):
         f = sp.lambdify(pg.K, closed, "mpmath")
         return lambda k: float(f(k))
     integrand = pg.MOMENT[name].integrand.subs({pg.s0: act.expr, pg.s1: act.derivative})
-    # z = sqrt(K) x, x ~ N(0, 1): <F>_K = int F(sqrt(K) x) exp(-x^2/2) / sqrt(2 pi) dx
     x = sp.Symbol("x", real=True)
-    f = sp.lambdify((x, pg.K), integrand.subs(pg.z, sp.sqrt(pg.K) * x), "numpy")
+    scaled = integrand.subs(pg.z, sp.sqrt(pg.K) * x)
+    fast = sp.lambdify((x, pg.K), scaled, "numpy")
+    exact = sp.lambdify((x, pg.K), scaled, "mpmath")
+    norm = 1 / math.sqrt(2 * math.pi)
 
     def value(k: float) -> float:
-        def weighted(t):
-            with np.errstate(over="ignore"):
-                return f(t, k) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
-        parts = [integrate.quad(weighted, a, b, epsabs=1e-14, epsrel=1e-13, limit=400)[0]
-                 for a, b in ((-np.inf, 0.0), (0.0, np.inf))]
-        return sum(parts)
+        def weighted(t: float) -> float:
+            with np.errstate(all="ignore"):
+                v = float(fast(t, k))
+            if not math.isfinite(v):
+                v = float(exact(mpmath.mpf(t), mpmath.mpf(k)))
+            return v * math.exp(-t * t / 2) * norm
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", integrate.IntegrationWarning)
+            return sum(integrate.quad(weighted, a, b, epsabs=1e-14, epsrel=1e-13,
+                                      limit=400)[0]
+                       for a, b in ((-np.inf, 0.0), (0.0, np.inf)))
 
     return value
 
 
 def half_stable_points(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
-                       grid: int = 241, xtol: float = 1e-12) -> list[dict]:
+                       grid: int = 121, xtol: float = 1e-12) -> list[dict]:
     """All K* in ``k_range`` with chi_par = chi_perp, i.e. <sigma sigma''>_K* = 0, solved
     to relative precision ``xtol`` (Brent's method on the closed form or on adaptive
     quadrature, sign changes located on a log grid of ``grid`` points); with
@@ -325,6 +382,7 @@ def half_stable_points(act: pg.Activation, *, k_range: tuple[float, float] = (1e
         cw = float(cw_expr.subs(subs))
         cb = float(cb_expr.subs(subs))
         # g'' = <(sigma^2)''''>/4 (pdlt_gaussian identities)
-        roots.append({"K_star": k_star, "C_W": cw, "C_b": cb,
-                      "curvature": cw * d4(k_star) / 8})
+        curvature = cw * d4(k_star) / 8
+        roots.append({"K_star": k_star, "C_W": cw, "C_b": cb, "curvature": curvature,
+                      "attracts_from": _side(curvature)})
     return roots

@@ -1,8 +1,8 @@
 """Leading finite-width (1/n) corrections and the NTK recursion, for MLPs and residual MLPs.
 
-PDLT (Roberts, Yaida & Hanin, arXiv 2106.10165): four-point vertex, chapter 4 (eq. 4.? in
-the single-input form of the reference, section A) and the NLO metric; NTK forward
-equation, chapters 8-9. Network and notation as in :mod:`pdlt_criticality`; all layers of
+PDLT (Roberts, Yaida & Hanin, arXiv 2106.10165): four-point vertex and NLO metric,
+chapter 4 (in the single-input form of the reference, section A); NTK forward equation,
+chapter 8. Network and notation as in :mod:`pdlt_criticality`; all layers of
 equal width n; single input unless stated.
 
 At order 1/n the preactivations of one layer have, for neurons i != j,
@@ -30,7 +30,7 @@ fed by the third cumulant T, is ours. It vanishes when sigma^2 is even (tanh, er
 the second residual block on (:func:`four_point_map` with ``third_cumulant=False``
 reproduces it; validation/pdlt_montecarlo.py measures both).
 
-NTK (infinite width, learning-rate tensors lambda_b, lambda_W / n; PDLT eq. 8.? forward
+NTK (infinite width, learning-rate tensors lambda_b, lambda_W / n; PDLT ch. 8 forward
 equation, residual form derived here): H^(1) = lambda_b + lambda_W x.x'/n_0,
 
     H'_ab = chi_perp^ab H_ab + xi^2 (lambda_b + lambda_W <sigma_a sigma_b>),
@@ -97,7 +97,7 @@ def first_layer() -> dict[str, sp.Expr]:
             "V": sp.Integer(0), "T": sp.Integer(0), "K1": sp.Integer(0)}
 
 
-def scale_invariant_exact_covariance(slope: sp.Expr = sp.Symbol("s")) -> sp.Expr:
+def scale_invariant_exact_covariance(slope: sp.Expr | None = None) -> sp.Expr:
     """Cov(z_i^2, z_j^2) / K^2 at layer l for any width n, positively homogeneous sigma,
     C_b = 0 (MLP), in terms of the leading-order slope s = 3 A4/A2^2 - 1 (derived here):
 
@@ -106,4 +106,5 @@ def scale_invariant_exact_covariance(slope: sp.Expr = sp.Symbol("s")) -> sp.Expr
     E[Y] = 1, E[Y^2] = 1 + s/n independent of G_l. Hence E[G_l^2] = K^2 (1 + s/n)^(l-1)
     and Cov = E[G^2] - K^2 = K^2 [(1 + s/n)^(l-1) - 1] = K^2 (s (l-1)/n + O(1/n^2)).
     """
+    slope = sp.Symbol("s") if slope is None else slope
     return (1 + slope / n) ** (pc.l - 1) - 1

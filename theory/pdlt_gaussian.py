@@ -12,7 +12,7 @@ Every recursion in :mod:`~springblock.theory.pdlt_criticality` and
 :data:`MOMENTS` and the two pair expectations :data:`PAIR_MOMENTS`. Each moment is stated
 here once, as an integrand in ``z, K`` and the symbols ``s0 = sigma(z)``, ``s1 = sigma'(z)``
 (the pair moments in ``s0a, s1a, s0b, s1b``). The K-derivatives use Gaussian integration
-by parts (PDLT eq. 4.? "d/dK <F>_K = <F (z^2 - K)>_K / (2 K^2)"; standard), so no
+by parts (Stein's lemma; PDLT ch. 4-5 use the same identities), so no
 moment needs sigma'' and every one is defined for kinked activations such as ReLU:
 
     d<F>/dK    = <F (z^2 - K)> / (2 K^2) = <F''> / 2,
@@ -160,7 +160,7 @@ class Activation:
         return {n: e for n, e in (("pair", self.pair), ("dpair", self.dpair)) if e is not None}
 
     def taylor(self, order: int = 5) -> list[sp.Expr]:
-        """sigma_p = d^p sigma/dz^p at 0, p = 0..order (PDLT eq. 5.? notation)."""
+        """sigma_p = d^p sigma/dz^p at 0, p = 0..order (PDLT sec. 5.3.3 notation)."""
         series = sp.series(self.expr, z, 0, order + 1).removeO()
         return [sp.factorial(p) * series.coeff(z, p) for p in range(order + 1)]
 
@@ -190,13 +190,13 @@ def _closed_moments(act: Activation) -> tuple[tuple[str, sp.Expr], ...]:
     if act.pair is not None:
         g = sp.simplify(act.pair.subs(diagonal))
         out.setdefault("g", g)
-        out.setdefault("dg", sp.simplify(sp.diff(g, K)))
-        out.setdefault("s2z2", sp.simplify(K * g + 2 * K**2 * sp.diff(g, K)))
-        out.setdefault("d4", sp.simplify(4 * sp.diff(g, K, 2)))
+        out.setdefault("dg", sp.diff(g, K))
+        out.setdefault("s2z2", K * g + 2 * K**2 * sp.diff(g, K))
+        out.setdefault("d4", 4 * sp.diff(g, K, 2))
     if act.dpair is not None:
         sp2 = sp.simplify(act.dpair.subs(diagonal))
         out.setdefault("sp2", sp2)
-        out.setdefault("dsp2", sp.simplify(sp.diff(sp2, K)))
+        out.setdefault("dsp2", sp.diff(sp2, K))
     if act.sigma_squared_is_even:
         out.setdefault("s2z", sp.Integer(0))
         out.setdefault("d3", sp.Integer(0))
@@ -242,7 +242,9 @@ def relu() -> Activation:
     return abrelu(1, 0, "relu")
 
 
-def leaky_relu(slope: float | sp.Expr = sp.Rational(1, 100)) -> Activation:
+def leaky_relu(slope: float | sp.Expr | None = None) -> Activation:
+    """sigma = z (z > 0), slope z (z < 0); default slope 1/100."""
+    slope = sp.Rational(1, 100) if slope is None else slope
     return abrelu(1, slope, f"leaky_relu({slope})")
 
 
@@ -292,7 +294,10 @@ def tanh_activation() -> Activation:
 
 
 def swish() -> Activation:
-    return Activation("swish", z / (1 + sp.exp(-z)), source="no closed form: Gauss-Hermite")
+    """sigma = z / (1 + e^-z), written z (1 + tanh(z/2)) / 2 (the same function; no
+    overflow of e^-z for large negative z)."""
+    return Activation("swish", z * (1 + sp.tanh(z / 2)) / 2,
+                      source="no closed form: Gauss-Hermite")
 
 
 def softplus() -> Activation:
@@ -300,7 +305,8 @@ def softplus() -> Activation:
 
 
 def sigmoid() -> Activation:
-    return Activation("sigmoid", 1 / (1 + sp.exp(-z)), source="no closed form")
+    """sigma = 1 / (1 + e^-z), written (1 + tanh(z/2)) / 2."""
+    return Activation("sigmoid", (1 + sp.tanh(z / 2)) / 2, source="no closed form")
 
 
 #: The named activations (``--activation NAME``); leaky_relu takes ``leaky_relu:SLOPE``.
