@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 
-from springblock.cli import model, nets, run
+from springblock.cli import model, nets, pdlt, run
 from springblock.params import ParameterError
 
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (run, model, nets)
+GROUPS = (run, model, nets, pdlt)
 
 
 def build_parser() -> argparse.ArgumentParser:
