@@ -7,7 +7,8 @@ equation and closed form); nothing is retyped here.
 * :func:`solve_pairs` integrates the pair equations for a batch of pairs in one compiled,
   vmapped diffrax call (Kvaerno5 for long, stiff horizons or Tsit5; PID step control,
   rtol 1e-9, atol 1e-12 relative to the scale of the start). The right-hand side is
-  smooth for h > 0; h stays positive because dh/dt = -eta_h dx2 w and w -> 0 as h approaches its fixed point.
+  smooth for h > 0; h stays positive because dh/dt = -eta_h dx2 w and w -> 0 as h
+  approaches its fixed point.
 * :func:`fit_rates` fits (eta_h, eta_y) shared by a set of measured pair trajectories:
   least squares on the residuals of h, y, w, each divided by its pair's scale (max |.|
   over the run), minimised over (log eta_h, log eta_y) by Levenberg-Marquardt
