@@ -79,9 +79,7 @@ class KernelSpec:
     dim: int = 3
 
     def __post_init__(self):
-        if self.activation not in cs.ACTIVATIONS:
-            raise ParameterError("activation", self.activation,
-                                 f"one of {', '.join(cs.ACTIVATIONS)}")
+        cs.named_activation(self.activation)  # ParameterError naming "activation"
         if self.kind not in KINDS:
             raise ParameterError("kind", self.kind, "'nngp' or 'ntk'")
         object.__setattr__(self, "depth", check_int("depth", self.depth, 1, 1000))
@@ -144,11 +142,68 @@ def target_powers(pairs, l_max: int) -> np.ndarray:
 # --- compiled pieces of the theory ----------------------------------------------------------
 
 
+# Cephes atan (S. Moshier, Cephes Math Library 2.8, atan.c): rational approximation after
+# range reduction, relative error ~1e-16 in double precision.
+_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1,
+           -7.500855792314704667340e1, -1.228866684490136173410e2,
+           -6.485021904942025371773e1)
+_ATAN_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
+           4.853903996359136964868e2, 1.945506571482613964425e2)
+_T3P8, _MOREBITS = 2.41421356237309504880, 6.123233995736765886130e-17
+
+
+def _atan_nonnegative(x):
+    big = x > _T3P8
+    mid = (x > 0.66) & ~big
+    xr = jnp.where(big, -1.0 / jnp.where(big, x, 1.0), jnp.where(mid, (x - 1.0) / (x + 1.0), x))
+    z = xr * xr
+    p = (((_ATAN_P[0] * z + _ATAN_P[1]) * z + _ATAN_P[2]) * z + _ATAN_P[3]) * z + _ATAN_P[4]
+    q = ((((z + _ATAN_Q[0]) * z + _ATAN_Q[1]) * z + _ATAN_Q[2]) * z + _ATAN_Q[3]) * z \
+        + _ATAN_Q[4]
+    r = xr * (z * p / q) + xr + jnp.where(big, _MOREBITS, jnp.where(mid, 0.5 * _MOREBITS, 0.0))
+    return jnp.where(big, jnp.pi / 2, jnp.where(mid, jnp.pi / 4, 0.0)) + r
+
+
+def fast_acos(x):
+    """acos(x) = 2 atan(sqrt((1 - x)/(1 + x))) with Cephes' atan: exact to ~4e-16 on
+    [-1, 1] (tested against numpy) and about 5x faster than XLA's float64 acos on CPU,
+    where acos dominates the cost of arc-cosine Gram matrices."""
+    return 2.0 * _atan_nonnegative(jnp.sqrt((1.0 - x) / (1.0 + x)))
+
+
+def _sqrt_nonnegative(x):
+    """sqrt of a quantity that is >= 0 in exact arithmetic (q^2 - c^2 at c = q: compiled
+    code contracts it to a fused multiply-add, which can return -1e-17, and sqrt -> NaN)."""
+    return jnp.sqrt(jnp.maximum(x, 0.0))
+
+
+def _vector_function_fast(state, parameters, exprs):
+    """:func:`springblock.numerics.compile.vector_function` with acos -> :func:`fast_acos`
+    and sqrt -> :func:`_sqrt_nonnegative` (every sqrt of the layer maps has an argument
+    that is nonnegative for |c| <= q)."""
+    from springblock.numerics.compile import _JAX_SPECIAL
+
+    raw = sp.lambdify([list(state), *parameters], list(exprs),
+                      modules=[{"acos": fast_acos, "sqrt": _sqrt_nonnegative}, _JAX_SPECIAL,
+                               "jax"])
+
+    def evaluate(x, params):
+        columns = raw(jnp.moveaxis(x, -1, 0), *params)
+        shape = jnp.broadcast_shapes(*[jnp.shape(col) for col in columns], x.shape[:-1])
+        return jnp.stack([jnp.broadcast_to(col, shape) for col in columns],
+                         axis=-1).astype(x.dtype)
+
+    return evaluate
+
+
 @functools.cache
-def _layer_functions(activation: str):
+def _layer_functions(activation: str, fast: bool = True):
+    """The first layer and the layer map, compiled from :class:`LayerMap`; ``fast`` swaps
+    acos for :func:`fast_acos` (``fast=False``: the plain :func:`vector_function`)."""
     model = cs.LayerMap(activation)
-    first = vector_function((cs.t,), model.first_parameters, model.first)
-    step = vector_function(model.state, model.parameters, model.step)
+    compile_ = _vector_function_fast if fast else vector_function
+    first = compile_((cs.t,), model.first_parameters, model.first)
+    step = compile_(model.state, model.parameters, model.step)
     return first, step
 
 
@@ -274,13 +329,20 @@ def spectrum(spec: KernelSpec, l_max: int | None = None) -> Spectrum:
                     float(tail[0]), float(trace[0]))
 
 
+@functools.cache
+def _kernel_compiled(activation: str, kind: str, depth: int):
+    def fn(t, w, b, cin, bout):
+        return kernel_values(t, activation, kind, depth, w, b, cin, bout, depth)
+
+    return jax.jit(fn)
+
+
 @x64
 def kernel(spec: KernelSpec, t) -> np.ndarray:
-    """k(t) of ``spec`` at the cosines ``t`` (numpy in, numpy out)."""
+    """k(t) of ``spec`` at the cosines ``t`` (numpy in, numpy out; jitted per shape)."""
     t = jnp.asarray(t, jnp.float64)
-    w, b, cin, bout = spec.values
-    out = kernel_values(t.reshape(-1), spec.activation, spec.kind, spec.depth, w, b, cin,
-                        bout, spec.depth)
+    out = _kernel_compiled(spec.activation, spec.kind, spec.depth)(t.reshape(-1),
+                                                                   *spec.values)
     return np.asarray(out).reshape(t.shape)
 
 

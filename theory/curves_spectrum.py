@@ -35,15 +35,14 @@ that C_W x.x'/n_0 = C_W t; C_in = C_W unless set otherwise):
 (u, v) ~ N(0, [[q, c], [c, q]]) with q = K^(l)(x, x), c = K^(l)(x, x') (Jacot, Gabriel,
 Hongler 2018, NTK parametrisation: every parameter contributes its own gradient term). On
 the sphere q does not depend on x, so every layer is a map (q, c, Theta) -> (q', c',
-Theta'); :class:`LayerMap` holds it as sympy expressions. The Gaussian expectations are in
-closed form (companion reference, section A; Cho & Saul 2009 for ReLU, Williams 1997 for erf):
+Theta'); :class:`LayerMap` holds it as sympy expressions. The Gaussian expectations are the
+closed forms of :mod:`springblock.theory.pdlt_gaussian` (companion reference, section A), e.g.
 
   ReLU:   <s s> = q / (2 pi) [sin a + (pi - a) cos a],  <s' s'> = (pi - a) / (2 pi),  cos a = c/q
   erf:    <s s> = (2/pi) asin(2c / (1 + 2q)),            <s' s'> = (4/pi) / sqrt((1 + 2q)^2 - 4c^2)
-  linear: <s s> = c,                                     <s' s'> = 1.
 
-(These closed forms duplicate what the PDLT issue needs; they are written here because its
-modules had not landed when this one was written.)
+and likewise leaky ReLU, linear, sin and GELU; activations without closed forms (tanh,
+SWISH) are refused.
 """
 
 from __future__ import annotations
@@ -54,6 +53,7 @@ from functools import cached_property
 import sympy as sp
 
 from springblock.params import ParameterError
+from springblock.theory import pdlt_gaussian as pg
 
 t = sp.Symbol("t", real=True)  # cosine x.x' of two points on the unit sphere
 theta = sp.Symbol("theta", real=True)  # angle, t = cos(theta)
@@ -67,7 +67,9 @@ C_W = sp.Symbol("C_W", positive=True)
 C_b = sp.Symbol("C_b", nonnegative=True)
 C_in = sp.Symbol("C_in", positive=True)  # weight variance of the first layer (default C_W)
 
-ACTIVATIONS = ("relu", "erf", "linear")
+#: Activations with closed-form pair expectations (leaky_relu also as leaky_relu:SLOPE).
+ACTIVATIONS = tuple(name for name, make in pg.NAMED.items()
+                    if make().pair is not None and make().dpair is not None)
 
 
 def check_dimension(d: object) -> int:
@@ -146,35 +148,36 @@ def mercer_sum(eigenvalues, d: int, x: sp.Expr = t) -> sp.Expr:
 # --- kernels of wide nets ------------------------------------------------------------------
 
 
-z = sp.Symbol("z", real=True)  # a preactivation
+z = pg.z  # a preactivation
+
+
+def named_activation(activation: str) -> pg.Activation:
+    """The activation ``activation`` of :mod:`springblock.theory.pdlt_gaussian` (the PDLT
+    issue's single source of activations and their Gaussian closed forms); only those with
+    closed-form pair expectations <s s> and <s' s'> have kernels here."""
+    allowed = f"one of {', '.join(ACTIVATIONS)} (leaky_relu:SLOPE for another slope)"
+    try:
+        act = pg.named(str(activation))
+    except (KeyError, ValueError):
+        raise ParameterError("activation", activation, allowed) from None
+    if act.pair is None or act.dpair is None:
+        raise ParameterError("activation", activation, allowed + "; no closed form for "
+                             + act.name)
+    return act
 
 
 def activation_function(activation: str, x: sp.Expr = z) -> sp.Expr:
-    """sigma(z): ReLU max(0, z), erf(z), or the identity."""
-    if activation == "relu":
-        return sp.Max(0, x)
-    if activation == "erf":
-        return sp.erf(x)
-    if activation == "linear":
-        return x
-    raise ParameterError("activation", activation, f"one of {', '.join(ACTIVATIONS)}")
+    """sigma(x) as a sympy expression (ReLU family as Piecewise)."""
+    return named_activation(activation).expr.subs(pg.z, x)
 
 
 def gaussian_products(activation: str) -> tuple[sp.Expr, sp.Expr]:
-    """(<sigma(u) sigma(v)>, <sigma'(u) sigma'(v)>) for (u, v) ~ N(0, [[q, c], [c, q]]).
-
-    Closed forms of the module docstring (Cho & Saul 2009; Williams 1997).
-    """
-    if activation == "relu":
-        angle = sp.acos(c / q)
-        return (q / (2 * sp.pi) * (sp.sin(angle) + (sp.pi - angle) * sp.cos(angle)),
-                (sp.pi - angle) / (2 * sp.pi))
-    if activation == "erf":
-        return (2 / sp.pi * sp.asin(2 * c / (1 + 2 * q)),
-                4 / sp.pi / sp.sqrt((1 + 2 * q) ** 2 - 4 * c**2))
-    if activation == "linear":
-        return c, sp.Integer(1)
-    raise ParameterError("activation", activation, f"one of {', '.join(ACTIVATIONS)}")
+    """(<sigma(u) sigma(v)>, <sigma'(u) sigma'(v)>) for (u, v) ~ N(0, [[q, c], [c, q]]):
+    the closed forms of :mod:`~springblock.theory.pdlt_gaussian` (Cho & Saul 2009 for the
+    ReLU family, Williams 1996 for erf, ...) at K11 = K22 = q, K12 = c."""
+    act = named_activation(activation)
+    values = {pg.K11: q, pg.K22: q, pg.K12: c}
+    return sp.simplify(act.pair.subs(values)), sp.simplify(act.dpair.subs(values))
 
 
 @dataclass(frozen=True)

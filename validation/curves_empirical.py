@@ -87,38 +87,50 @@ def _gram(spec_static, params, a, b):
 
 @functools.cache
 def _krr_compiled(spec_static, dim, n, test_points, common, posterior, batch, degrees):
-    def one(key, params, amplitudes, axes, ridge, noise, common_x):
+    """One compiled call for every dataset of size ``n`` (static). The number of points
+    actually used, ``used`` <= n, is traced: the other rows are padding, masked out of the
+    system exactly (their block of K + sigma^2 I is the identity and their labels are 0,
+    so their weights alpha are 0), which lets several N share one compilation."""
+
+    def one(key, used, params, amplitudes, axes, ridge, noise, common_x):
         kx, kt, kn = jax.random.split(key, 3)
         x = sample_sphere(kx, (n,), dim)
         xt = sample_sphere(kt, (test_points,), dim)
+        mask = (jnp.arange(n) < used).astype(x.dtype)
         y = target_function(x, degrees, amplitudes, axes, dim)
-        y = y + jnp.sqrt(noise) * jax.random.normal(kn, (n,))
-        chol = jnp.linalg.cholesky(_gram(spec_static, params, x, x) + ridge * jnp.eye(n))
-        alpha = jax.scipy.linalg.cho_solve((chol, True), y)
-        kt_block = _gram(spec_static, params, xt, x)
+        y = mask * (y + jnp.sqrt(noise) * jax.random.normal(kn, (n,)))
+        gram = _gram(spec_static, params, x, x) * mask[:, None] * mask[None, :]
+        system = gram + jnp.diag(ridge * mask + (1.0 - mask))
+        chol = jnp.linalg.cholesky(system)
+        kt_block = _gram(spec_static, params, xt, x) * mask[None, :]
+        # One forward substitution for the labels and the posterior columns together, then
+        # the back substitution: the triangular solves run one after the other. Two
+        # independent batched solves in one step deadlock jaxlib's CPU LAPACK kernels
+        # (each blocks an XLA pool thread waiting for work queued behind the other; seen
+        # with jax 0.10 on 2 cores).
+        rhs = jnp.concatenate([y[:, None], kt_block[:posterior].T], axis=1)
+        forward = jax.scipy.linalg.solve_triangular(chol, rhs, lower=True)
+        alpha = jax.scipy.linalg.solve_triangular(chol, forward[:, 0], lower=True, trans=1)
         error = jnp.mean((kt_block @ alpha - target_function(xt, degrees, amplitudes, axes,
                                                                dim)) ** 2)
         fc = _gram(spec_static, params, common_x, x) @ alpha if common else jnp.zeros(1)
         if posterior:
-            kp = kt_block[:posterior]
             prior = _gram(spec_static, params, xt[:1], xt[:1])[0, 0]
-            solved = jax.scipy.linalg.solve_triangular(chol, kp.T, lower=True)
-            variance = prior - jnp.mean(jnp.sum(solved**2, axis=0))
+            variance = prior - jnp.mean(jnp.sum(forward[:, 1:] ** 2, axis=0))
         else:
             variance = jnp.nan
         return error, fc, variance
 
-    def run(keys, params, amplitudes, axes, ridge, noise, common_x):
-        return jax.lax.map(lambda k: one(k, params, amplitudes, axes, ridge, noise, common_x),
-                           keys, batch_size=batch)
+    def run(keys, used, params, amplitudes, axes, ridge, noise, common_x):
+        return jax.lax.map(lambda k: one(k, used, params, amplitudes, axes, ridge, noise,
+                                         common_x), keys, batch_size=batch)
 
     return jax.jit(run)
 
 
 def _divisor_below(total: int, cap: int) -> int:
     """The largest divisor of ``total`` that is <= max(cap, 1). Batches that divide the
-    number of datasets avoid ``lax.map``'s remainder path, which hung in this jax version
-    (0.10) when several compiled sizes ran in one process."""
+    number of datasets avoid ``lax.map``'s separately compiled remainder body."""
     return max(b for b in range(1, max(min(cap, total), 1) + 1) if total % b == 0)
 
 
@@ -137,13 +149,16 @@ class EmpiricalCurve(NamedTuple):
 def krr_learning_curve(spec: KernelSpec, target, n, ridge: float, *, noise: float = 0.0,
                        datasets: int = 200, test_points: int = 1000, common_points: int = 1000,
                        posterior_points: int = 0, seed: int = 0,
-                       batch: int | None = None) -> EmpiricalCurve:
+                       batch: int | None = None, pad: bool | int = False) -> EmpiricalCurve:
     """Kernel ridge regression on ``datasets`` sampled datasets for every N in ``n``.
 
-    One compiled call per N (cached on the static configuration). Errors against the clean
-    target; ``noise`` is the label-noise variance. ``batch`` datasets are vmapped together
-    (default: the largest divisor of ``datasets`` with about 64 MB of Gram matrices per
-    batch); it must divide ``datasets``.
+    One compiled call per N (cached on the static configuration). ``pad`` = True runs every
+    N in the compiled function of the largest; an integer P does so for the sizes <= P only
+    (padded to the largest of them). Padding is exact (masking) and saves compilations where
+    they cost more than the padded arithmetic, i.e. for small N. Errors against
+    the clean target; ``noise`` is the label-noise variance. ``batch`` datasets are vmapped
+    together (default: the largest divisor of ``datasets`` with about 64 MB of Gram
+    matrices per batch); it must divide ``datasets``.
     """
     pairs = cv.check_target(target)
     ridge = check_real("ridge", ridge, minimum=0.0, strict=True)
@@ -163,13 +178,16 @@ def krr_learning_curve(spec: KernelSpec, target, n, ridge: float, *, noise: floa
     common_x = sample_sphere(jax.random.PRNGKey(seed + 1), (common_points,), spec.dim)
     g_common = target_function(common_x, degrees, amplitudes, axes, spec.dim)
     rows = []
-    for i, size in enumerate(sizes):
+    limit = max(sizes) if pad is True else (int(pad) if pad else 0)
+    padded_to = max((v for v in sizes if v <= limit), default=0)
+    for i, used in enumerate(sizes):
+        size = padded_to if used <= limit else used
         b = batch or _divisor_below(datasets, int(8e6 // (size * size + size * test_points)))
         fn = _krr_compiled(static, spec.dim, size, test_points, common_points,
                            posterior_points, b, degrees)
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), i), datasets)
-        errors, fc, variance = fn(keys, params, jnp.asarray(amplitudes), jnp.asarray(axes),
-                                  ridge, noise, common_x)
+        errors, fc, variance = fn(keys, used, params, jnp.asarray(amplitudes),
+                                  jnp.asarray(axes), ridge, noise, common_x)
         errors, fc = np.asarray(errors), np.asarray(fc)
         if common_points:
             fbar = fc.mean(axis=0)

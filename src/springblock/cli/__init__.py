@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 
-from springblock.cli import model, nets, pdlt, run
+from springblock.cli import curves, dynamics, model, nets, pdlt, run
 from springblock.params import ParameterError
 
 #: The command groups, in the order ``--help`` lists them.
-GROUPS = (run, model, nets, pdlt)
+GROUPS = (run, model, nets, pdlt, curves, dynamics)
 
 
 def build_parser() -> argparse.ArgumentParser:
