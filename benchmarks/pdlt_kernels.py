@@ -61,10 +61,11 @@ def grid_benchmark(repeats: int) -> dict:
     for x64 in (True, False):
         with jax.enable_x64(x64):
             for name in ("relu", "erf", "tanh"):
+
                 def run(name=name):
-                    d = pdlt_phase.phase_diagram(name, C_b=cb, C_W=cw, depth=100,
-                                                 classify=False)
+                    d = pdlt_phase.phase_diagram(name, C_b=cb, C_W=cw, depth=100, classify=False)
                     return d.chi_perp
+
                 first, steady, _ = timed(run, repeats)
                 out[f"{name}_{'f64' if x64 else 'f32'}"] = {"first_s": first, "steady_s": steady}
     return out
@@ -72,20 +73,25 @@ def grid_benchmark(repeats: int) -> dict:
 
 def mc_benchmark(repeats: int, weights_nets: int) -> dict:
     out = {}
-    spec = mc.EnsembleSpec("tanh", widths=(256,), depth=20, nets=10_000, C_W=1.0,
-                           sampler="gaussian")
+    spec = mc.EnsembleSpec(
+        "tanh", widths=(256,), depth=20, nets=10_000, C_W=1.0, sampler="gaussian"
+    )
     first, steady, ens = timed(lambda: mc.simulate(spec), repeats)
     out["gaussian_10k"] = {"first_s": first, "steady_s": steady, "nets": 10_000}
-    spec_w = mc.EnsembleSpec("tanh", widths=(256,), depth=20, nets=weights_nets, C_W=1.0,
-                             sampler="weights")
+    spec_w = mc.EnsembleSpec(
+        "tanh", widths=(256,), depth=20, nets=weights_nets, C_W=1.0, sampler="weights"
+    )
     # one call only (~100 s on 2 cores), so its time includes the compilation (a few s)
     _, steady, ens_w = timed(lambda: mc.simulate(spec_w), 0)
-    out["weights"] = {"first_call_s": steady, "steady_s": steady, "nets": weights_nets,
-                      "scaled_to_10k_s": steady * 10_000 / weights_nets}
+    out["weights"] = {
+        "first_call_s": steady,
+        "steady_s": steady,
+        "nets": weights_nets,
+        "scaled_to_10k_s": steady * 10_000 / weights_nets,
+    }
     # agreement of the two samplers on the deepest layer's kernel (a sanity check)
     a, b = mc.summarize(ens), mc.summarize(ens_w)
-    z = (a["K"].mean[0, -1] - b["K"].mean[0, -1]) / np.hypot(a["K"].se[0, -1],
-                                                             b["K"].se[0, -1])
+    z = (a["K"].mean[0, -1] - b["K"].mean[0, -1]) / np.hypot(a["K"].se[0, -1], b["K"].se[0, -1])
     out["samplers_K_last_layer_z"] = float(z)
     return out
 
@@ -102,22 +108,40 @@ def pair_benchmark(repeats: int) -> dict:
     out = {}
     with jax.enable_x64(True):
         for name, cw in (("relu", 2.0), ("erf", 1.0)):
+
             def ours(name=name, cw=cw):
-                p = pr.pair_profile(name, 100, q11=q11, q12=gram, q22=q22, C_W=cw, C_b=0.0,
-                                    lambda_b=0.0, lambda_W=cw)
+                p = pr.pair_profile(
+                    name,
+                    100,
+                    q11=q11,
+                    q12=gram,
+                    q22=q22,
+                    C_W=cw,
+                    C_b=0.0,
+                    lambda_b=0.0,
+                    lambda_W=cw,
+                )
                 return np.asarray(p.K12[..., -1]), np.asarray(p.H12[..., -1])
+
             first, steady, _ = timed(ours, repeats)
             entry = {"ours_first_s": first, "ours_steady_s": steady}
             nt = _neural_tangents(name, cw, x, repeats)
             if nt is not None:
                 k_nt, h_nt, nt_first, nt_steady = nt
                 k_ours, h_ours = ours()
-                entry.update({"nt_first_s": nt_first, "nt_steady_s": nt_steady,
-                              "nt_over_ours": nt_steady / steady,
-                              "max_rel_diff_nngp": float(np.max(np.abs(k_ours - k_nt)
-                                                                / np.abs(k_nt).max())),
-                              "max_rel_diff_ntk": float(np.max(np.abs(h_ours - h_nt)
-                                                               / np.abs(h_nt).max()))})
+                entry.update(
+                    {
+                        "nt_first_s": nt_first,
+                        "nt_steady_s": nt_steady,
+                        "nt_over_ours": nt_steady / steady,
+                        "max_rel_diff_nngp": float(
+                            np.max(np.abs(k_ours - k_nt) / np.abs(k_nt).max())
+                        ),
+                        "max_rel_diff_ntk": float(
+                            np.max(np.abs(h_ours - h_nt) / np.abs(h_nt).max())
+                        ),
+                    }
+                )
             out[name] = entry
     return out
 
@@ -155,24 +179,33 @@ def _neural_tangents(name: str, cw: float, x: np.ndarray, repeats: int):
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--weights-nets", type=int, default=10_000,
-                        help="nets for the weight-matrix sampler (scaled to 10^4)")
+    parser.add_argument(
+        "--weights-nets",
+        type=int,
+        default=10_000,
+        help="nets for the weight-matrix sampler (scaled to 10^4)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = {
-        "config": {"cpus": os.cpu_count(), "backend": jax.default_backend(),
-                   "jax": jax.__version__, "repeats": args.repeats},
+        "config": {
+            "cpus": os.cpu_count(),
+            "backend": jax.default_backend(),
+            "jax": jax.__version__,
+            "repeats": args.repeats,
+        },
         "grid_256x256_100_layers": grid_benchmark(args.repeats),
         "montecarlo_width256_depth20": mc_benchmark(args.repeats, args.weights_nets),
         "pair_kernels_256_inputs_100_layers": pair_benchmark(args.repeats),
     }
     result["targets"] = {
-        "grid_under_1s": {k: v["steady_s"] < GRID_TARGET_S
-                          for k, v in result["grid_256x256_100_layers"].items()},
-        "mc_gaussian_under_30s": result["montecarlo_width256_depth20"]["gaussian_10k"][
-            "steady_s"] < MC_TARGET_S,
-        "mc_weights_under_30s": result["montecarlo_width256_depth20"]["weights"][
-            "scaled_to_10k_s"] < MC_TARGET_S,
+        "grid_under_1s": {
+            k: v["steady_s"] < GRID_TARGET_S for k, v in result["grid_256x256_100_layers"].items()
+        },
+        "mc_gaussian_under_30s": result["montecarlo_width256_depth20"]["gaussian_10k"]["steady_s"]
+        < MC_TARGET_S,
+        "mc_weights_under_30s": result["montecarlo_width256_depth20"]["weights"]["scaled_to_10k_s"]
+        < MC_TARGET_S,
     }
     if args.json:
         print(json.dumps(result))
@@ -183,28 +216,36 @@ def main(argv: list[str] | None = None) -> dict:
 
 def report(r: dict) -> None:
     c = r["config"]
-    print(f"backend {c['backend']} ({c['cpus']} cpus), jax {c['jax']}; median of "
-          f"{c['repeats']} calls after a compiling first call")
+    print(
+        f"backend {c['backend']} ({c['cpus']} cpus), jax {c['jax']}; median of "
+        f"{c['repeats']} calls after a compiling first call"
+    )
     print("\n(C_b, C_W) grid 256 x 256, 100 layers (target < 1 s):")
     for k, v in r["grid_256x256_100_layers"].items():
         print(f"  {k:<10} steady {v['steady_s']:.3f} s   first call {v['first_s']:.2f} s")
     m = r["montecarlo_width256_depth20"]
     print("\nMonte Carlo, width 256, depth 20 (target: 10^4 nets < 30 s):")
     g, w = m["gaussian_10k"], m["weights"]
-    print(f"  gaussian (exact conditional) 10^4 nets: {g['steady_s']:.2f} s "
-          f"(first {g['first_s']:.2f} s)")
-    print(f"  weights (weight matrices) {w['nets']} nets: {w['steady_s']:.2f} s (one call, "
-          "compilation included) -> "
-          f"{w['scaled_to_10k_s']:.1f} s for 10^4; ratio weights/gaussian "
-          f"{w['scaled_to_10k_s'] / g['steady_s']:.0f}x")
+    print(
+        f"  gaussian (exact conditional) 10^4 nets: {g['steady_s']:.2f} s "
+        f"(first {g['first_s']:.2f} s)"
+    )
+    print(
+        f"  weights (weight matrices) {w['nets']} nets: {w['steady_s']:.2f} s (one call, "
+        "compilation included) -> "
+        f"{w['scaled_to_10k_s']:.1f} s for 10^4; ratio weights/gaussian "
+        f"{w['scaled_to_10k_s'] / g['steady_s']:.0f}x"
+    )
     print(f"  samplers agree on K at layer 20: z = {m['samplers_K_last_layer_z']:.2f}")
     print("\npair kernel + NTK, 256 inputs (65536 pairs), 100 layers:")
     for k, v in r["pair_kernels_256_inputs_100_layers"].items():
         line = f"  {k:<5} springblock {v['ours_steady_s']:.3f} s"
         if "nt_steady_s" in v:
-            line += (f", neural-tangents {v['nt_steady_s']:.3f} s (nt/ours "
-                     f"{v['nt_over_ours']:.2f}); max rel diff nngp "
-                     f"{v['max_rel_diff_nngp']:.1e}, ntk {v['max_rel_diff_ntk']:.1e}")
+            line += (
+                f", neural-tangents {v['nt_steady_s']:.3f} s (nt/ours "
+                f"{v['nt_over_ours']:.2f}); max rel diff nngp "
+                f"{v['max_rel_diff_nngp']:.1e}, ntk {v['max_rel_diff_ntk']:.1e}"
+            )
         else:
             line += "; neural-tangents not importable here (optional extra), skipped"
         print(line)

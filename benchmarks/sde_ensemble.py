@@ -65,6 +65,7 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, list[float], o
 
 # --- numpy, vectorized over trajectories and blocks, loop over steps ------------------------
 
+
 def _padded_rest(trajectories: int, blocks: int) -> np.ndarray:
     """(trajectories, L + 2) state at rest with the wall (column 0) and target (column L+1)."""
     padded = np.zeros((trajectories, blocks + 2))
@@ -99,6 +100,7 @@ def numpy_given(noise: np.ndarray) -> np.ndarray:
 
 # --- pure Python, one trajectory at a time, one block at a time ------------------------------
 
+
 def _python_trajectory(blocks: int, steps: int, draw: Callable[[int], list[float]]) -> list[float]:
     """Final positions of one trajectory; ``draw(n)`` gives the L normals of step n."""
     x = [0.0] * blocks
@@ -124,10 +126,12 @@ def _python_trajectory(blocks: int, steps: int, draw: Callable[[int], list[float
 def python_drawing(trajectories: int, blocks: int, steps: int, seed: int) -> np.ndarray:
     """Final positions; each step draws the trajectory's L normals in one numpy call."""
     rng = np.random.default_rng(seed)
-    return np.array([
-        _python_trajectory(blocks, steps, lambda _n: rng.standard_normal(blocks).tolist())
-        for _ in range(trajectories)
-    ])
+    return np.array(
+        [
+            _python_trajectory(blocks, steps, lambda _n: rng.standard_normal(blocks).tolist())
+            for _ in range(trajectories)
+        ]
+    )
 
 
 def python_given(noise: np.ndarray) -> np.ndarray:
@@ -139,11 +143,23 @@ def python_given(noise: np.ndarray) -> np.ndarray:
 
 # --- springblock (jax) -----------------------------------------------------------------------
 
+
 def jax_simulate(trajectories: int, blocks: int, steps: int, seed: int) -> jax.Array:
     """Final positions (trajectories, L) from springblock's end-to-end ensemble."""
-    out = simulate(blocks, stiffness=K, target=Y, mu_right=MU_R, mu_left=MU_L, noise=EPS_BAR,
-                   dt=ETA, steps=steps, seeds=trajectories, saves=1, key=seed,
-                   dtype=jnp.float32)
+    out = simulate(
+        blocks,
+        stiffness=K,
+        target=Y,
+        mu_right=MU_R,
+        mu_left=MU_L,
+        noise=EPS_BAR,
+        dt=ETA,
+        steps=steps,
+        seeds=trajectories,
+        saves=1,
+        key=seed,
+        dtype=jnp.float32,
+    )
     return out.positions[:, -1, :].block_until_ready()
 
 
@@ -156,8 +172,9 @@ def noise_draws(trajectories: int, blocks: int, steps: int, partitionable: bool)
     def draw(keys):
         def one(total, b):
             block_keys = jax.vmap(jax.random.fold_in, (0, None))(keys, b)
-            z = jax.vmap(lambda kk: jax.random.normal(kk, (NOISE_BLOCK, blocks)),
-                         out_axes=1)(block_keys)
+            z = jax.vmap(lambda kk: jax.random.normal(kk, (NOISE_BLOCK, blocks)), out_axes=1)(
+                block_keys
+            )
             return total + z[0, 0, 0], None  # keep one value: the draw cannot be skipped
 
         return jax.lax.scan(one, 0.0, jnp.arange(blocks_needed))[0]
@@ -173,8 +190,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--trajectories", type=int, default=256)
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--loop-trajectories", type=int, default=4,
-                        help="trajectories the pure-Python loop is timed on (then scaled)")
+    parser.add_argument(
+        "--loop-trajectories",
+        type=int,
+        default=4,
+        help="trajectories the pure-Python loop is timed on (then scaled)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
@@ -214,27 +235,48 @@ def main(argv: list[str] | None = None) -> dict:
     diff_py = float(np.max(np.abs(python_given(noise64[:, :small]) - x_np_given[:small])))
 
     result = {
-        "config": {"blocks": L, "trajectories": B, "steps": N, "repeats": R,
-                   "loop_trajectories": small, "seed": seed, "k": K, "y": Y, "mu_R": MU_R,
-                   "mu_L": MU_L, "eps_bar": EPS_BAR, "eta": ETA, "jax_dtype": "float32",
-                   "numpy_dtype": "float64", "cpus": os.cpu_count(),
-                   "jax_backend": jax.default_backend(), "jax": jax.__version__,
-                   "numpy": np.__version__},
+        "config": {
+            "blocks": L,
+            "trajectories": B,
+            "steps": N,
+            "repeats": R,
+            "loop_trajectories": small,
+            "seed": seed,
+            "k": K,
+            "y": Y,
+            "mu_R": MU_R,
+            "mu_L": MU_L,
+            "eps_bar": EPS_BAR,
+            "eta": ETA,
+            "jax_dtype": "float32",
+            "numpy_dtype": "float64",
+            "cpus": os.cpu_count(),
+            "jax_backend": jax.default_backend(),
+            "jax": jax.__version__,
+            "numpy": np.__version__,
+        },
         "seconds": {
-            "jax_simulate": t_sim, "jax_given_noise": t_given,
-            "numpy_drawing": t_np_draw, "numpy_given_noise": t_np_given,
-            "python_loop_scaled": t_py, "python_loop_measured": t_py_small,
+            "jax_simulate": t_sim,
+            "jax_given_noise": t_given,
+            "numpy_drawing": t_np_draw,
+            "numpy_given_noise": t_np_given,
+            "python_loop_scaled": t_py,
+            "python_loop_measured": t_py_small,
             "noise_threefry_partitionable": t_rng_part,
             "noise_threefry_non_partitionable": t_rng_nonpart,
         },
         "all_seconds": {
-            "jax_simulate": all_sim, "jax_given_noise": all_given,
-            "numpy_drawing": all_np_draw, "numpy_given_noise": all_np_given,
+            "jax_simulate": all_sim,
+            "jax_given_noise": all_given,
+            "numpy_drawing": all_np_draw,
+            "numpy_given_noise": all_np_given,
             "python_loop_measured": all_py_small,
         },
         "first_call_seconds": {"jax_simulate": first_sim, "jax_given_noise": first_given},
-        "compile_seconds": {"jax_simulate": first_sim - t_sim,
-                            "jax_given_noise": first_given - t_given},
+        "compile_seconds": {
+            "jax_simulate": first_sim - t_sim,
+            "jax_given_noise": first_given - t_given,
+        },
         "ratios": {
             "numpy_over_jax_end_to_end": t_np_draw / t_sim,
             "numpy_over_jax_given_noise": t_np_given / t_given,
@@ -246,12 +288,16 @@ def main(argv: list[str] | None = None) -> dict:
             "max_abs_diff_python_vs_numpy_given_noise": diff_py,
             "tolerance": TOLERANCE,
             "passed": diff_jax <= TOLERANCE and diff_py <= 1e-9,
-            "mean_final_x_L": {"jax_simulate": float(np.mean(x_sim[:, -1])),
-                               "numpy_drawing": float(np.mean(x_np_draw[:, -1]))},
+            "mean_final_x_L": {
+                "jax_simulate": float(np.mean(x_sim[:, -1])),
+                "numpy_drawing": float(np.mean(x_np_draw[:, -1])),
+            },
         },
-        "target": {"numpy_over_jax_at_least": TARGET,
-                   "met_end_to_end": t_np_draw / t_sim >= TARGET,
-                   "met_given_noise": t_np_given / t_given >= TARGET},
+        "target": {
+            "numpy_over_jax_at_least": TARGET,
+            "met_end_to_end": t_np_draw / t_sim >= TARGET,
+            "met_given_noise": t_np_given / t_given >= TARGET,
+        },
     }
     if args.json:
         print(json.dumps(result))
@@ -262,50 +308,79 @@ def main(argv: list[str] | None = None) -> dict:
 
 def report(r: dict) -> None:
     c, s, ratio, chk = r["config"], r["seconds"], r["ratios"], r["check"]
-    print(f"model (a) ensemble: L = {c['blocks']}, {c['trajectories']} trajectories, "
-          f"{c['steps']} steps, k = {c['k']}, y = {c['y']}, mu_R = mu_L = {c['mu_R']}, "
-          f"eps_bar = {c['eps_bar']}, eta = {c['eta']}, from rest")
-    print(f"backend {c['jax_backend']} ({c['cpus']} cpus), jax {c['jax']}, numpy {c['numpy']}; "
-          f"jax in float32, numpy/Python in float64; median of {c['repeats']} repeats")
-    print(f"jax compile (first call - steady median): simulate "
-          f"{r['compile_seconds']['jax_simulate']:.2f} s, iterate_given_noise "
-          f"{r['compile_seconds']['jax_given_noise']:.2f} s")
+    print(
+        f"model (a) ensemble: L = {c['blocks']}, {c['trajectories']} trajectories, "
+        f"{c['steps']} steps, k = {c['k']}, y = {c['y']}, mu_R = mu_L = {c['mu_R']}, "
+        f"eps_bar = {c['eps_bar']}, eta = {c['eta']}, from rest"
+    )
+    print(
+        f"backend {c['jax_backend']} ({c['cpus']} cpus), jax {c['jax']}, numpy {c['numpy']}; "
+        f"jax in float32, numpy/Python in float64; median of {c['repeats']} repeats"
+    )
+    print(
+        f"jax compile (first call - steady median): simulate "
+        f"{r['compile_seconds']['jax_simulate']:.2f} s, iterate_given_noise "
+        f"{r['compile_seconds']['jax_given_noise']:.2f} s"
+    )
     print()
     rows = [
         ("springblock simulate (jax, draws own noise)", s["jax_simulate"], "1.0 (ref e2e)"),
         ("springblock iterate_given_noise (jax)", s["jax_given_noise"], "1.0 (ref given)"),
-        ("numpy vectorized loop, draws noise each step", s["numpy_drawing"],
-         f"{ratio['numpy_over_jax_end_to_end']:.1f}x e2e"),
-        ("numpy vectorized loop, pre-drawn noise", s["numpy_given_noise"],
-         f"{ratio['numpy_over_jax_given_noise']:.1f}x given"),
-        (f"per-block Python loop, scaled from {c['loop_trajectories']} traj.",
-         s["python_loop_scaled"], f"{ratio['python_loop_over_jax']:.0f}x e2e"),
+        (
+            "numpy vectorized loop, draws noise each step",
+            s["numpy_drawing"],
+            f"{ratio['numpy_over_jax_end_to_end']:.1f}x e2e",
+        ),
+        (
+            "numpy vectorized loop, pre-drawn noise",
+            s["numpy_given_noise"],
+            f"{ratio['numpy_over_jax_given_noise']:.1f}x given",
+        ),
+        (
+            f"per-block Python loop, scaled from {c['loop_trajectories']} traj.",
+            s["python_loop_scaled"],
+            f"{ratio['python_loop_over_jax']:.0f}x e2e",
+        ),
     ]
     print(f"{'implementation':<50} {'seconds':>10}  {'vs jax':>16}")
     for name, t, rel in rows:
         print(f"{name:<50} {t:>10.4f}  {rel:>16}")
-    print(f"  (Python loop measured {s['python_loop_measured']:.3f} s on "
-          f"{c['loop_trajectories']} trajectories, scaled linearly x "
-          f"{c['trajectories'] / c['loop_trajectories']:g})")
-    print(f"noise alone (jax normals, {NOISE_BLOCK}-step blocks): threefry partitionable "
-          f"{s['noise_threefry_partitionable']:.4f} s, non-partitionable (used) "
-          f"{s['noise_threefry_non_partitionable']:.4f} s, ratio "
-          f"{ratio['noise_partitionable_over_non_partitionable']:.2f}")
+    print(
+        f"  (Python loop measured {s['python_loop_measured']:.3f} s on "
+        f"{c['loop_trajectories']} trajectories, scaled linearly x "
+        f"{c['trajectories'] / c['loop_trajectories']:g})"
+    )
+    print(
+        f"noise alone (jax normals, {NOISE_BLOCK}-step blocks): threefry partitionable "
+        f"{s['noise_threefry_partitionable']:.4f} s, non-partitionable (used) "
+        f"{s['noise_threefry_non_partitionable']:.4f} s, ratio "
+        f"{ratio['noise_partitionable_over_non_partitionable']:.2f}"
+    )
     print()
-    print("ratios: numpy/jax end-to-end {:.2f}, numpy/jax pre-drawn noise {:.2f}, "
-          "python-loop/jax {:.1f}".format(ratio["numpy_over_jax_end_to_end"],
-                                          ratio["numpy_over_jax_given_noise"],
-                                          ratio["python_loop_over_jax"]))
-    print(f"target: >= {TARGET:g}x faster than the vectorized numpy loop "
-          f"(end-to-end: {'met' if r['target']['met_end_to_end'] else 'NOT met'}, "
-          f"pre-drawn noise: {'met' if r['target']['met_given_noise'] else 'NOT met'})")
-    print(f"check, same pre-drawn noise: max |numpy(f64) - iterate_given_noise(f32)| = "
-          f"{chk['max_abs_diff_numpy_vs_jax_given_noise']:.2e} (tol {chk['tolerance']:g}); "
-          f"max |python - numpy| = {chk['max_abs_diff_python_vs_numpy_given_noise']:.1e}; "
-          f"{'PASS' if chk['passed'] else 'FAIL'}")
+    print(
+        "ratios: numpy/jax end-to-end {:.2f}, numpy/jax pre-drawn noise {:.2f}, "
+        "python-loop/jax {:.1f}".format(
+            ratio["numpy_over_jax_end_to_end"],
+            ratio["numpy_over_jax_given_noise"],
+            ratio["python_loop_over_jax"],
+        )
+    )
+    print(
+        f"target: >= {TARGET:g}x faster than the vectorized numpy loop "
+        f"(end-to-end: {'met' if r['target']['met_end_to_end'] else 'NOT met'}, "
+        f"pre-drawn noise: {'met' if r['target']['met_given_noise'] else 'NOT met'})"
+    )
+    print(
+        f"check, same pre-drawn noise: max |numpy(f64) - iterate_given_noise(f32)| = "
+        f"{chk['max_abs_diff_numpy_vs_jax_given_noise']:.2e} (tol {chk['tolerance']:g}); "
+        f"max |python - numpy| = {chk['max_abs_diff_python_vs_numpy_given_noise']:.1e}; "
+        f"{'PASS' if chk['passed'] else 'FAIL'}"
+    )
     m = chk["mean_final_x_L"]
-    print(f"sanity, ensemble mean of final x_L: jax simulate {m['jax_simulate']:.4f}, "
-          f"numpy {m['numpy_drawing']:.4f} (different noise streams)")
+    print(
+        f"sanity, ensemble mean of final x_L: jax simulate {m['jax_simulate']:.4f}, "
+        f"numpy {m['numpy_drawing']:.4f} (different noise streams)"
+    )
 
 
 if __name__ == "__main__":

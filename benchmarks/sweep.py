@@ -48,6 +48,7 @@ def matmul_rate(repeats: int = 200) -> float:
     def many(a, b):
         def body(x, _):
             return (x @ b) * 1e-3, None  # keep values bounded; elementwise cost is tiny
+
         return jax.lax.scan(body, a, None, length=repeats)[0]
 
     many(a, b).block_until_ready()
@@ -66,8 +67,9 @@ def flops_per_step(features: int) -> float:
 def per_net_times(dataset, nets: int) -> dict:
     """Streamed vs vmapped seconds per net on the same ``nets`` nets (after compiling)."""
     config = TrainConfig(depth=DEPTH, width=WIDTH, epochs=EPOCHS)
-    arrays = [jnp.asarray(a) for a in (dataset.x_train, dataset.y_train, dataset.x_test,
-                                       dataset.y_test)]
+    arrays = [
+        jnp.asarray(a) for a in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
+    ]
     keys = [jax.random.key(s) for s in range(nets)]
     hyper = Hyper(alpha=jnp.float32(0.4), data_noise=jnp.float32(0.2))
     single = compiled_train_and_measure(config, CLASSES)
@@ -88,10 +90,18 @@ def per_net_times(dataset, nets: int) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nets", type=int, default=480, help="nets of the panel to run "
-                        "(default: all 480); fewer are extrapolated to the panel")
-    parser.add_argument("--repeat-nets", type=int, default=6,
-                        help="nets for the streamed-vs-vmapped comparison (default 6)")
+    parser.add_argument(
+        "--nets",
+        type=int,
+        default=480,
+        help="nets of the panel to run (default: all 480); fewer are extrapolated to the panel",
+    )
+    parser.add_argument(
+        "--repeat-nets",
+        type=int,
+        default=6,
+        help="nets for the streamed-vs-vmapped comparison (default 6)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -100,17 +110,30 @@ def main(argv=None) -> dict:
     modes = per_net_times(dataset, args.repeat_nets)
     batched = modes["batched_s_per_net"] < modes["streamed_s_per_net"]
 
-    spec = sweep.SweepSpec(knob="data-noise", dataset="gmm", values=sweep.PAPER_VALUES[
-        "data-noise"][:8], seeds=10, epochs=EPOCHS, depth=DEPTH, width=WIDTH,
-        train_size=SAMPLES, batched=batched)
+    spec = sweep.SweepSpec(
+        knob="data-noise",
+        dataset="gmm",
+        values=sweep.PAPER_VALUES["data-noise"][:8],
+        seeds=10,
+        epochs=EPOCHS,
+        depth=DEPTH,
+        width=WIDTH,
+        train_size=SAMPLES,
+        batched=batched,
+    )
     nets = min(args.nets, spec.nets)
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp)
         # Run the first `nets` nets of the panel through the real sweep runner.
         cells = -(-nets // spec.seeds)
         alphas_needed = -(-cells // len(spec.values))
-        part = sweep.SweepSpec(**{**spec.to_json(), "alphas": spec.alphas[:alphas_needed],
-                                  "values": tuple(spec.values)})
+        part = sweep.SweepSpec(
+            **{
+                **spec.to_json(),
+                "alphas": spec.alphas[:alphas_needed],
+                "values": tuple(spec.values),
+            }
+        )
         start = time.perf_counter()
         fields = sweep.run(part, store, dataset)
         wall = time.perf_counter() - start
@@ -122,12 +145,16 @@ def main(argv=None) -> dict:
         "matmul_gflops": rate / 1e9,
         "per_net": modes,
         "chosen": "batched (vmap)" if batched else "streamed",
-        "panel_nets": spec.nets, "nets_run": ran, "wall_s": wall,
+        "panel_nets": spec.nets,
+        "nets_run": ran,
+        "wall_s": wall,
         "panel_estimate_s": panel_estimate,
         "achieved_gflops": flops / wall / 1e9,
         "fraction_of_matmul_rate": flops / wall / rate,
         "streamed_over_batched": modes["streamed_s_per_net"] / modes["batched_s_per_net"],
-        "cpus": os.cpu_count(), "backend": jax.default_backend(), "jax": jax.__version__,
+        "cpus": os.cpu_count(),
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
         "target_fraction": 0.7,
     }
     if args.json:
@@ -135,13 +162,19 @@ def main(argv=None) -> dict:
         return result
     print(f"backend {result['backend']} ({result['cpus']} cpus), jax {result['jax']}")
     print(f"float32 matmul (2560x100)@(100x100): {result['matmul_gflops']:.1f} GFLOP/s")
-    print(f"per net, same {modes['nets']} nets: streamed {modes['streamed_s_per_net']:.3f} s, "
-          f"vmapped {modes['batched_s_per_net']:.3f} s (streamed/vmapped "
-          f"{result['streamed_over_batched']:.2f}); using {result['chosen']}")
-    print(f"panel: {ran} of {spec.nets} nets in {wall:.1f} s -> full panel "
-          f"{'measured' if ran == spec.nets else 'estimated'} {panel_estimate / 60:.1f} min")
-    print(f"achieved {result['achieved_gflops']:.1f} GFLOP/s = "
-          f"{result['fraction_of_matmul_rate']:.0%} of the matmul rate (target >= 70%)")
+    print(
+        f"per net, same {modes['nets']} nets: streamed {modes['streamed_s_per_net']:.3f} s, "
+        f"vmapped {modes['batched_s_per_net']:.3f} s (streamed/vmapped "
+        f"{result['streamed_over_batched']:.2f}); using {result['chosen']}"
+    )
+    print(
+        f"panel: {ran} of {spec.nets} nets in {wall:.1f} s -> full panel "
+        f"{'measured' if ran == spec.nets else 'estimated'} {panel_estimate / 60:.1f} min"
+    )
+    print(
+        f"achieved {result['achieved_gflops']:.1f} GFLOP/s = "
+        f"{result['fraction_of_matmul_rate']:.0%} of the matmul rate (target >= 70%)"
+    )
     return result
 
 

@@ -17,25 +17,31 @@ _JAX_SPECIAL = {"erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv, "Phi": j
 
 
 def vector_function(
-    state: Sequence[sp.Symbol], parameters: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
+    state: Sequence[sp.Symbol],
+    parameters: Sequence[sp.Symbol],
+    exprs: Sequence[sp.Expr],
     extra: Sequence[Sequence[sp.Symbol]] = (),
 ) -> Callable:
     """Compile ``exprs`` into ``f(state, *extra, params) -> array``.
 
-    ``state`` (and every array in ``extra``) carries its components on the last axis,
-    ``params`` is a tuple of scalars or arrays broadcastable against one component; the
-    result stacks the expressions on the last axis, so batch axes pass through. The
-    generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
-functions and the normal cdf ``Phi`` (:class:`springblock.theory.drift.Phi`) taken from
-``jax.scipy.special``).
+        ``state`` (and every array in ``extra``) carries its components on the last axis,
+        ``params`` is a tuple of scalars or arrays broadcastable against one component; the
+        result stacks the expressions on the last axis, so batch axes pass through. The
+        generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
+    functions and the normal cdf ``Phi`` (:class:`springblock.theory.drift.Phi`) taken from
+    ``jax.scipy.special``).
     """
-    raw = sp.lambdify([list(state), *[list(e) for e in extra], *parameters], list(exprs),
-                      modules=[_JAX_SPECIAL, "jax"])
+    raw = sp.lambdify(
+        [list(state), *[list(e) for e in extra], *parameters],
+        list(exprs),
+        modules=[_JAX_SPECIAL, "jax"],
+    )
 
     def evaluate(x, *rest):
         *extra_arrays, params = rest
-        columns = raw(jnp.moveaxis(x, -1, 0), *[jnp.moveaxis(a, -1, 0) for a in extra_arrays],
-                      *params)
+        columns = raw(
+            jnp.moveaxis(x, -1, 0), *[jnp.moveaxis(a, -1, 0) for a in extra_arrays], *params
+        )
         shape = jnp.broadcast_shapes(*[jnp.shape(c) for c in columns], x.shape[:-1])
         return jnp.stack([jnp.broadcast_to(c, shape) for c in columns], axis=-1).astype(x.dtype)
 

@@ -83,23 +83,31 @@ class KernelSpec:
         if self.kind not in KINDS:
             raise ParameterError("kind", self.kind, "'nngp' or 'ntk'")
         object.__setattr__(self, "depth", check_int("depth", self.depth, 1, 1000))
-        object.__setattr__(self, "weight", check_real("weight", self.weight, minimum=0.0,
-                                                      strict=True))
+        object.__setattr__(
+            self, "weight", check_real("weight", self.weight, minimum=0.0, strict=True)
+        )
         object.__setattr__(self, "bias", check_real("bias", self.bias, minimum=0.0))
         if self.input_weight is not None:
-            object.__setattr__(self, "input_weight", check_real(
-                "input_weight", self.input_weight, minimum=0.0, strict=True))
+            object.__setattr__(
+                self,
+                "input_weight",
+                check_real("input_weight", self.input_weight, minimum=0.0, strict=True),
+            )
         if self.readout_bias is not None:
-            object.__setattr__(self, "readout_bias", check_real(
-                "readout_bias", self.readout_bias, minimum=0.0))
+            object.__setattr__(
+                self, "readout_bias", check_real("readout_bias", self.readout_bias, minimum=0.0)
+            )
         object.__setattr__(self, "dim", cs.check_dimension(self.dim))
 
     @property
     def values(self) -> tuple[float, float, float, float]:
         """(C_W, C_b, C_in, readout C_b) with the defaults filled in."""
-        return (self.weight, self.bias,
-                self.weight if self.input_weight is None else self.input_weight,
-                self.bias if self.readout_bias is None else self.readout_bias)
+        return (
+            self.weight,
+            self.bias,
+            self.weight if self.input_weight is None else self.input_weight,
+            self.bias if self.readout_bias is None else self.readout_bias,
+        )
 
 
 def parse_target(text: str) -> tuple[tuple[int, float], ...]:
@@ -112,8 +120,9 @@ def parse_target(text: str) -> tuple[tuple[int, float], ...]:
             degree, power = item.split(":")
             pairs.append((int(degree), float(power)))
         except ValueError:
-            raise ParameterError("target", text, "comma-separated DEGREE:POWER pairs, "
-                                 "e.g. '2:1' or '1:0.5,2:1'") from None
+            raise ParameterError(
+                "target", text, "comma-separated DEGREE:POWER pairs, e.g. '2:1' or '1:0.5,2:1'"
+            ) from None
     return check_target(tuple(pairs))
 
 
@@ -121,8 +130,9 @@ def check_target(pairs) -> tuple[tuple[int, float], ...]:
     """Validate (degree, power) pairs: degrees distinct integers >= 0, powers >= 0, some > 0."""
     out = []
     for degree, power in pairs:
-        out.append((check_int("target", degree, 0, 10_000),
-                    check_real("target", power, minimum=0.0)))
+        out.append(
+            (check_int("target", degree, 0, 10_000), check_real("target", power, minimum=0.0))
+        )
     degrees = [dg for dg, _ in out]
     if not out or len(set(degrees)) != len(degrees) or sum(p for _, p in out) <= 0:
         raise ParameterError("target", pairs, "distinct degrees with powers >= 0, not all 0")
@@ -144,11 +154,20 @@ def target_powers(pairs, l_max: int) -> np.ndarray:
 
 # Cephes atan (S. Moshier, Cephes Math Library 2.8, atan.c): rational approximation after
 # range reduction, relative error ~1e-16 in double precision.
-_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1,
-           -7.500855792314704667340e1, -1.228866684490136173410e2,
-           -6.485021904942025371773e1)
-_ATAN_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
-           4.853903996359136964868e2, 1.945506571482613964425e2)
+_ATAN_P = (
+    -8.750608600031904122785e-1,
+    -1.615753718733365076637e1,
+    -7.500855792314704667340e1,
+    -1.228866684490136173410e2,
+    -6.485021904942025371773e1,
+)
+_ATAN_Q = (
+    2.485846490142306297962e1,
+    1.650270098316988542046e2,
+    4.328810604912902668951e2,
+    4.853903996359136964868e2,
+    1.945506571482613964425e2,
+)
 _T3P8, _MOREBITS = 2.41421356237309504880, 6.123233995736765886130e-17
 
 
@@ -158,8 +177,7 @@ def _atan_nonnegative(x):
     xr = jnp.where(big, -1.0 / jnp.where(big, x, 1.0), jnp.where(mid, (x - 1.0) / (x + 1.0), x))
     z = xr * xr
     p = (((_ATAN_P[0] * z + _ATAN_P[1]) * z + _ATAN_P[2]) * z + _ATAN_P[3]) * z + _ATAN_P[4]
-    q = ((((z + _ATAN_Q[0]) * z + _ATAN_Q[1]) * z + _ATAN_Q[2]) * z + _ATAN_Q[3]) * z \
-        + _ATAN_Q[4]
+    q = ((((z + _ATAN_Q[0]) * z + _ATAN_Q[1]) * z + _ATAN_Q[2]) * z + _ATAN_Q[3]) * z + _ATAN_Q[4]
     r = xr * (z * p / q) + xr + jnp.where(big, _MOREBITS, jnp.where(mid, 0.5 * _MOREBITS, 0.0))
     return jnp.where(big, jnp.pi / 2, jnp.where(mid, jnp.pi / 4, 0.0)) + r
 
@@ -183,15 +201,16 @@ def _vector_function_fast(state, parameters, exprs):
     that is nonnegative for |c| <= q)."""
     from springblock.numerics.compile import _JAX_SPECIAL
 
-    raw = sp.lambdify([list(state), *parameters], list(exprs),
-                      modules=[{"acos": fast_acos, "sqrt": _sqrt_nonnegative}, _JAX_SPECIAL,
-                               "jax"])
+    raw = sp.lambdify(
+        [list(state), *parameters],
+        list(exprs),
+        modules=[{"acos": fast_acos, "sqrt": _sqrt_nonnegative}, _JAX_SPECIAL, "jax"],
+    )
 
     def evaluate(x, params):
         columns = raw(jnp.moveaxis(x, -1, 0), *params)
         shape = jnp.broadcast_shapes(*[jnp.shape(col) for col in columns], x.shape[:-1])
-        return jnp.stack([jnp.broadcast_to(col, shape) for col in columns],
-                         axis=-1).astype(x.dtype)
+        return jnp.stack([jnp.broadcast_to(col, shape) for col in columns], axis=-1).astype(x.dtype)
 
     return evaluate
 
@@ -208,8 +227,15 @@ def _layer_functions(activation: str, fast: bool = True):
 
 
 def kernel_values(
-    t: Float[Array, " n"], activation: str, kind: str, depth, weight, bias, input_weight,
-    readout_bias, max_depth: int,
+    t: Float[Array, " n"],
+    activation: str,
+    kind: str,
+    depth,
+    weight,
+    bias,
+    input_weight,
+    readout_bias,
+    max_depth: int,
 ) -> Float[Array, " n"]:
     """k(t) of the wide MLP (NNGP or NTK), traced; ``depth`` may be traced (<= max_depth).
 
@@ -223,8 +249,7 @@ def kernel_values(
         q, c, theta = state[:, 0], state[:, 1], state[:, 2]
         c = jnp.clip(c, -q, q)
         last = index == depth - 1
-        new = step(jnp.stack([q, c, theta], axis=-1),
-                   (weight, jnp.where(last, readout_bias, bias)))
+        new = step(jnp.stack([q, c, theta], axis=-1), (weight, jnp.where(last, readout_bias, bias)))
         return jnp.where(index < depth, new, state), None
 
     state, _ = jax.lax.scan(layer, state, jnp.arange(max_depth))
@@ -280,11 +305,21 @@ class Spectrum(NamedTuple):
     trace: float
 
 
-def _spectrum_traced(activation, kind, l_max, dim, max_depth, depth, weight, bias,
-                     input_weight, readout_bias):
+def _spectrum_traced(
+    activation, kind, l_max, dim, max_depth, depth, weight, bias, input_weight, readout_bias
+):
     cosines, table, weights = quadrature(l_max, dim)
-    values = kernel_values(jnp.asarray(np.append(cosines, 1.0)), activation, kind, depth,
-                           weight, bias, input_weight, readout_bias, max_depth)
+    values = kernel_values(
+        jnp.asarray(np.append(cosines, 1.0)),
+        activation,
+        kind,
+        depth,
+        weight,
+        bias,
+        input_weight,
+        readout_bias,
+        max_depth,
+    )
     # lambda_l >= 0 for a kernel positive definite on every sphere (Schoenberg 1942);
     # clipping removes rounding noise that the degeneracies would amplify
     eigenvalues = jnp.maximum(jnp.asarray(table) @ (jnp.asarray(weights) * values[:-1]), 0.0)
@@ -295,8 +330,9 @@ def _spectrum_traced(activation, kind, l_max, dim, max_depth, depth, weight, bia
 
 @functools.cache
 def _spectrum_compiled(activation, kind, l_max, dim, max_depth):
-    return jax.jit(jax.vmap(functools.partial(_spectrum_traced, activation, kind, l_max, dim,
-                                              max_depth)))
+    return jax.jit(
+        jax.vmap(functools.partial(_spectrum_traced, activation, kind, l_max, dim, max_depth))
+    )
 
 
 #: Largest l_max used by default, and the cap on the number of harmonics it may cover.
@@ -325,8 +361,9 @@ def spectrum(spec: KernelSpec, l_max: int | None = None) -> Spectrum:
     args = [jnp.asarray([v], jnp.float64) for v in (spec.depth, *spec.values)]
     args[0] = args[0].astype(jnp.int32)
     eigenvalues, tail, trace = fn(*args)
-    return Spectrum(np.asarray(eigenvalues[0]), degeneracies(l_max, spec.dim),
-                    float(tail[0]), float(trace[0]))
+    return Spectrum(
+        np.asarray(eigenvalues[0]), degeneracies(l_max, spec.dim), float(tail[0]), float(trace[0])
+    )
 
 
 @functools.cache
@@ -341,8 +378,7 @@ def _kernel_compiled(activation: str, kind: str, depth: int):
 def kernel(spec: KernelSpec, t) -> np.ndarray:
     """k(t) of ``spec`` at the cosines ``t`` (numpy in, numpy out; jitted per shape)."""
     t = jnp.asarray(t, jnp.float64)
-    out = _kernel_compiled(spec.activation, spec.kind, spec.depth)(t.reshape(-1),
-                                                                   *spec.values)
+    out = _kernel_compiled(spec.activation, spec.kind, spec.depth)(t.reshape(-1), *spec.values)
     return np.asarray(out).reshape(t.shape)
 
 
@@ -371,8 +407,14 @@ def _terms():
     }
 
 
-def solve_kappa(eigenvalues: Float[Array, " l"], degeneracies: Float[Array, " l"], tail,
-                n, ridge, iterations: int = KAPPA_ITERATIONS):
+def solve_kappa(
+    eigenvalues: Float[Array, " l"],
+    degeneracies: Float[Array, " l"],
+    tail,
+    n,
+    ridge,
+    iterations: int = KAPPA_ITERATIONS,
+):
     """The unique root kappa of H(kappa) = 1 (module docstring), traced; scalars n, ridge."""
     terms = _terms()
 
@@ -415,8 +457,11 @@ def learning_curve_traced(eigenvalues, degeneracies, tail, powers, n, ridge, noi
     gamma = degeneracies @ terms["gamma"](eigenvalues, n, kappa)
     bias = jnp.sum(terms["bias"](eigenvalues, n, kappa, powers))
     return {
-        "kappa": kappa, "gamma": gamma, "S": S,
-        "equivalent_kernel": ek, "ek_corrected": corrected,
+        "kappa": kappa,
+        "gamma": gamma,
+        "S": S,
+        "equivalent_kernel": ek,
+        "ek_corrected": corrected,
         "self_consistent": terms["error"](bias, gamma, noise),
         "sc_mean_predictor": bias,
         "gp_variance": terms["gp"](kappa, ridge),
@@ -446,8 +491,9 @@ class Prediction(NamedTuple):
 
 
 @x64
-def predict(spec_or_spectrum, target, n, ridge: float, noise: float = 0.0,
-            l_max: int | None = None) -> Prediction:
+def predict(
+    spec_or_spectrum, target, n, ridge: float, noise: float = 0.0, l_max: int | None = None
+) -> Prediction:
     """Predicted errors at the sample sizes ``n``: equivalent kernel (error of the averaged
     predictor at leading order), its 1/N correction, the self-consistent E_g (mean test
     error) and mean-predictor error, kappa, gamma, and the GP posterior variance kappa -
@@ -462,23 +508,46 @@ def predict(spec_or_spectrum, target, n, ridge: float, noise: float = 0.0,
     spec_spectrum = spectrum(spec, l_max) if isinstance(spec, KernelSpec) else spec
     powers = target_powers(check_target(target), len(spec_spectrum.eigenvalues) - 1)
     out = _curve_compiled()(
-        jnp.asarray(spec_spectrum.eigenvalues), jnp.asarray(spec_spectrum.degeneracies),
-        spec_spectrum.tail, jnp.asarray(powers), jnp.asarray(n), ridge, noise)
+        jnp.asarray(spec_spectrum.eigenvalues),
+        jnp.asarray(spec_spectrum.degeneracies),
+        spec_spectrum.tail,
+        jnp.asarray(powers),
+        jnp.asarray(n),
+        ridge,
+        noise,
+    )
     return Prediction(n=n, **{k: np.asarray(out[k]) for k in Prediction._fields if k != "n"})
 
 
 # --- grids of hyperparameters (tuning, benchmarks) --------------------------------------------
 
 
-def _grid_traced(activation, kind, l_max, dim, max_depth, powers, n, noise, depth, weight,
-                 bias, input_weight, readout_bias, ridge):
-    eigenvalues, tail, _ = _spectrum_traced(activation, kind, l_max, dim, max_depth, depth,
-                                            weight, bias, input_weight, readout_bias)
+def _grid_traced(
+    activation,
+    kind,
+    l_max,
+    dim,
+    max_depth,
+    powers,
+    n,
+    noise,
+    depth,
+    weight,
+    bias,
+    input_weight,
+    readout_bias,
+    ridge,
+):
+    eigenvalues, tail, _ = _spectrum_traced(
+        activation, kind, l_max, dim, max_depth, depth, weight, bias, input_weight, readout_bias
+    )
     deg = jnp.asarray(degeneracies(l_max, dim))
     over_n = jax.vmap(learning_curve_traced, in_axes=(None, None, None, None, 0, None, None))
     out = over_n(eigenvalues, deg, tail, powers, n, ridge, noise)
-    return {k: out[k] for k in ("self_consistent", "equivalent_kernel", "ek_corrected",
-                                "kappa", "gamma")}
+    return {
+        k: out[k]
+        for k in ("self_consistent", "equivalent_kernel", "ek_corrected", "kappa", "gamma")
+    }
 
 
 @functools.cache
@@ -490,24 +559,47 @@ def grid_function(activation: str, kind: str, l_max: int, dim: int, max_depth: i
 
 
 @x64
-def predict_grid(activation: str, kind: str, dim: int, target, n, *, depth, weight, bias,
-                 ridge, input_weight=None, readout_bias=None, noise: float = 0.0,
-                 l_max: int | None = None) -> dict[str, np.ndarray]:
+def predict_grid(
+    activation: str,
+    kind: str,
+    dim: int,
+    target,
+    n,
+    *,
+    depth,
+    weight,
+    bias,
+    ridge,
+    input_weight=None,
+    readout_bias=None,
+    noise: float = 0.0,
+    l_max: int | None = None,
+) -> dict[str, np.ndarray]:
     """Predicted curves for S hyperparameter settings (arrays of length S, or scalars
     broadcast) at the M sample sizes ``n``: dict of (S, M) arrays."""
     KernelSpec(activation=activation, kind=kind, dim=dim)  # validates names and dim
     l_max = default_l_max(dim) if l_max is None else check_int("l_max", l_max, 1, 5000)
     depth = np.atleast_1d(np.asarray(depth))
-    arrays = np.broadcast_arrays(depth, *(np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                          for v in (weight, bias, ridge)))
+    arrays = np.broadcast_arrays(
+        depth, *(np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (weight, bias, ridge))
+    )
     depth, weight, bias, ridge = arrays
-    input_weight = weight if input_weight is None else np.broadcast_to(
-        np.asarray(input_weight, dtype=np.float64), weight.shape)
-    readout_bias = bias if readout_bias is None else np.broadcast_to(
-        np.asarray(readout_bias, dtype=np.float64), bias.shape)
+    input_weight = (
+        weight
+        if input_weight is None
+        else np.broadcast_to(np.asarray(input_weight, dtype=np.float64), weight.shape)
+    )
+    readout_bias = (
+        bias
+        if readout_bias is None
+        else np.broadcast_to(np.asarray(readout_bias, dtype=np.float64), bias.shape)
+    )
     for value, (name, positive) in (
-        (weight, ("weight", True)), (bias, ("bias", False)), (ridge, ("ridge", True)),
-        (input_weight, ("input_weight", True)), (readout_bias, ("readout_bias", False)),
+        (weight, ("weight", True)),
+        (bias, ("bias", False)),
+        (ridge, ("ridge", True)),
+        (input_weight, ("input_weight", True)),
+        (readout_bias, ("readout_bias", False)),
     ):
         bad = ~np.isfinite(value) | ((value <= 0) if positive else (value < 0))
         if np.any(bad):
@@ -519,9 +611,17 @@ def predict_grid(activation: str, kind: str, dim: int, target, n, *, depth, weig
         raise ParameterError("n", n.tolist(), "sample sizes >= 1")
     powers = target_powers(check_target(target), l_max)
     fn = grid_function(activation, kind, l_max, dim, int(depth.max()))
-    out = fn(jnp.asarray(powers), jnp.asarray(n), float(noise),
-             jnp.asarray(depth.astype(np.int32)), jnp.asarray(weight), jnp.asarray(bias),
-             jnp.asarray(input_weight), jnp.asarray(readout_bias), jnp.asarray(ridge))
+    out = fn(
+        jnp.asarray(powers),
+        jnp.asarray(n),
+        float(noise),
+        jnp.asarray(depth.astype(np.int32)),
+        jnp.asarray(weight),
+        jnp.asarray(bias),
+        jnp.asarray(input_weight),
+        jnp.asarray(readout_bias),
+        jnp.asarray(ridge),
+    )
     return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -532,7 +632,19 @@ def harmonic_count(degree: int, dim: int) -> int:
 
 
 __all__ = [
-    "KernelSpec", "Prediction", "Spectrum", "degeneracies", "gegenbauer_table", "kernel",
-    "kernel_values", "parse_target", "predict", "predict_grid", "quadrature", "solve_kappa",
-    "spectrum", "target_powers", "harmonic_count",
+    "KernelSpec",
+    "Prediction",
+    "Spectrum",
+    "degeneracies",
+    "gegenbauer_table",
+    "kernel",
+    "kernel_values",
+    "parse_target",
+    "predict",
+    "predict_grid",
+    "quadrature",
+    "solve_kappa",
+    "spectrum",
+    "target_powers",
+    "harmonic_count",
 ]

@@ -56,24 +56,42 @@ def _pair_functions():
 @functools.cache
 def _final_functions():
     final = sp.lambdify((dr.h0, dr.y0, dr.ratio, dr.dx2, dr.dy2), dr.final_distance(), "jax")
-    ratio = sp.lambdify((dr.h0, dr.y0, dr.h_final, dr.dx2, dr.dy2), dr.ratio_from_final_state(),
-                        "jax")
+    ratio = sp.lambdify(
+        (dr.h0, dr.y0, dr.h_final, dr.dx2, dr.dy2), dr.ratio_from_final_state(), "jax"
+    )
     return final, ratio
 
 
-def _solve_one(rhs, times, start, params, floor_index=3, adjoint=None, stiff=False,
-               rtol=1e-9, max_steps=200_000):
+def _solve_one(
+    rhs,
+    times,
+    start,
+    params,
+    floor_index=3,
+    adjoint=None,
+    stiff=False,
+    rtol=1e-9,
+    max_steps=200_000,
+):
     # absolute tolerance on the scale of the start and of the final state (params at
     # ``floor_index``: dy2 for the pair equations, s for a deep-linear mode), so that rich
     # starts (tiny h) are resolved and the fixed point is not chased into rounding noise
     scale = jnp.maximum(jnp.max(jnp.abs(start)), jnp.abs(params[floor_index])) + 1e-300
     term = diffrax.ODETerm(lambda t, z, args: rhs(z, args))
     sol = diffrax.diffeqsolve(
-        term, diffrax.Kvaerno5() if stiff else diffrax.Tsit5(), t0=0.0, t1=times[-1],
-        dt0=None, y0=start, args=params, saveat=diffrax.SaveAt(ts=times),
+        term,
+        diffrax.Kvaerno5() if stiff else diffrax.Tsit5(),
+        t0=0.0,
+        t1=times[-1],
+        dt0=None,
+        y0=start,
+        args=params,
+        saveat=diffrax.SaveAt(ts=times),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=1e-3 * rtol * scale),
-        max_steps=max_steps, throw=False,
-        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint)
+        max_steps=max_steps,
+        throw=False,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+    )
     return sol.ys
 
 
@@ -95,23 +113,33 @@ class PairTrajectory(NamedTuple):
 
 
 def _pair_arrays(h0, y0, w0, eta_h, eta_y, dx2, dy2):
-    arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                   for v in (h0, y0, w0, eta_h, eta_y, dx2, dy2)))
+    arrays = np.broadcast_arrays(
+        *(
+            np.atleast_1d(np.asarray(v, dtype=np.float64))
+            for v in (h0, y0, w0, eta_h, eta_y, dx2, dy2)
+        )
+    )
     names = ("h0", "y0", "w0", "eta_h", "eta_y", "dx2", "dy2")
     for name, value in zip(names, arrays, strict=True):
         if not np.all(np.isfinite(value)):
             raise ParameterError(name, value.tolist(), "finite")
-    for name, value, strict in (("h0", arrays[0], True), ("y0", arrays[1], False),
-                                ("eta_h", arrays[3], True), ("eta_y", arrays[4], True),
-                                ("dx2", arrays[5], True), ("dy2", arrays[6], False)):
+    for name, value, strict in (
+        ("h0", arrays[0], True),
+        ("y0", arrays[1], False),
+        ("eta_h", arrays[3], True),
+        ("eta_y", arrays[4], True),
+        ("dx2", arrays[5], True),
+        ("dy2", arrays[6], False),
+    ):
         if np.any(value <= 0 if strict else value < 0):
             raise ParameterError(name, value.tolist(), "> 0" if strict else ">= 0")
     return [a.reshape(-1) for a in arrays]
 
 
 @x64
-def solve_pairs(times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "none",
-                stiff: bool = True) -> PairTrajectory:
+def solve_pairs(
+    times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "none", stiff: bool = True
+) -> PairTrajectory:
     """Integrate the pair equations from (h0, y0, w0) for every pair (broadcast arrays) and
     return the trajectories at ``times`` (increasing, > 0) with C evaluated on them.
 
@@ -125,8 +153,9 @@ def solve_pairs(times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "
         raise ParameterError("times", "array", "increasing times >= 0")
     h0, y0, w0, eta_h, eta_y, dx2, dy2 = _pair_arrays(h0, y0, w0, eta_h, eta_y, dx2, dy2)
     start = jnp.stack([h0, y0, w0], axis=-1)
-    params = tuple(jnp.asarray(v) for v in (eta_h, eta_y, dx2, dy2, np.full(h0.shape, a),
-                                            np.full(h0.shape, b)))
+    params = tuple(
+        jnp.asarray(v) for v in (eta_h, eta_y, dx2, dy2, np.full(h0.shape, a), np.full(h0.shape, b))
+    )
     ys = _pair_solver(bool(stiff))(jnp.asarray(times), start, params)
     _, conserved = _pair_functions()
     c = conserved(ys, tuple(p[:, None] for p in params))[..., 0]
@@ -147,8 +176,9 @@ def implied_ratio(h0, y0, h_inf, dx2, dy2) -> np.ndarray:
     """eta_h/eta_y that makes the closed-form final distance equal ``h_inf``; NaN where no
     positive ratio does (e.g. h_inf on the wrong side of h0)."""
     _, ratio = _final_functions()
-    r = np.asarray(ratio(*(jnp.asarray(np.asarray(v, dtype=np.float64))
-                           for v in (h0, y0, h_inf, dx2, dy2))))
+    r = np.asarray(
+        ratio(*(jnp.asarray(np.asarray(v, dtype=np.float64)) for v in (h0, y0, h_inf, dx2, dy2)))
+    )
     return np.where(np.isfinite(r) & (r > 0), r, np.nan)
 
 
@@ -171,14 +201,28 @@ def _fit_compiled(points: int, pairs: int):
     # Levenberg-Marquardt builds Jacobians in forward mode; rtol 1e-7 is ample against
     # measurement noise and halves the solver steps of rtol 1e-9
     # (a candidate that needs more than 20 000 steps over the run is far off and returns inf)
-    solve = jax.vmap(functools.partial(_solve_one, rhs, adjoint=diffrax.ForwardMode(),
-                                       rtol=1e-7, max_steps=20_000), in_axes=(None, 0, 0))
+    solve = jax.vmap(
+        functools.partial(
+            _solve_one, rhs, adjoint=diffrax.ForwardMode(), rtol=1e-7, max_steps=20_000
+        ),
+        in_axes=(None, 0, 0),
+    )
 
     def trajectories(log_rates, data):
         times, start, dx2, dy2, _, _, a, b, _ = data
         ones = jnp.ones(pairs)
-        return solve(times, start, (jnp.exp(log_rates[0]) * ones, jnp.exp(log_rates[1]) * ones,
-                                    dx2, dy2, a * ones, b * ones))  # (pairs, points, 3)
+        return solve(
+            times,
+            start,
+            (
+                jnp.exp(log_rates[0]) * ones,
+                jnp.exp(log_rates[1]) * ones,
+                dx2,
+                dy2,
+                a * ones,
+                b * ones,
+            ),
+        )  # (pairs, points, 3)
 
     def residuals(log_rates, data):
         measured, scale, weight = data[4], data[5], data[8]
@@ -194,16 +238,16 @@ def _fit_compiled(points: int, pairs: int):
 
     @jax.jit
     def refine(start, data):
-        sol = optx.least_squares(residuals, solver, start, args=data, max_steps=100,
-                                 throw=False)
+        sol = optx.least_squares(residuals, solver, start, args=data, max_steps=100, throw=False)
         return sol.value
 
     return grid, refine
 
 
 @x64
-def fit_rates(times, h, y, w, dx2, dy2, perturbation: str = "none",
-              ratio_guess: float | None = None) -> RateFit:
+def fit_rates(
+    times, h, y, w, dx2, dy2, perturbation: str = "none", ratio_guess: float | None = None
+) -> RateFit:
     """Fit shared (eta_h, eta_y) to measured trajectories h, y, w of shape (pairs, times)
     (or (times,) for one pair); ``times`` start at 0 with the measured initial state.
 
@@ -246,9 +290,20 @@ def fit_rates(times, h, y, w, dx2, dy2, perturbation: str = "none",
     scales = base * np.logspace(-1, 3, GRID_POINTS)
     candidates = np.stack([np.log(ratio_guess * scales), np.log(scales)], axis=-1)
     # the saved times skip t = 0 (the start)
-    data = tuple(jnp.asarray(v) for v in (times[1:], pad(start), pad(dx2), pad(dy2),
-                                          pad(measured[:, 1:]), pad(scale), float(a), float(b),
-                                          weight))
+    data = tuple(
+        jnp.asarray(v)
+        for v in (
+            times[1:],
+            pad(start),
+            pad(dx2),
+            pad(dy2),
+            pad(measured[:, 1:]),
+            pad(scale),
+            float(a),
+            float(b),
+            weight,
+        )
+    )
     grid, refine = _fit_compiled(times.size - 1, padded)
     losses = np.asarray(grid(jnp.asarray(candidates), data)[0])
     best = candidates[np.nanargmin(np.where(np.isfinite(losses), losses, np.inf))]
@@ -264,10 +319,15 @@ def fit_rates(times, h, y, w, dx2, dy2, perturbation: str = "none",
     ys = np.concatenate([start[:, None, :], np.asarray(path[0])[:pairs]], axis=1)
     _, conserved = _pair_functions()
     params = tuple(np.full((pairs, 1), v) for v in (eta_h, eta_y)) + (
-        dx2[:, None], dy2[:, None], np.full((pairs, 1), float(a)), np.full((pairs, 1), float(b)))
+        dx2[:, None],
+        dy2[:, None],
+        np.full((pairs, 1), float(a)),
+        np.full((pairs, 1), float(b)),
+    )
     c = np.asarray(conserved(jnp.asarray(ys), tuple(jnp.asarray(p) for p in params)))[..., 0]
-    return RateFit(eta_h, eta_y, final_loss,
-                   PairTrajectory(times, ys[..., 0], ys[..., 1], ys[..., 2], c))
+    return RateFit(
+        eta_h, eta_y, final_loss, PairTrajectory(times, ys[..., 0], ys[..., 1], ys[..., 2], c)
+    )
 
 
 # --- deep linear networks ------------------------------------------------------------------
@@ -294,8 +354,9 @@ def _deep_linear_solver(depth: int):
 
 
 @x64
-def deep_linear(times, singular_values, u0, tau: float = 1.0, depth: int = 2,
-                method: str = "auto") -> Float[Array, "modes times"]:
+def deep_linear(
+    times, singular_values, u0, tau: float = 1.0, depth: int = 2, method: str = "auto"
+) -> Float[Array, "modes times"]:
     """Mode strengths u_alpha(t) of a depth-``depth`` linear net from balanced aligned
     initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax)
     or "auto" (closed form when available)."""
@@ -303,8 +364,10 @@ def deep_linear(times, singular_values, u0, tau: float = 1.0, depth: int = 2,
     tau = check_real("tau", tau, minimum=0.0, strict=True)
     if method not in ("auto", "closed", "ode"):
         raise ParameterError("method", method, "'auto', 'closed' or 'ode'")
-    s, u_start = np.broadcast_arrays(np.atleast_1d(np.asarray(singular_values, np.float64)),
-                                     np.atleast_1d(np.asarray(u0, np.float64)))
+    s, u_start = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(singular_values, np.float64)),
+        np.atleast_1d(np.asarray(u0, np.float64)),
+    )
     if np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ParameterError("singular_values", s.tolist(), "finite and > 0")
     if np.any(~np.isfinite(u_start)) or np.any(u_start <= 0):
@@ -314,21 +377,30 @@ def deep_linear(times, singular_values, u0, tau: float = 1.0, depth: int = 2,
     if method == "closed" and closed is None:
         raise ParameterError("method", method, "'ode' for depth > 2 (no closed form)")
     if closed is not None and method != "ode":
-        return np.asarray(closed(jnp.asarray(times)[None, :], jnp.asarray(s)[:, None], tau,
-                                 jnp.asarray(u_start)[:, None]))
+        return np.asarray(
+            closed(
+                jnp.asarray(times)[None, :],
+                jnp.asarray(s)[:, None],
+                tau,
+                jnp.asarray(u_start)[:, None],
+            )
+        )
     ts = times[times > 0]
-    out = np.asarray(_deep_linear_solver(depth)(jnp.asarray(ts), jnp.asarray(u_start),
-                                                jnp.asarray(s), jnp.full(s.shape, tau)))
+    out = np.asarray(
+        _deep_linear_solver(depth)(
+            jnp.asarray(ts), jnp.asarray(u_start), jnp.asarray(s), jnp.full(s.shape, tau)
+        )
+    )
     if ts.size < times.size:
-        out = np.concatenate([np.repeat(u_start[:, None], times.size - ts.size, axis=1), out],
-                             axis=1)
+        out = np.concatenate(
+            [np.repeat(u_start[:, None], times.size - ts.size, axis=1), out], axis=1
+        )
     return out
 
 
 @functools.cache
 def _learning_time_function():
-    return sp.lambdify((dr.s, dr.tau, dr.u0, dr.u_f), dr.DeepLinearMode(2).learning_time(),
-                       "numpy")
+    return sp.lambdify((dr.s, dr.tau, dr.u0, dr.u_f), dr.DeepLinearMode(2).learning_time(), "numpy")
 
 
 def learning_time(singular_values, u0, u_final, tau: float = 1.0) -> np.ndarray:

@@ -40,8 +40,13 @@ def _solver(blocks: int, saves: int, rtol: float, atol: float, max_steps: int):
     def solve_one(params, duration):
         ts = duration * jnp.arange(1, saves + 1) / saves
         sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(vector_field), diffrax.Tsit5(), t0=0.0, t1=duration, dt0=None,
-            y0=jnp.zeros(blocks, dtype=params[0].dtype), args=params,
+            diffrax.ODETerm(vector_field),
+            diffrax.Tsit5(),
+            t0=0.0,
+            t1=duration,
+            dt0=None,
+            y0=jnp.zeros(blocks, dtype=params[0].dtype),
+            args=params,
             saveat=diffrax.SaveAt(ts=ts),
             stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=max_steps,
@@ -74,8 +79,9 @@ def solve(
     """
     if not jax.config.jax_enable_x64:
         dtype = jnp.float32
-    grid = jnp.broadcast_arrays(*[jnp.asarray(v, dtype) for v in
-                                  (stiffness, target, mu_right, mu_left, noise, duration)])
+    grid = jnp.broadcast_arrays(
+        *[jnp.asarray(v, dtype) for v in (stiffness, target, mu_right, mu_left, noise, duration)]
+    )
     shape = grid[0].shape
     flat = [g.reshape(-1) for g in grid]
     ts, ys = _solver(blocks, saves, rtol, atol, max_steps)(tuple(flat[:5]), flat[5])

@@ -69,7 +69,10 @@ def _iterate_given_noise(blocks: int, shared_noise: bool):
 
 
 def iterate_given_noise(
-    x0: Float[Array, "B L"], noise: Float[Array, "N B W"], params: tuple, *,
+    x0: Float[Array, "B L"],
+    noise: Float[Array, "N B W"],
+    params: tuple,
+    *,
     shared_noise: bool = False,
 ) -> Float[Array, "B L"]:
     """Apply N steps of model (a) to x0 with the given standard normal draws xi.
@@ -88,8 +91,7 @@ def _kernel(blocks: int, shared_noise: bool, lead: int, every: int, saves: int):
 
     def draw(keys, count, dtype):
         """(count, trajectories, width) normals; trajectory b uses only keys[b]."""
-        return jax.vmap(lambda kk: jax.random.normal(kk, (count, width), dtype),
-                        out_axes=1)(keys)
+        return jax.vmap(lambda kk: jax.random.normal(kk, (count, width), dtype), out_axes=1)(keys)
 
     def iterate(x, noise, params):
         return jax.lax.scan(lambda x, xi: (step(x, xi, params), None), x, noise)[0]
@@ -173,8 +175,9 @@ def simulate(
     the first grid cell's dt; saved frames are at the same step indices in every cell).
     Compiles once per (L, shared_noise, steps, saves); the grid and seed count are traced.
     """
-    grid = jnp.broadcast_arrays(*[jnp.asarray(v, dtype) for v in
-                                  (stiffness, target, mu_right, mu_left, noise, dt)])
+    grid = jnp.broadcast_arrays(
+        *[jnp.asarray(v, dtype) for v in (stiffness, target, mu_right, mu_left, noise, dt)]
+    )
     shape = grid[0].shape
     base = jax.random.key(key) if isinstance(key, int) else key
     seed_keys = jax.vmap(jax.random.fold_in, (None, 0))(base, jnp.arange(seeds))

@@ -49,18 +49,22 @@ class PhaseDiagram:
         return np.where(self.chi_perp > 1.0, 1, -1)
 
     def to_json(self) -> dict:
-        return {"C_b": self.C_b.tolist(), "C_W": self.C_W.tolist(), "depth": self.depth,
-                "K": np.where(np.isfinite(self.K), self.K, None).tolist(),
-                "chi_perp": np.where(np.isfinite(self.chi_perp), self.chi_perp,
-                                     None).tolist(),
-                "chaotic_fraction": float(np.mean(self.phase > 0))}
+        return {
+            "C_b": self.C_b.tolist(),
+            "C_W": self.C_W.tolist(),
+            "depth": self.depth,
+            "K": np.where(np.isfinite(self.K), self.K, None).tolist(),
+            "chi_perp": np.where(np.isfinite(self.chi_perp), self.chi_perp, None).tolist(),
+            "chaotic_fraction": float(np.mean(self.phase > 0)),
+        }
 
 
 @functools.cache
 def _maps():
     kernel = vector_function([pg.K], pr._PARAMS, [pc.kernel_map()], extra=[[pc.M["g"]]])
-    chis = vector_function([pg.K], pr._PARAMS, [pc.chi_parallel(), pc.chi_perp()],
-                           extra=[pr._MOMENT_SYMBOLS])
+    chis = vector_function(
+        [pg.K], pr._PARAMS, [pc.chi_parallel(), pc.chi_perp()], extra=[pr._MOMENT_SYMBOLS]
+    )
     return kernel, chis
 
 
@@ -84,8 +88,16 @@ def _solver(act: pr.CompiledActivation, depth: int, nodes: int):
     return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
 
 
-def phase_diagram(activation: pr.ActivationLike, *, C_b=None, C_W=None, depth: int = 100,
-                  q: float = 1.0, nodes: int = 60, classify: bool = True) -> PhaseDiagram:
+def phase_diagram(
+    activation: pr.ActivationLike,
+    *,
+    C_b=None,
+    C_W=None,
+    depth: int = 100,
+    q: float = 1.0,
+    nodes: int = 60,
+    classify: bool = True,
+) -> PhaseDiagram:
     """Kernel and susceptibilities after ``depth`` layers over the grid C_W x C_b.
 
     Defaults: C_b in [0, 1] (128 points), C_W in [0.5, 4] (128 points). ``nodes``:
@@ -96,17 +108,20 @@ def phase_diagram(activation: pr.ActivationLike, *, C_b=None, C_W=None, depth: i
     depth = check_int("depth", depth, 1, 100_000)
     nodes = check_int("nodes", nodes, 4, pr.MAX_NODES)
     act = pr.resolve(activation)
-    cb = pr.check_array("C_b", np.linspace(0.0, 1.0, 128) if C_b is None else C_b,
-                        minimum=0.0).ravel()
-    cw = pr.check_array("C_W", np.linspace(0.5, 4.0, 128) if C_W is None else C_W,
-                        minimum=0.0, strict=True).ravel()
+    cb = pr.check_array(
+        "C_b", np.linspace(0.0, 1.0, 128) if C_b is None else C_b, minimum=0.0
+    ).ravel()
+    cw = pr.check_array(
+        "C_W", np.linspace(0.5, 4.0, 128) if C_W is None else C_W, minimum=0.0, strict=True
+    ).ravel()
     if cb.size == 0 or cw.size == 0:
         raise ParameterError("C_b" if cb.size == 0 else "C_W", [], "a non-empty grid")
     q = float(pr.check_array("q", q, minimum=0.0, strict=True))
     dt = pr._dtype()
     gw, gb = np.meshgrid(cw, cb, indexing="ij")
-    out = _solver(act, depth, nodes)(jnp.asarray(gb.ravel(), dt), jnp.asarray(gw.ravel(), dt),
-                                     jnp.asarray(q, dt))
+    out = _solver(act, depth, nodes)(
+        jnp.asarray(gb.ravel(), dt), jnp.asarray(gw.ravel(), dt), jnp.asarray(q, dt)
+    )
     out = np.asarray(out).reshape(cw.size, cb.size, 3)
     critical = pr.criticality(act) if classify else None
     return PhaseDiagram(cb, cw, out[..., 0], out[..., 1], out[..., 2], depth, critical)

@@ -57,6 +57,7 @@ ActivationLike = str | pg.Activation | Callable
 
 # --- activations -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class CompiledActivation:
     """An activation ready for the recursions.
@@ -109,12 +110,15 @@ def _from_theory(act: pg.Activation) -> CompiledActivation:
         return lambda x: jnp.broadcast_to(f(x), jnp.shape(x)).astype(jnp.result_type(x))
 
     names, single, pair = _compile_closed(act)
-    return CompiledActivation(act.name, elementwise(sigma), elementwise(dsigma), act,
-                              names, single, pair)
+    return CompiledActivation(
+        act.name, elementwise(sigma), elementwise(dsigma), act, names, single, pair
+    )
 
 
-ALLOWED = ("a named activation (" + ", ".join(pg.NAMED) + "; leaky_relu:SLOPE) or a "
-           "jax-traceable elementwise function of one array")
+ALLOWED = (
+    "a named activation (" + ", ".join(pg.NAMED) + "; leaky_relu:SLOPE) or a "
+    "jax-traceable elementwise function of one array"
+)
 
 
 @functools.cache
@@ -137,23 +141,39 @@ def _check_callable(fn: Callable) -> str:
         try:
             signature.bind(0.0)
         except TypeError:
-            raise ParameterError("activation", name, "a function of exactly one argument "
-                                 f"(got signature {signature})") from None
+            raise ParameterError(
+                "activation",
+                name,
+                f"a function of exactly one argument (got signature {signature})",
+            ) from None
     probe = jnp.linspace(-CHECK_RANGE, CHECK_RANGE, 401)
     try:
         values = jax.jit(fn)(probe)
         slopes = jax.jit(jax.grad(lambda x: jnp.sum(fn(x))))(probe)
     except Exception as err:  # noqa: BLE001 - any failure to trace is the user's input
-        raise ParameterError("activation", name, "a jax-traceable elementwise function "
-                             f"(tracing failed: {type(err).__name__}: {err})"[:400]) from None
+        raise ParameterError(
+            "activation",
+            name,
+            f"a jax-traceable elementwise function (tracing failed: {type(err).__name__}: {err})"[
+                :400
+            ],
+        ) from None
     if jnp.shape(values) != probe.shape:
-        raise ParameterError("activation", name, "elementwise: output shape equal to input "
-                             f"shape (got {jnp.shape(values)} for {probe.shape})")
+        raise ParameterError(
+            "activation",
+            name,
+            "elementwise: output shape equal to input "
+            f"shape (got {jnp.shape(values)} for {probe.shape})",
+        )
     bad = ~(np.isfinite(np.asarray(values)) & np.isfinite(np.asarray(slopes)))
     if bad.any():
         at = float(np.asarray(probe)[np.argmax(bad)])
-        raise ParameterError("activation", name, f"finite with a finite derivative on "
-                             f"[-{CHECK_RANGE:g}, {CHECK_RANGE:g}] (NaN/inf at z = {at:g})")
+        raise ParameterError(
+            "activation",
+            name,
+            f"finite with a finite derivative on "
+            f"[-{CHECK_RANGE:g}, {CHECK_RANGE:g}] (NaN/inf at z = {at:g})",
+        )
     return name
 
 
@@ -184,6 +204,7 @@ def resolve(activation: ActivationLike) -> CompiledActivation:
 
 # --- quadrature ----------------------------------------------------------------------------
 
+
 @functools.cache
 def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Probabilists' Gauss-Hermite nodes x_i and weights w_i with sum w_i = 1, so that
@@ -204,8 +225,9 @@ def _integrands(names: tuple[str, ...]) -> Callable:
     return evaluate
 
 
-def quadrature_moments(act: CompiledActivation, k: Float[Array, "..."], names: tuple[str, ...],
-                       nodes: int) -> Float[Array, "... m"]:
+def quadrature_moments(
+    act: CompiledActivation, k: Float[Array, "..."], names: tuple[str, ...], nodes: int
+) -> Float[Array, "... m"]:
     """Gauss-Hermite values of the moments ``names`` at kernel(s) ``k``."""
     x, w = gauss_hermite(nodes)
     x = jnp.asarray(x, k.dtype).reshape((1,) * k.ndim + (-1,))
@@ -216,18 +238,29 @@ def quadrature_moments(act: CompiledActivation, k: Float[Array, "..."], names: t
     return jnp.einsum("...im,i->...m", vals, w)
 
 
-def moments(activation: ActivationLike, k: Float[Array, "..."], *,
-            nodes: int = DEFAULT_NODES, closed: bool = True) -> dict[str, Array]:
+def moments(
+    activation: ActivationLike,
+    k: Float[Array, "..."],
+    *,
+    nodes: int = DEFAULT_NODES,
+    closed: bool = True,
+) -> dict[str, Array]:
     """Every moment of :data:`~springblock.theory.pdlt_gaussian.MOMENTS` at kernel ``k``:
     closed forms where known (unless ``closed=False``), Gauss-Hermite for the rest."""
     act = resolve(activation)
     k = jnp.asarray(k, _dtype())
-    return dict(zip(MOMENT_NAMES, jnp.moveaxis(_moment_array(act, k, nodes, closed), -1, 0),
-                    strict=True))
+    return dict(
+        zip(MOMENT_NAMES, jnp.moveaxis(_moment_array(act, k, nodes, closed), -1, 0), strict=True)
+    )
 
 
-def _moment_array(act: CompiledActivation, k, nodes: int, closed: bool = True,
-                  names: tuple[str, ...] = MOMENT_NAMES):
+def _moment_array(
+    act: CompiledActivation,
+    k,
+    nodes: int,
+    closed: bool = True,
+    names: tuple[str, ...] = MOMENT_NAMES,
+):
     """The moments ``names`` at ``k``, stacked on a new last axis (closed forms first)."""
     # a kernel that underflows (ordered phase, C_b = 0) is held at a tiny positive value,
     # where every moment has reached its K -> 0 limit
@@ -258,12 +291,14 @@ def quadrature_pair(act: CompiledActivation, k11, k12, k22, nodes: int):
     integrand = [pg.PAIR_MOMENT[n].integrand for n in ("pair", "dpair")]
     f = sp.lambdify([pg.s0a, pg.s1a, pg.s0b, pg.s1b], integrand, modules="jax")
     vals = f(act.sigma(u), act.dsigma(u), act.sigma(v), act.dsigma(v))
-    return jnp.stack([jnp.einsum("...ij,ij->...", jnp.broadcast_to(c, u.shape), ww)
-                      for c in vals], axis=-1)
+    return jnp.stack(
+        [jnp.einsum("...ij,ij->...", jnp.broadcast_to(c, u.shape), ww) for c in vals], axis=-1
+    )
 
 
-def pair_moments(activation: ActivationLike, k11, k12, k22, *, nodes: int = DEFAULT_NODES,
-                 closed: bool = True) -> dict[str, Array]:
+def pair_moments(
+    activation: ActivationLike, k11, k12, k22, *, nodes: int = DEFAULT_NODES, closed: bool = True
+) -> dict[str, Array]:
     """(<sigma(u) sigma(v)>, <sigma'(u) sigma'(v)>) for kernels (K11, K12, K22)."""
     act = resolve(activation)
     k11, k12, k22 = jnp.broadcast_arrays(*(jnp.asarray(a, _dtype()) for a in (k11, k12, k22)))
@@ -282,6 +317,7 @@ def _dtype():
 
 
 # --- parameter checks ---------------------------------------------------------------------------
+
 
 def check_array(name: str, value, *, minimum: float | None = None, strict: bool = False):
     """``value`` as a float numpy array, all finite and in range, else ParameterError."""
@@ -319,18 +355,26 @@ def _single_map() -> Callable:
     V_ref', chi_par, chi_perp, h], all compiled from the theory; V_ref follows the
     four-point recursion without the third-cumulant term."""
     state = [pg.K, pf.V, pf.T, pf.K1, pf.H, _V_REFERENCE]
-    exprs = [pc.kernel_map(), pf.four_point_map(True), pf.third_cumulant_map(),
-             pf.mean_correction_map(), pf.ntk_map(),
-             pf.four_point_map(False).subs(pf.V, _V_REFERENCE), pc.chi_parallel(),
-             pc.chi_perp(), pc.h_coefficient()]
+    exprs = [
+        pc.kernel_map(),
+        pf.four_point_map(True),
+        pf.third_cumulant_map(),
+        pf.mean_correction_map(),
+        pf.ntk_map(),
+        pf.four_point_map(False).subs(pf.V, _V_REFERENCE),
+        pc.chi_parallel(),
+        pc.chi_perp(),
+        pc.h_coefficient(),
+    ]
     return vector_function(state, _PARAMS, exprs, extra=[_MOMENT_SYMBOLS])
 
 
 @functools.cache
 def _pair_map() -> Callable:
     """(state [K12, H12], pair moments, params) -> [K12', H12']."""
-    return vector_function([pg.K12, pf.H], _PARAMS, [pc.pair_map(), pf.ntk_pair_map()],
-                           extra=[_PAIR_SYMBOLS])
+    return vector_function(
+        [pg.K12, pf.H], _PARAMS, [pc.pair_map(), pf.ntk_pair_map()], extra=[_PAIR_SYMBOLS]
+    )
 
 
 @functools.cache
@@ -342,12 +386,16 @@ def _first_layer() -> Callable:
 @functools.cache
 def _perturbation_map() -> Callable:
     k1, k2 = sp.symbols("k_1 k_2", real=True)
-    return vector_function([pg.K, k1, k2], _PARAMS,
-                           [pc.kernel_map(), *pc.perturbation_maps(k1, k2)],
-                           extra=[_MOMENT_SYMBOLS])
+    return vector_function(
+        [pg.K, k1, k2],
+        _PARAMS,
+        [pc.kernel_map(), *pc.perturbation_maps(k1, k2)],
+        extra=[_MOMENT_SYMBOLS],
+    )
 
 
 # --- single input ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -403,9 +451,20 @@ def _grid(*values):
     return shape, [jnp.asarray(a.reshape(-1), dt) for a in arrays]
 
 
-def profile(activation: ActivationLike, depth: int, *, C_b=0.0, C_W=1.0, q=1.0, gamma=0.0,
-            xi=1.0, lambda_b=1.0, lambda_W=1.0, nodes: int = DEFAULT_NODES,
-            closed: bool = True) -> Profile:
+def profile(
+    activation: ActivationLike,
+    depth: int,
+    *,
+    C_b=0.0,
+    C_W=1.0,
+    q=1.0,
+    gamma=0.0,
+    xi=1.0,
+    lambda_b=1.0,
+    lambda_W=1.0,
+    nodes: int = DEFAULT_NODES,
+    closed: bool = True,
+) -> Profile:
     """Depth profile of one input with input norm q = x.x/n_0 (MLP: gamma = 0, xi = 1).
 
     Parameters broadcast to a grid; one compiled, vmapped scan over layers. Layer l's
@@ -413,12 +472,15 @@ def profile(activation: ActivationLike, depth: int, *, C_b=0.0, C_W=1.0, q=1.0, 
     """
     depth, nodes = _check_common(depth, nodes)
     act = resolve(activation)
-    values = [check_array("C_b", C_b, minimum=0.0), check_array("C_W", C_W, minimum=0.0,
-                                                                 strict=True),
-              check_array("gamma", gamma), check_array("xi", xi),
-              check_array("lambda_b", lambda_b, minimum=0.0),
-              check_array("lambda_W", lambda_W, minimum=0.0),
-              check_array("q", q, minimum=0.0, strict=True)]
+    values = [
+        check_array("C_b", C_b, minimum=0.0),
+        check_array("C_W", C_W, minimum=0.0, strict=True),
+        check_array("gamma", gamma),
+        check_array("xi", xi),
+        check_array("lambda_b", lambda_b, minimum=0.0),
+        check_array("lambda_W", lambda_W, minimum=0.0),
+        check_array("q", q, minimum=0.0, strict=True),
+    ]
     shape, flat = _grid(*values)
     rows = _profile_solver(act, depth, nodes, bool(closed))(flat[6], tuple(flat[:6]))
     rows = rows.reshape(*shape, 9, depth)
@@ -426,6 +488,7 @@ def profile(activation: ActivationLike, depth: int, *, C_b=0.0, C_W=1.0, q=1.0, 
 
 
 # --- input pairs -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PairProfile:
@@ -457,7 +520,7 @@ def _pair_solver(act: CompiledActivation, depth: int, nodes: int, closed: bool):
         return out[0], out[4]
 
     def one(q, params):
-        (k11, h11), (k12, h12), (k22, h22) = (first(q[i:i + 1], params) for i in range(3))
+        (k11, h11), (k12, h12), (k22, h22) = (first(q[i : i + 1], params) for i in range(3))
         state = jnp.stack([k11, k12, k22, h11, h12, h22])
 
         def step(s, _):
@@ -474,9 +537,22 @@ def _pair_solver(act: CompiledActivation, depth: int, nodes: int, closed: bool):
     return jax.jit(jax.vmap(one))
 
 
-def pair_profile(activation: ActivationLike, depth: int, *, q11=1.0, q12=0.5, q22=1.0,
-                 C_b=0.0, C_W=1.0, gamma=0.0, xi=1.0, lambda_b=1.0, lambda_W=1.0,
-                 nodes: int = DEFAULT_NODES, closed: bool = True) -> PairProfile:
+def pair_profile(
+    activation: ActivationLike,
+    depth: int,
+    *,
+    q11=1.0,
+    q12=0.5,
+    q22=1.0,
+    C_b=0.0,
+    C_W=1.0,
+    gamma=0.0,
+    xi=1.0,
+    lambda_b=1.0,
+    lambda_W=1.0,
+    nodes: int = DEFAULT_NODES,
+    closed: bool = True,
+) -> PairProfile:
     """Full 2x2 kernel and NTK through depth for inputs with Gram entries q_ab = x_a.x_b/n_0.
 
     The diagonal follows the single-input maps, the off-diagonal the pair maps
@@ -490,19 +566,27 @@ def pair_profile(activation: ActivationLike, depth: int, *, q11=1.0, q12=0.5, q2
     q12a = check_array("q12", q12)
     if np.any(q12a**2 > q11a * q22a * (1 + 1e-12)):
         raise ParameterError("q12", q12, "a Gram entry with q12^2 <= q11 q22")
-    values = [check_array("C_b", C_b, minimum=0.0),
-              check_array("C_W", C_W, minimum=0.0, strict=True),
-              check_array("gamma", gamma), check_array("xi", xi),
-              check_array("lambda_b", lambda_b, minimum=0.0),
-              check_array("lambda_W", lambda_W, minimum=0.0), q11a, q12a, q22a]
+    values = [
+        check_array("C_b", C_b, minimum=0.0),
+        check_array("C_W", C_W, minimum=0.0, strict=True),
+        check_array("gamma", gamma),
+        check_array("xi", xi),
+        check_array("lambda_b", lambda_b, minimum=0.0),
+        check_array("lambda_W", lambda_W, minimum=0.0),
+        q11a,
+        q12a,
+        q22a,
+    ]
     shape, flat = _grid(*values)
     rows = _pair_solver(act, depth, nodes, bool(closed))(
-        jnp.stack(flat[6:9], axis=-1), tuple(flat[:6]))
+        jnp.stack(flat[6:9], axis=-1), tuple(flat[:6])
+    )
     rows = rows.reshape(*shape, 6, depth)
     return PairProfile(*[rows[..., i, :] for i in range(6)])
 
 
 # --- gamma-basis perturbations -----------------------------------------------------------------
+
 
 @functools.cache
 def _perturbation_solver(act: CompiledActivation, depth: int, nodes: int, closed: bool):
@@ -519,26 +603,45 @@ def _perturbation_solver(act: CompiledActivation, depth: int, nodes: int, closed
     return jax.jit(jax.vmap(one))
 
 
-def perturbation_profile(activation: ActivationLike, depth: int, *, K0=1.0, K1=1.0, K2=0.0,
-                         C_b=0.0, C_W=1.0, gamma=0.0, xi=1.0, nodes: int = DEFAULT_NODES,
-                         closed: bool = True) -> tuple[Array, Array, Array]:
+def perturbation_profile(
+    activation: ActivationLike,
+    depth: int,
+    *,
+    K0=1.0,
+    K1=1.0,
+    K2=0.0,
+    C_b=0.0,
+    C_W=1.0,
+    gamma=0.0,
+    xi=1.0,
+    nodes: int = DEFAULT_NODES,
+    closed: bool = True,
+) -> tuple[Array, Array, Array]:
     """(K_[0], K_[1], K_[2]) through depth from their layer-1 values, by the linearised
     gamma-basis maps K_[1]' = chi_par K_[1], K_[2]' = chi_perp K_[2] + h K_[1]^2."""
     depth, nodes = _check_common(depth, nodes)
     act = resolve(activation)
-    values = [check_array("C_b", C_b, minimum=0.0),
-              check_array("C_W", C_W, minimum=0.0, strict=True),
-              check_array("gamma", gamma), check_array("xi", xi), np.zeros(()), np.zeros(()),
-              check_array("K0", K0, minimum=0.0, strict=True), check_array("K1", K1),
-              check_array("K2", K2)]
+    values = [
+        check_array("C_b", C_b, minimum=0.0),
+        check_array("C_W", C_W, minimum=0.0, strict=True),
+        check_array("gamma", gamma),
+        check_array("xi", xi),
+        np.zeros(()),
+        np.zeros(()),
+        check_array("K0", K0, minimum=0.0, strict=True),
+        check_array("K1", K1),
+        check_array("K2", K2),
+    ]
     shape, flat = _grid(*values)
     rows = _perturbation_solver(act, depth, nodes, bool(closed))(
-        jnp.stack(flat[6:9], axis=-1), tuple(flat[:6]))
+        jnp.stack(flat[6:9], axis=-1), tuple(flat[:6])
+    )
     rows = rows.reshape(*shape, 3, depth)
     return rows[..., 0, :], rows[..., 1, :], rows[..., 2, :]
 
 
 # --- criticality of any activation -------------------------------------------------------------
+
 
 def _taylor_numeric(fn: Callable, order: int = 3) -> list[float]:
     """sigma_p = sigma^(p)(0), p = 0..order, by repeated jax differentiation (float64)."""
@@ -553,15 +656,24 @@ def _homogeneous_slopes(act: CompiledActivation) -> tuple[float, float] | None:
     z = jnp.linspace(-5.0, 5.0, 41, dtype=_dtype())
     base = np.asarray(act.sigma(z))
     for lam in (0.5, 2.0, 3.0):
-        if not np.allclose(np.asarray(act.sigma(lam * z)), lam * base, rtol=1e-9,
-                           atol=1e-12 * (1 + np.abs(base).max())):
+        if not np.allclose(
+            np.asarray(act.sigma(lam * z)),
+            lam * base,
+            rtol=1e-9,
+            atol=1e-12 * (1 + np.abs(base).max()),
+        ):
             return None
     one = np.asarray(act.sigma(jnp.asarray([1.0, -1.0], _dtype())))
     return float(one[0]), float(-one[1])
 
 
-def criticality(activation: ActivationLike, *, k_range: tuple[float, float] = (1e-3, 1e3),
-                nodes: int = 200, xtol: float = 1e-10) -> pc.Criticality:
+def criticality(
+    activation: ActivationLike,
+    *,
+    k_range: tuple[float, float] = (1e-3, 1e3),
+    nodes: int = 200,
+    xtol: float = 1e-10,
+) -> pc.Criticality:
     """Universality class, critical (C_b, C_W) and K* of any activation.
 
     Symbolic activations go to :func:`springblock.theory.pdlt_criticality.classify`
@@ -580,22 +692,52 @@ def criticality(activation: ActivationLike, *, k_range: tuple[float, float] = (1
         return result
     sig = _taylor_numeric(act.sigma)
     if abs(sig[0]) < 1e-12 and abs(sig[1]) > 1e-12:
-        co = {k: float(v.subs(dict(zip(pc.sigma_p[1:], sig[1:], strict=True))))
-              for k, v in pc.k0_coefficients().items()}
+        co = {
+            k: float(v.subs(dict(zip(pc.sigma_p[1:], sig[1:], strict=True))))
+            for k, v in pc.k0_coefficients().items()
+        }
         if co["a1"] < 0:
             slope = float(pc.k0_asymptotics()["four_point_slope"])
-            return pc.Criticality(act.name, "K*=0", 0.0, co["C_W"], 0.0, slope,
-                                  {"K": 1.0, "K_[2]": co["b1"] / co["a1"], "V/K^2": -1.0},
-                                  {"a1": co["a1"], "b1": co["b1"], "sigma_1": sig[1],
-                                   "sigma_2": sig[2], "sigma_3": sig[3]})
+            return pc.Criticality(
+                act.name,
+                "K*=0",
+                0.0,
+                co["C_W"],
+                0.0,
+                slope,
+                {"K": 1.0, "K_[2]": co["b1"] / co["a1"], "V/K^2": -1.0},
+                {
+                    "a1": co["a1"],
+                    "b1": co["b1"],
+                    "sigma_1": sig[1],
+                    "sigma_2": sig[2],
+                    "sigma_3": sig[3],
+                },
+            )
     roots = half_stable_roots(act, k_range=k_range, nodes=nodes, xtol=xtol)
     valid = [r for r in roots if r["C_b"] >= 0]
     if valid:
         r = valid[0]
-        return pc.Criticality(act.name, "half-stable", r["C_b"], r["C_W"], r["K_star"], None,
-                              {}, {"roots": roots, "nodes": nodes, "xtol": xtol})
-    return pc.Criticality(act.name, "none", None, None, None, None, {},
-                          {"roots": roots, "note": "no critical point with C_b >= 0 found"})
+        return pc.Criticality(
+            act.name,
+            "half-stable",
+            r["C_b"],
+            r["C_W"],
+            r["K_star"],
+            None,
+            {},
+            {"roots": roots, "nodes": nodes, "xtol": xtol},
+        )
+    return pc.Criticality(
+        act.name,
+        "none",
+        None,
+        None,
+        None,
+        None,
+        {},
+        {"roots": roots, "note": "no critical point with C_b >= 0 found"},
+    )
 
 
 @functools.cache
@@ -614,8 +756,14 @@ def _half_stable_evaluator(act: CompiledActivation, nodes: int):
     return jax.jit(evaluate)
 
 
-def half_stable_roots(activation: ActivationLike, *, k_range=(1e-3, 1e3), grid: int = 241,
-                      nodes: int = 200, xtol: float = 1e-10) -> list[dict]:
+def half_stable_roots(
+    activation: ActivationLike,
+    *,
+    k_range=(1e-3, 1e3),
+    grid: int = 241,
+    nodes: int = 200,
+    xtol: float = 1e-10,
+) -> list[dict]:
     """Roots K* of the theory's half-stable condition (chi_par = chi_perp at C_W = 1) by
     Gauss-Hermite moments, bracketed on a log grid and bisected to relative ``xtol``;
     C_b, C_W from :func:`~springblock.theory.pdlt_criticality.critical_initialization`."""

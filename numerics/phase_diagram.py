@@ -120,9 +120,19 @@ def simulate_rows(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progre
                 rows.append({name: data[name] for name in data.files})
         else:
             run = overdamped.simulate(
-                spec.blocks, stiffness=spec.stiffness, target=spec.target, mu_right=mu,
-                mu_left=spec.asymmetry * mu, noise=spec.noise, dt=spec.dt, steps=spec.steps,
-                seeds=spec.seeds, shared_noise=spec.shared_noise, saves=1, key=spec.key)
+                spec.blocks,
+                stiffness=spec.stiffness,
+                target=spec.target,
+                mu_right=mu,
+                mu_left=spec.asymmetry * mu,
+                noise=spec.noise,
+                dt=spec.dt,
+                steps=spec.steps,
+                seeds=spec.seeds,
+                shared_noise=spec.shared_noise,
+                saves=1,
+                key=spec.key,
+            )
             stats = statistics.load_statistics(run.positions[..., -1, :], spec.target)
             row = {
                 "curvature": np.asarray(stats.curvature),  # (noise, seed)
@@ -144,11 +154,17 @@ def mean_field_curvature(spec: PhaseDiagramSpec, noise: np.ndarray) -> np.ndarra
     from springblock.numerics import flows, statistics
 
     mu = spec.mu[:, None]
-    run = flows.solve(spec.blocks, stiffness=spec.stiffness, target=spec.target,
-                      mu_right=jnp.asarray(mu), mu_left=jnp.asarray(spec.asymmetry * mu),
-                      noise=jnp.asarray(noise[None, :]), duration=spec.duration, saves=1)
-    return np.asarray(statistics.load_statistics(run.positions[..., -1, :], spec.target)
-                      .curvature)
+    run = flows.solve(
+        spec.blocks,
+        stiffness=spec.stiffness,
+        target=spec.target,
+        mu_right=jnp.asarray(mu),
+        mu_left=jnp.asarray(spec.asymmetry * mu),
+        noise=jnp.asarray(noise[None, :]),
+        duration=spec.duration,
+        saves=1,
+    )
+    return np.asarray(statistics.load_statistics(run.positions[..., -1, :], spec.target).curvature)
 
 
 def crossing(x: np.ndarray, y: np.ndarray, level: float) -> float:
@@ -183,11 +199,16 @@ class PhaseDiagram:
     def agreement(self) -> dict[str, float]:
         """Fraction of cells whose simulated phase equals each prediction's phase."""
         tol = self.spec.tolerance
-        mf_on_grid = np.stack([np.interp(np.log(self.spec.noise), np.log(self.mean_field_noise),
-                                         row) for row in self.mean_field_curvature])
+        mf_on_grid = np.stack(
+            [
+                np.interp(np.log(self.spec.noise), np.log(self.mean_field_noise), row)
+                for row in self.mean_field_curvature
+            ]
+        )
         return {
-            "closed_form": float(np.mean(_phase_index(self.predicted_curvature, tol)
-                                         == self.phase)),
+            "closed_form": float(
+                np.mean(_phase_index(self.predicted_curvature, tol) == self.phase)
+            ),
             "mean_field": float(np.mean(_phase_index(mf_on_grid, tol) == self.phase)),
         }
 
@@ -195,10 +216,13 @@ class PhaseDiagram:
         counts = {name: int(np.sum(self.phase == i)) for i, name in enumerate(phases.PHASES)}
         return {
             "spec": dataclasses.asdict(self.spec),
-            "dims": {"curvature": ["mu", "noise"], "load_curve": ["mu", "noise", "layer"],
-                     "mean_field_curvature": ["mu", "mean_field_noise"],
-                     "closed_form_boundaries": ["level", "boundary_mu"],
-                     "mean_field_boundaries": ["level", "mu"]},
+            "dims": {
+                "curvature": ["mu", "noise"],
+                "load_curve": ["mu", "noise", "layer"],
+                "mean_field_curvature": ["mu", "mean_field_noise"],
+                "closed_form_boundaries": ["level", "boundary_mu"],
+                "mean_field_boundaries": ["level", "mu"],
+            },
             "phases": list(phases.PHASES),
             "mu": self.spec.mu.tolist(),
             "noise": self.spec.noise.tolist(),
@@ -216,8 +240,11 @@ class PhaseDiagram:
         }
 
     def save_arrays(self, path: Path) -> None:
-        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                  if isinstance(getattr(self, f.name), np.ndarray)}
+        arrays = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
         _save_atomic(path, mu=self.spec.mu, noise=self.spec.noise, **arrays)
 
 
@@ -233,22 +260,64 @@ def run(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None) -
     """Simulate the grid (resumable through ``checkpoint``) and compute the predictions."""
     sim = simulate_rows(spec, checkpoint, progress)
     curvature = sim["curvature"].mean(axis=-1)
-    sem = sim["curvature"].std(axis=-1, ddof=1) / math.sqrt(spec.seeds) if spec.seeds > 1 \
+    sem = (
+        sim["curvature"].std(axis=-1, ddof=1) / math.sqrt(spec.seeds)
+        if spec.seeds > 1
         else np.full_like(curvature, np.nan)
-    predicted = np.array([[phases.predict(spec.blocks, spec.stiffness, mu, spec.asymmetry * mu,
-                                          s, spec.duration, spec.target).curvature
-                           for s in spec.noise] for mu in spec.mu])
+    )
+    predicted = np.array(
+        [
+            [
+                phases.predict(
+                    spec.blocks,
+                    spec.stiffness,
+                    mu,
+                    spec.asymmetry * mu,
+                    s,
+                    spec.duration,
+                    spec.target,
+                ).curvature
+                for s in spec.noise
+            ]
+            for mu in spec.mu
+        ]
+    )
     mf_noise = np.geomspace(spec.noise_min, spec.noise_max, spec.mean_field_points)
     mf_curv = mean_field_curvature(spec, mf_noise)
     levels = (-spec.tolerance, spec.tolerance)
     # exp(NaN) is NaN: rows without a crossing stay NaN.
-    mf_bounds = np.exp([[crossing(np.log(mf_noise), row, lv) for row in mf_curv]
-                        for lv in levels])
+    mf_bounds = np.exp([[crossing(np.log(mf_noise), row, lv) for row in mf_curv] for lv in levels])
     boundary_mu = np.linspace(spec.mu_min, spec.mu_max, 200)
-    closed = np.array([[phases.boundary_noise(lv, spec.blocks, spec.stiffness, mu,
-                                              spec.asymmetry * mu, spec.duration, spec.target)
-                        for mu in boundary_mu] for lv in levels])
+    closed = np.array(
+        [
+            [
+                phases.boundary_noise(
+                    lv,
+                    spec.blocks,
+                    spec.stiffness,
+                    mu,
+                    spec.asymmetry * mu,
+                    spec.duration,
+                    spec.target,
+                )
+                for mu in boundary_mu
+            ]
+            for lv in levels
+        ]
+    )
     lazy = float(equilibrium.lazy_threshold(spec.blocks, 1, spec.stiffness, spec.target))
-    return PhaseDiagram(spec, curvature, sem, sim["spread"].mean(axis=-1), sim["load_curve"],
-                        _phase_index(curvature, spec.tolerance), predicted, mf_noise, mf_curv,
-                        boundary_mu, closed, mf_bounds, lazy)
+    return PhaseDiagram(
+        spec,
+        curvature,
+        sem,
+        sim["spread"].mean(axis=-1),
+        sim["load_curve"],
+        _phase_index(curvature, spec.tolerance),
+        predicted,
+        mf_noise,
+        mf_curv,
+        boundary_mu,
+        closed,
+        mf_bounds,
+        lazy,
+    )

@@ -42,15 +42,28 @@ class Trajectories(NamedTuple):
 
 def _parameter_values(config: Underdamped) -> tuple[float, ...]:
     c, f = config.chain, config.friction
-    return (c.stiffness, c.target, f.right, f.left, config.mass, config.damping, config.noise,
-            config.decay, config.smoothing)
+    return (
+        c.stiffness,
+        c.target,
+        f.right,
+        f.left,
+        config.mass,
+        config.damping,
+        config.noise,
+        config.decay,
+        config.smoothing,
+    )
 
 
 @functools.cache
 def _stick_slip_kernel(blocks: int, shared: bool, lead: int, every: int, saves: int):
     model = UnderdampedModel(blocks, shared)
-    step = vector_function(model.state, (underdamped.t, underdamped.h, *model.parameters),
-                           model.stick_slip_update, extra=[model.dW])
+    step = vector_function(
+        model.state,
+        (underdamped.t, underdamped.h, *model.parameters),
+        model.stick_slip_update,
+        extra=[model.dW],
+    )
     width = len(model.dW)
 
     def advance(state, key, t0, h, params, count):
@@ -92,24 +105,38 @@ def _smoothed_kernel(blocks: int, shared: bool, steps: int, saves: int):
     def run(key, h, params):
         duration = h * steps
         brownian = diffrax.UnsafeBrownianPath(
-            shape=jax.ShapeDtypeStruct((width,), h.dtype), key=key)
+            shape=jax.ShapeDtypeStruct((width,), h.dtype), key=key
+        )
         terms = diffrax.MultiTerm(
             diffrax.ODETerm(lambda t, s, p: drift(s, (t, *p))),
             diffrax.ControlTerm(diffusion, brownian),
         )
         sol = diffrax.diffeqsolve(
-            terms, diffrax.Euler(), t0=jnp.zeros((), h.dtype), t1=duration, dt0=h,
-            y0=jnp.zeros(2 * blocks, dtype=h.dtype), args=params,
+            terms,
+            diffrax.Euler(),
+            t0=jnp.zeros((), h.dtype),
+            t1=duration,
+            dt0=h,
+            y0=jnp.zeros(2 * blocks, dtype=h.dtype),
+            args=params,
             saveat=diffrax.SaveAt(ts=duration * jnp.arange(1, saves + 1) / saves),
-            max_steps=steps + 1, adjoint=diffrax.ForwardMode(),
+            max_steps=steps + 1,
+            adjoint=diffrax.ForwardMode(),
         )
         return sol.ys
 
     return jax.jit(jax.vmap(run, in_axes=(0, None, None)))
 
 
-def simulate(config: Underdamped, seeds: int = 1, *, method: str = "stick-slip",
-             saves: int = 100, key: int = 0, dtype=jnp.float32) -> Trajectories:
+def simulate(
+    config: Underdamped,
+    seeds: int = 1,
+    *,
+    method: str = "stick-slip",
+    saves: int = 100,
+    key: int = 0,
+    dtype=jnp.float32,
+) -> Trajectories:
     """Run model (b) from rest for ``seeds`` noise realisations in one compiled call."""
     if method not in ("stick-slip", "smoothed"):
         raise ParameterError("method", method, "'stick-slip' or 'smoothed'")
@@ -117,9 +144,11 @@ def simulate(config: Underdamped, seeds: int = 1, *, method: str = "stick-slip",
     smallest = config.dt * mu_max / (2 * config.mass)
     if method == "smoothed" and config.smoothing <= smallest:
         raise ParameterError(
-            "smoothing", config.smoothing,
+            "smoothing",
+            config.smoothing,
             f"> dt*max(mu)/(2m) = {smallest:g} for a stable explicit step "
-            "(or use method='stick-slip')")
+            "(or use method='stick-slip')",
+        )
     blocks = config.chain.blocks
     keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(key), jnp.arange(seeds))
     params = tuple(jnp.asarray(v, dtype) for v in _parameter_values(config))
@@ -127,12 +156,12 @@ def simulate(config: Underdamped, seeds: int = 1, *, method: str = "stick-slip",
     if method == "stick-slip":
         lead, every, saves = schedule(config.steps, saves)
         frames = _stick_slip_kernel(blocks, config.shared_noise, lead, every, saves)(
-            keys, h, params)
+            keys, h, params
+        )
         times = config.dt * (lead + every * np.arange(1, saves + 1))
     else:
         saves = max(1, min(saves, config.steps))
-        frames = _smoothed_kernel(blocks, config.shared_noise, config.steps, saves)(
-            keys, h, params)
+        frames = _smoothed_kernel(blocks, config.shared_noise, config.steps, saves)(keys, h, params)
         times = config.duration * np.arange(1, saves + 1) / saves
     return Trajectories(jnp.asarray(times), frames[..., :blocks], frames[..., blocks:])
 
@@ -143,12 +172,18 @@ def smoothing_gap(config: Underdamped, seeds: int = 1) -> float:
     Without noise both methods are deterministic, so the gap measures the error of the
     friction regularisation (plus the O(h) difference of the two time steppings).
     """
-    quiet = Underdamped(chain=config.chain, friction=config.friction, mass=config.mass,
-                        damping=config.damping, noise=0.0, decay=config.decay,
-                        shared_noise=config.shared_noise, dt=config.dt, steps=config.steps,
-                        smoothing=config.smoothing)
+    quiet = Underdamped(
+        chain=config.chain,
+        friction=config.friction,
+        mass=config.mass,
+        damping=config.damping,
+        noise=0.0,
+        decay=config.decay,
+        shared_noise=config.shared_noise,
+        dt=config.dt,
+        steps=config.steps,
+        smoothing=config.smoothing,
+    )
     exact = simulate(quiet, seeds, method="stick-slip", saves=config.steps)
     smooth = simulate(quiet, seeds, method="smoothed", saves=config.steps)
     return float(jnp.max(jnp.abs(exact.positions - smooth.positions)))
-
-

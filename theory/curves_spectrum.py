@@ -68,8 +68,9 @@ C_b = sp.Symbol("C_b", nonnegative=True)
 C_in = sp.Symbol("C_in", positive=True)  # weight variance of the first layer (default C_W)
 
 #: Activations with closed-form pair expectations (leaky_relu also as leaky_relu:SLOPE).
-ACTIVATIONS = tuple(name for name, make in pg.NAMED.items()
-                    if make().pair is not None and make().dpair is not None)
+ACTIVATIONS = tuple(
+    name for name, make in pg.NAMED.items() if make().pair is not None and make().dpair is not None
+)
 
 
 def check_dimension(d: object) -> int:
@@ -134,10 +135,12 @@ def funk_hecke(kernel_of_angle: sp.Expr, l: int, d: int, angle: sp.Symbol = thet
     ``kernel_of_angle`` is k written as a function of the angle (the arc-cosine kernels are
     trigonometric polynomials times (pi - th) there, which sympy integrates exactly).
     """
-    integrand = sp.expand(kernel_of_angle * gegenbauer(l, d, sp.cos(angle))
-                          * sp.sin(angle) ** (d - 2))
-    return sp.nsimplify(sp.simplify(density_constant(d) * sp.integrate(integrand,
-                                                                         (angle, 0, sp.pi))))
+    integrand = sp.expand(
+        kernel_of_angle * gegenbauer(l, d, sp.cos(angle)) * sp.sin(angle) ** (d - 2)
+    )
+    return sp.nsimplify(
+        sp.simplify(density_constant(d) * sp.integrate(integrand, (angle, 0, sp.pi)))
+    )
 
 
 def mercer_sum(eigenvalues, d: int, x: sp.Expr = t) -> sp.Expr:
@@ -161,8 +164,7 @@ def named_activation(activation: str) -> pg.Activation:
     except (KeyError, ValueError):
         raise ParameterError("activation", activation, allowed) from None
     if act.pair is None or act.dpair is None:
-        raise ParameterError("activation", activation, allowed + "; no closed form for "
-                             + act.name)
+        raise ParameterError("activation", activation, allowed + "; no closed form for " + act.name)
     return act
 
 
@@ -219,10 +221,16 @@ class LayerMap:
         new_c = C_b + C_W * both
         return [C_b + C_W * diagonal, new_c, new_c + C_W * slopes * ntk]
 
-    def kernel_of_angle(self, depth: int, kind: str = "nngp", weight: sp.Expr = C_W,
-                        bias: sp.Expr = C_b, input_weight: sp.Expr | None = None,
-                        readout_bias: sp.Expr | None = None,
-                        angle: sp.Symbol = theta) -> sp.Expr:
+    def kernel_of_angle(
+        self,
+        depth: int,
+        kind: str = "nngp",
+        weight: sp.Expr = C_W,
+        bias: sp.Expr = C_b,
+        input_weight: sp.Expr | None = None,
+        readout_bias: sp.Expr | None = None,
+        angle: sp.Symbol = theta,
+    ) -> sp.Expr:
         """The kernel of ``depth`` hidden layers plus the readout as an explicit sympy
         expression of the angle (small depths only: the expressions nest).
 
@@ -237,11 +245,11 @@ class LayerMap:
         state = [e.subs(values).subs(t, sp.cos(angle)) for e in self.first]
         for layer in range(depth):
             last = layer == depth - 1
-            values = {C_W: weight, C_b: bias if not last or readout_bias is None
-                      else readout_bias}
+            values = {C_W: weight, C_b: bias if not last or readout_bias is None else readout_bias}
             subs = dict(zip(self.state, state, strict=True))
-            state = [_on_angle(e.subs(values).subs(subs, simultaneous=True), angle)
-                     for e in self.step]
+            state = [
+                _on_angle(e.subs(values).subs(subs, simultaneous=True), angle) for e in self.step
+            ]
         return state[1] if kind == "nngp" else state[2]
 
 

@@ -66,6 +66,7 @@ bias_sum = sp.Symbol("B", nonnegative=True)  # sum_k kappa^2 g_k^2/(N lambda_k +
 
 # --- equivalent kernel and its correction (per mode) --------------------------------------
 
+
 def ek_filter() -> sp.Expr:
     """lambda/(lambda + sigma^2/N): the equivalent-kernel gain of one mode."""
     return lam / (lam + ridge / N)
@@ -92,6 +93,7 @@ def corrected_error_term() -> sp.Expr:
 
 
 # --- self-consistent theory (per mode) ----------------------------------------------------
+
 
 def kappa_term() -> sp.Expr:
     """lambda/(N lambda + kappa): one mode's share of H(kappa) - sigma^2/kappa."""
@@ -135,6 +137,7 @@ def gp_posterior_variance() -> sp.Expr:
 
 
 # --- symbolic checks of the derivations ---------------------------------------------------
+
 
 def correction_is_first_order_expansion() -> sp.Expr:
     """Residual (should simplify to 0) between the corrected filter and the first-order

@@ -83,20 +83,26 @@ def normal_pdf(z: sp.Expr) -> sp.Expr:
 
 
 def mean_drift(
-    force: sp.Expr = F, sigma: sp.Expr = sigma, right: sp.Expr = friction.mu_R,
+    force: sp.Expr = F,
+    sigma: sp.Expr = sigma,
+    right: sp.Expr = friction.mu_R,
     left: sp.Expr = friction.mu_L,
 ) -> sp.Expr:
     """g(F) = E[S(F + sigma xi)], xi ~ N(0, 1), in closed form (module docstring)."""
     a = (force - right) / sigma
     b = (force + left) / sigma
     return (
-        (force - right) * normal_cdf(a) + sigma * normal_pdf(a)
-        + (force + left) * normal_cdf(-b) - sigma * normal_pdf(b)
+        (force - right) * normal_cdf(a)
+        + sigma * normal_pdf(a)
+        + (force + left) * normal_cdf(-b)
+        - sigma * normal_pdf(b)
     )
 
 
 def mobility(
-    force: sp.Expr = F, sigma: sp.Expr = sigma, right: sp.Expr = friction.mu_R,
+    force: sp.Expr = F,
+    sigma: sp.Expr = sigma,
+    right: sp.Expr = friction.mu_R,
     left: sp.Expr = friction.mu_L,
 ) -> sp.Expr:
     """g'(F) = Phi((F - mu_R)/sigma) + Phi(-(F + mu_L)/sigma)."""
@@ -108,17 +114,15 @@ def laplacian_slowest_rate(blocks: int | sp.Expr) -> sp.Expr:
     return 4 * sp.sin(sp.pi / (2 * (blocks + 1))) ** 2
 
 
-def relaxation_time(
-    blocks: int | sp.Expr, stiffness: sp.Expr, slope: sp.Expr
-) -> sp.Expr:
+def relaxation_time(blocks: int | sp.Expr, stiffness: sp.Expr, slope: sp.Expr) -> sp.Expr:
     """tau = 1 / (k g'(F*) lambda_1), the slowest relaxation time of the mean-field chain."""
     return 1 / (stiffness * slope * laplacian_slowest_rate(blocks))
 
 
-_g_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mean_drift(),
-                         [NUMERIC, "scipy"])
-_slope_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mobility(),
-                             [NUMERIC, "scipy"])
+_g_numeric = sp.lambdify((F, sigma, friction.mu_R, friction.mu_L), mean_drift(), [NUMERIC, "scipy"])
+_slope_numeric = sp.lambdify(
+    (F, sigma, friction.mu_R, friction.mu_L), mobility(), [NUMERIC, "scipy"]
+)
 
 
 def mean_drift_value(force: float, noise: float, mu_right: float, mu_left: float) -> float:
@@ -154,8 +158,9 @@ def stationary_mobility(noise=sigma, mu_right=friction.mu_R, mu_left=friction.mu
     return 2 * normal_cdf(-(mu_right + mu_left) / (2 * noise))
 
 
-def relaxation_time_value(blocks: int, stiffness: float, noise: float, mu_right: float,
-                          mu_left: float) -> float:
+def relaxation_time_value(
+    blocks: int, stiffness: float, noise: float, mu_right: float, mu_left: float
+) -> float:
     """Numeric tau at the stationary force (noise > 0); inf when the mobility underflows."""
     if noise <= 0:
         raise ValueError(f"noise must be > 0 for a finite relaxation time, got {noise}")

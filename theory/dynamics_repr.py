@@ -143,8 +143,9 @@ class PairModel:
 
     def latex(self) -> str:
         names = (r"\dot h", r"\dot y", r"\dot w")
-        return r",\quad ".join(f"{n} = {sp.latex(f)}" for n, f in zip(names, self.equations,
-                                                                        strict=True))
+        return r",\quad ".join(
+            f"{n} = {sp.latex(f)}" for n, f in zip(names, self.equations, strict=True)
+        )
 
 
 def final_distance(h_start=h0, y_start=y0, r=ratio, dx=dx2, dy=dy2) -> sp.Expr:
@@ -232,8 +233,10 @@ class DeepLinearMode:
     def closed_form_residual(self) -> tuple[sp.Expr, sp.Expr]:
         """(du/dt - rhs, u(0) - u0) for the closed form; both simplify to 0."""
         sol = self.closed_form()
-        return (sp.simplify(sp.diff(sol, t) - self.rhs[0].subs(u, sol)),
-                sp.simplify(sol.subs(t, 0) - u0))
+        return (
+            sp.simplify(sp.diff(sol, t) - self.rhs[0].subs(u, sol)),
+            sp.simplify(sol.subs(t, 0) - u0),
+        )
 
     def learning_time(self) -> sp.Expr:
         """Time from u0 to u_f (D = 2): (tau/(2s)) ln[u_f (s - u0) / (u0 (s - u_f))]."""

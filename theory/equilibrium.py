@@ -62,8 +62,9 @@ def lazy_threshold(blocks, stuck: int, stiffness=chain.k, target=chain.y) -> sp.
     return 2 * target * stiffness / ((blocks + 1 - stuck) * (blocks + 2 - stuck))
 
 
-def pulled_elongations(blocks: int, moving: int, stiffness=chain.k, target=chain.y,
-                       mu=friction.mu_R) -> list[sp.Expr]:
+def pulled_elongations(
+    blocks: int, moving: int, stiffness=chain.k, target=chain.y, mu=friction.mu_R
+) -> list[sp.Expr]:
     """d_1..d_{L+1} of the pulled state with ``moving`` = n positive elongations."""
     last = target / moving + (mu / stiffness) * sp.Rational(moving - 1, 2)
     L = blocks
@@ -104,8 +105,9 @@ class PulledEquilibrium:
     moving_elongations: int
 
 
-def pulled_equilibrium(blocks: int, stiffness: float, mu_right: float, mu_left: float,
-                       target: float = 1.0) -> PulledEquilibrium:
+def pulled_equilibrium(
+    blocks: int, stiffness: float, mu_right: float, mu_left: float, target: float = 1.0
+) -> PulledEquilibrium:
     """The noiseless pulled equilibrium (module docstring), evaluated in exact rationals.
 
     Inputs are converted to the exact rationals their binary floats stand for

@@ -93,8 +93,7 @@ def substitute(expr: sp.Expr, act: pg.Activation, *, mlp: bool = False) -> sp.Ex
 def critical_initialization() -> tuple[sp.Expr, sp.Expr]:
     """(C_b, C_W) solving chi_perp(K*) = 1 and K* = C_b + C_W g(K*) for an MLP, in
     moments at K = K*: C_W = 1 / <sigma'^2>, C_b = K* - <sigma^2>/<sigma'^2>."""
-    sol = sp.solve([chi_perp().subs(MLP) - 1, kernel_map().subs(MLP) - pg.K], [C_W, C_b],
-                   dict=True)
+    sol = sp.solve([chi_perp().subs(MLP) - 1, kernel_map().subs(MLP) - pg.K], [C_W, C_b], dict=True)
     return sol[0][C_b], sol[0][C_W]
 
 
@@ -104,6 +103,7 @@ def half_stable_condition() -> sp.Expr:
 
 
 # --- scale-invariant class ------------------------------------------------------------------
+
 
 def scale_invariant(act: pg.Activation) -> dict[str, sp.Expr]:
     """Criticality of a positively homogeneous sigma = a_+ z / a_- z (PDLT sec. 5.3.1).
@@ -120,8 +120,13 @@ def scale_invariant(act: pg.Activation) -> dict[str, sp.Expr]:
     a4 = sp.simplify(moments["s4"] / (3 * pg.K**2))
     cw = sp.solve(sp.Eq(substitute(chi_parallel(), act, mlp=True), 1), C_W)[0]
     slope = sp.simplify(cw**2 * (moments["s4"] - moments["g"] ** 2) / pg.K**2)
-    return {"A2": a2, "A4": a4, "C_b": sp.Integer(0), "C_W": sp.simplify(cw),
-            "four_point_slope": slope}
+    return {
+        "A2": a2,
+        "A4": a4,
+        "C_b": sp.Integer(0),
+        "C_W": sp.simplify(cw),
+        "four_point_slope": slope,
+    }
 
 
 def relu_angle_map(theta: sp.Symbol) -> sp.Expr:
@@ -136,11 +141,11 @@ def relu_angle_map(theta: sp.Symbol) -> sp.Expr:
 
 # --- K* = 0 class ----------------------------------------------------------------------------
 
+
 def polynomial_expectation(poly: sp.Expr) -> sp.Expr:
     """<poly(z)>_K for a polynomial in z, from the Gaussian moments of each monomial."""
     p = sp.Poly(sp.expand(poly), pg.z)
-    return sp.expand(sum(c * (1 + (-1) ** k) * pg.half_line_moment(k)
-                         for (k,), c in p.terms()))
+    return sp.expand(sum(c * (1 + (-1) ** k) * pg.half_line_moment(k) for (k,), c in p.terms()))
 
 
 @functools.cache
@@ -178,19 +183,27 @@ def k0_asymptotics() -> dict[str, sp.Expr]:
     s1 = sigma_p[1]
     kl = 1 / (-a1 * l)
     # quartic source: C_W^2 (<sigma^4> - <sigma^2>^2) at leading order, sigma = sigma_1 z
-    source = sp.simplify((polynomial_expectation((s1 * pg.z) ** 4)
-                          - polynomial_expectation((s1 * pg.z) ** 2) ** 2) / s1**4)
+    source = sp.simplify(
+        (polynomial_expectation((s1 * pg.z) ** 4) - polynomial_expectation((s1 * pg.z) ** 2) ** 2)
+        / s1**4
+    )
     chi_par = 1 + 2 * a1 * pg.K
     v = c / l
-    residual = (c / (l + 1) - (chi_par.subs(pg.K, kl) ** 2 * v + source.subs(pg.K, kl)))
+    residual = c / (l + 1) - (chi_par.subs(pg.K, kl) ** 2 * v + source.subs(pg.K, kl))
     leading = sp.limit(sp.simplify(residual * l**2), l, sp.oo)
     c_value = sp.solve(leading, c)[0]
     slope = sp.simplify(c_value * a1**2)
-    return {"K": kl, "p_perp": b1 / a1, "V": c_value / l, "four_point_slope": slope,
-            "quartic_source": source}
+    return {
+        "K": kl,
+        "p_perp": b1 / a1,
+        "V": c_value / l,
+        "four_point_slope": slope,
+        "quartic_source": source,
+    }
 
 
 # --- classification ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Criticality:
@@ -211,10 +224,16 @@ class Criticality:
     details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"activation": self.activation, "universality_class": self.universality_class,
-                "C_b": self.C_b, "C_W": self.C_W, "K_star": self.K_star,
-                "four_point_slope": self.four_point_slope, "exponents": self.exponents,
-                "details": self.details}
+        return {
+            "activation": self.activation,
+            "universality_class": self.universality_class,
+            "C_b": self.C_b,
+            "C_W": self.C_W,
+            "K_star": self.K_star,
+            "four_point_slope": self.four_point_slope,
+            "exponents": self.exponents,
+            "details": self.details,
+        }
 
 
 def _number(x: sp.Expr) -> float:
@@ -229,8 +248,13 @@ def is_homogeneous(act: pg.Activation) -> bool:
     return sp.simplify(act.expr.subs(pg.z, lam * pg.z) - lam * act.expr) == 0
 
 
-def classify(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
-             xtol: float = 1e-12, grid: int = 121) -> Criticality:
+def classify(
+    act: pg.Activation,
+    *,
+    k_range: tuple[float, float] = (1e-3, 1e3),
+    xtol: float = 1e-12,
+    grid: int = 121,
+) -> Criticality:
     """Universality class, critical (C_b, C_W), K* and exponents of ``act`` (an MLP).
 
     Order of tests (PDLT ch. 5): positively homogeneous -> scale-invariant; sigma_0 = 0,
@@ -240,23 +264,45 @@ def classify(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
     if is_homogeneous(act):
         si = scale_invariant(act)
         return Criticality(
-            act.name, "scale-invariant", 0.0, _number(si["C_W"]), None,
-            _number(si["four_point_slope"]), {"K": 0.0},
-            {"A2": _number(si["A2"]), "A4": _number(si["A4"]),
-             "note": "every K is a fixed point at criticality (marginal line)"})
+            act.name,
+            "scale-invariant",
+            0.0,
+            _number(si["C_W"]),
+            None,
+            _number(si["four_point_slope"]),
+            {"K": 0.0},
+            {
+                "A2": _number(si["A2"]),
+                "A4": _number(si["A4"]),
+                "note": "every K is a fixed point at criticality (marginal line)",
+            },
+        )
     sig = act.taylor(3)
     if sig[0] == 0 and sig[1] != 0:
-        co = {k: v.subs(dict(zip(sigma_p[1:], sig[1:], strict=True)))
-              for k, v in k0_coefficients().items()}
+        co = {
+            k: v.subs(dict(zip(sigma_p[1:], sig[1:], strict=True)))
+            for k, v in k0_coefficients().items()
+        }
         a1, b1 = _number(co["a1"]), _number(co["b1"])
         if a1 < 0:
             asym = k0_asymptotics()
             return Criticality(
-                act.name, "K*=0", 0.0, _number(co["C_W"]), 0.0,
+                act.name,
+                "K*=0",
+                0.0,
+                _number(co["C_W"]),
+                0.0,
                 _number(asym["four_point_slope"]),
                 {"K": 1.0, "K_[2]": b1 / a1, "V/K^2": -1.0},
-                {"a1": a1, "b1": b1, "sigma_1": _number(sig[1]), "sigma_2": _number(sig[2]),
-                 "sigma_3": _number(sig[3]), "K_asymptote": f"1/({-a1:.6g} l)"})
+                {
+                    "a1": a1,
+                    "b1": b1,
+                    "sigma_1": _number(sig[1]),
+                    "sigma_2": _number(sig[2]),
+                    "sigma_3": _number(sig[3]),
+                    "K_asymptote": f"1/({-a1:.6g} l)",
+                },
+            )
     exact = exact_half_stable_points(act)
     if exact is not None:
         roots = [r for r in exact if k_range[0] <= r["K_star"] <= k_range[1]]
@@ -267,15 +313,30 @@ def classify(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
     valid = [r for r in roots if r["C_b"] >= 0]
     if valid:
         best = valid[0]
-        return Criticality(act.name, "half-stable", best["C_b"], best["C_W"], best["K_star"],
-                           None, {}, {"roots": roots, "precision": precision,
-                                      "k_range": list(k_range)})
-    return Criticality(act.name, "none", None, None, None, None, {},
-                       {"roots": roots, "k_range": list(k_range),
-                        "note": "no critical point with C_b >= 0 found"})
+        return Criticality(
+            act.name,
+            "half-stable",
+            best["C_b"],
+            best["C_W"],
+            best["K_star"],
+            None,
+            {},
+            {"roots": roots, "precision": precision, "k_range": list(k_range)},
+        )
+    return Criticality(
+        act.name,
+        "none",
+        None,
+        None,
+        None,
+        None,
+        {},
+        {"roots": roots, "k_range": list(k_range), "note": "no critical point with C_b >= 0 found"},
+    )
 
 
 # --- half-stable class ------------------------------------------------------------------------
+
 
 def _side(curvature: float) -> str:
     """K' - K ~ curvature (K - K*)^2 < 0 pulls kernels above K* down onto it (and pushes
@@ -301,17 +362,28 @@ def exact_half_stable_points(act: pg.Activation) -> list[dict] | None:
         value = complex(sp.N(root, 30))
         if abs(value.imag) > 1e-30 or value.real <= 0:
             continue
-        subs = {M["g"]: closed["g"].subs(pg.K, root), M["sp2"]: closed["sp2"].subs(pg.K, root),
-                pg.K: root}
+        subs = {
+            M["g"]: closed["g"].subs(pg.K, root),
+            M["sp2"]: closed["sp2"].subs(pg.K, root),
+            pg.K: root,
+        }
         cw = cw_expr.subs(subs)
         curvature = _number(cw * closed["d4"].subs(pg.K, root) / 8)
-        roots.append({"K_star": _number(root), "K_star_exact": str(root),
-                      "C_W": _number(cw), "C_b": _number(cb_expr.subs(subs)),
-                      "curvature": curvature, "attracts_from": _side(curvature)})
+        roots.append(
+            {
+                "K_star": _number(root),
+                "K_star_exact": str(root),
+                "C_W": _number(cw),
+                "C_b": _number(cb_expr.subs(subs)),
+                "curvature": curvature,
+                "attracts_from": _side(curvature),
+            }
+        )
     return sorted(roots, key=lambda r: r["K_star"])
 
 
 # --- half-stable class: numerical roots --------------------------------------------------
+
 
 def _moment_function(act: pg.Activation, name: str):
     """K -> <moment>_K as a float: the closed form if known, else adaptive quadrature
@@ -345,15 +417,21 @@ def _moment_function(act: pg.Activation, name: str):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", integrate.IntegrationWarning)
-            return sum(integrate.quad(weighted, a, b, epsabs=1e-14, epsrel=1e-13,
-                                      limit=400)[0]
-                       for a, b in ((-np.inf, 0.0), (0.0, np.inf)))
+            return sum(
+                integrate.quad(weighted, a, b, epsabs=1e-14, epsrel=1e-13, limit=400)[0]
+                for a, b in ((-np.inf, 0.0), (0.0, np.inf))
+            )
 
     return value
 
 
-def half_stable_points(act: pg.Activation, *, k_range: tuple[float, float] = (1e-3, 1e3),
-                       grid: int = 121, xtol: float = 1e-12) -> list[dict]:
+def half_stable_points(
+    act: pg.Activation,
+    *,
+    k_range: tuple[float, float] = (1e-3, 1e3),
+    grid: int = 121,
+    xtol: float = 1e-12,
+) -> list[dict]:
     """All K* in ``k_range`` with chi_par = chi_perp, i.e. <sigma sigma''>_K* = 0, solved
     to relative precision ``xtol`` (Brent's method on the closed form or on adaptive
     quadrature, sign changes located on a log grid of ``grid`` points); with
@@ -383,6 +461,13 @@ def half_stable_points(act: pg.Activation, *, k_range: tuple[float, float] = (1e
         cb = float(cb_expr.subs(subs))
         # g'' = <(sigma^2)''''>/4 (pdlt_gaussian identities)
         curvature = cw * d4(k_star) / 8
-        roots.append({"K_star": k_star, "C_W": cw, "C_b": cb, "curvature": curvature,
-                      "attracts_from": _side(curvature)})
+        roots.append(
+            {
+                "K_star": k_star,
+                "C_W": cw,
+                "C_b": cb,
+                "curvature": curvature,
+                "attracts_from": _side(curvature),
+            }
+        )
     return roots

@@ -60,8 +60,11 @@ def four_point_map(third_cumulant: bool = True) -> sp.Expr:
     """V^(l+1) (module docstring); ``third_cumulant=False`` drops the T term (the
     reference's residual recursion; identical for MLPs and for even sigma^2)."""
     chi = pc.chi_parallel()
-    out = (chi**2 * V + xi**4 * C_W**2 * (M["s4"] - M["g"] ** 2)
-           + 2 * gamma**2 * xi**2 * C_W * (M["s2z2"] - M["g"] * pg.K))
+    out = (
+        chi**2 * V
+        + xi**4 * C_W**2 * (M["s4"] - M["g"] ** 2)
+        + 2 * gamma**2 * xi**2 * C_W * (M["s2z2"] - M["g"] * pg.K)
+    )
     if third_cumulant:
         out += 2 * xi**2 * C_W * chi * M["s2z"] / pg.K * T
     return out
@@ -85,16 +88,21 @@ def ntk_map() -> sp.Expr:
 def ntk_pair_map() -> sp.Expr:
     """H^(l+1)_ab = (gamma^2 + xi^2 C_W <sigma'_a sigma'_b>) H_ab
     + xi^2 (lambda_b + lambda_W <sigma_a sigma_b>)."""
-    return ((gamma**2 + xi**2 * C_W * P["dpair"]) * H
-            + xi**2 * (lambda_b + lambda_W * P["pair"]))
+    return (gamma**2 + xi**2 * C_W * P["dpair"]) * H + xi**2 * (lambda_b + lambda_W * P["pair"])
 
 
 def first_layer() -> dict[str, sp.Expr]:
     """Layer 1 from the input Gram entry q = x.x'/n_0: K = C_b + C_W q, H = lambda_b +
     lambda_W q, V = T = K1 = 0."""
     q = sp.Symbol("q", nonnegative=True)
-    return {"q": q, "K": C_b + C_W * q, "H": lambda_b + lambda_W * q,
-            "V": sp.Integer(0), "T": sp.Integer(0), "K1": sp.Integer(0)}
+    return {
+        "q": q,
+        "K": C_b + C_W * q,
+        "H": lambda_b + lambda_W * q,
+        "V": sp.Integer(0),
+        "T": sp.Integer(0),
+        "K1": sp.Integer(0),
+    }
 
 
 def scale_invariant_exact_covariance(slope: sp.Expr | None = None) -> sp.Expr:

@@ -64,18 +64,31 @@ def _moment(name: str, latex: str, integrand: sp.Expr, meaning: str) -> Moment:
 #: Single-input moments: integrands in z, K, s0 = sigma(z), s1 = sigma'(z).
 MOMENTS: tuple[Moment, ...] = (
     _moment("g", r"\langle\sigma^2\rangle", s0**2, "g(K) = <sigma^2>_K"),
-    _moment("dg", r"\partial_K\langle\sigma^2\rangle", s0**2 * (z**2 - K) / (2 * K**2),
-            "g'(K) = <sigma^2 (z^2 - K)>/(2K^2)"),
+    _moment(
+        "dg",
+        r"\partial_K\langle\sigma^2\rangle",
+        s0**2 * (z**2 - K) / (2 * K**2),
+        "g'(K) = <sigma^2 (z^2 - K)>/(2K^2)",
+    ),
     _moment("sp2", r"\langle\sigma'^2\rangle", s1**2, "<sigma'^2>_K"),
-    _moment("dsp2", r"\partial_K\langle\sigma'^2\rangle", s1**2 * (z**2 - K) / (2 * K**2),
-            "d<sigma'^2>/dK"),
+    _moment(
+        "dsp2",
+        r"\partial_K\langle\sigma'^2\rangle",
+        s1**2 * (z**2 - K) / (2 * K**2),
+        "d<sigma'^2>/dK",
+    ),
     _moment("s4", r"\langle\sigma^4\rangle", s0**4, "<sigma^4>_K"),
     _moment("s2z", r"\langle\sigma^2 z\rangle", s0**2 * z, "<sigma^2 z>_K"),
     _moment("s2z2", r"\langle\sigma^2 z^2\rangle", s0**2 * z**2, "<sigma^2 z^2>_K"),
-    _moment("d3", r"\langle(\sigma^2)'''\rangle", s0**2 * (z**3 - 3 * K * z) / K**3,
-            "<(sigma^2)'''>_K"),
-    _moment("d4", r"\langle(\sigma^2)''''\rangle",
-            s0**2 * (z**4 - 6 * K * z**2 + 3 * K**2) / K**4, "<(sigma^2)''''>_K"),
+    _moment(
+        "d3", r"\langle(\sigma^2)'''\rangle", s0**2 * (z**3 - 3 * K * z) / K**3, "<(sigma^2)'''>_K"
+    ),
+    _moment(
+        "d4",
+        r"\langle(\sigma^2)''''\rangle",
+        s0**2 * (z**4 - 6 * K * z**2 + 3 * K**2) / K**4,
+        "<(sigma^2)''''>_K",
+    ),
 )
 MOMENT = {m.name: m for m in MOMENTS}
 
@@ -183,8 +196,7 @@ def homogeneous_moment(integrand: sp.Expr, a_plus: sp.Expr, a_minus: sp.Expr) ->
 def _closed_moments(act: Activation) -> tuple[tuple[str, sp.Expr], ...]:
     if act.slopes is not None:
         a_plus, a_minus = act.slopes
-        return tuple((m.name, homogeneous_moment(m.integrand, a_plus, a_minus))
-                     for m in MOMENTS)
+        return tuple((m.name, homogeneous_moment(m.integrand, a_plus, a_minus)) for m in MOMENTS)
     out: dict[str, sp.Expr] = dict(act.extra)
     diagonal = {K11: K, K22: K, K12: K}
     if act.pair is not None:
@@ -209,13 +221,15 @@ def _closed_moments(act: Activation) -> tuple[tuple[str, sp.Expr], ...]:
 
 # --- the activations with literature closed forms ----------------------------------------
 
+
 def arccos_angle() -> sp.Expr:
     """theta with cos theta = K12 / sqrt(K11 K22)."""
     return sp.acos(K12 / sp.sqrt(K11 * K22))
 
 
-def abrelu(a_plus: float | sp.Expr = 1, a_minus: float | sp.Expr = 0,
-           name: str | None = None) -> Activation:
+def abrelu(
+    a_plus: float | sp.Expr = 1, a_minus: float | sp.Expr = 0, name: str | None = None
+) -> Activation:
     """sigma(z) = a_+ z for z > 0, a_- z for z < 0 (ReLU: 1, 0; leaky: 1, a; linear: 1, 1).
 
     Pair closed forms: the arc-cosine kernel of Cho & Saul (NeurIPS 2009) for ReLU,
@@ -229,13 +243,24 @@ def abrelu(a_plus: float | sp.Expr = 1, a_minus: float | sp.Expr = 0,
     """
     ap, am = sp.nsimplify(a_plus), sp.nsimplify(a_minus)
     t = arccos_angle()
-    pair = sp.sqrt(K11 * K22) / (2 * sp.pi) * (
-        (ap**2 + am**2) * (sp.sin(t) + (sp.pi - t) * sp.cos(t))
-        - 2 * ap * am * (sp.sin(t) - t * sp.cos(t)))
+    pair = (
+        sp.sqrt(K11 * K22)
+        / (2 * sp.pi)
+        * (
+            (ap**2 + am**2) * (sp.sin(t) + (sp.pi - t) * sp.cos(t))
+            - 2 * ap * am * (sp.sin(t) - t * sp.cos(t))
+        )
+    )
     dpair = (ap**2 + am**2) * (sp.pi - t) / (2 * sp.pi) + ap * am * t / sp.pi
     expr = sp.Piecewise((ap * z, z > 0), (am * z, True))
-    return Activation(name or f"abrelu({a_plus},{a_minus})", expr, pair, dpair, (ap, am),
-                      source="Cho & Saul 2009 (arc-cosine kernel); half-line integrals")
+    return Activation(
+        name or f"abrelu({a_plus},{a_minus})",
+        expr,
+        pair,
+        dpair,
+        (ap, am),
+        source="Cho & Saul 2009 (arc-cosine kernel); half-line integrals",
+    )
 
 
 def relu() -> Activation:
@@ -256,16 +281,26 @@ def erf_activation() -> Activation:
     """sigma = erf(z). Williams (NeurIPS 1996): <erf erf> = (2/pi) arcsin(2 K12 / sqrt((1 +
     2 K11)(1 + 2 K22))); <erf' erf'> = (4/pi) / sqrt((1 + 2 K11)(1 + 2 K22) - 4 K12^2)."""
     d = (1 + 2 * K11) * (1 + 2 * K22)
-    return Activation("erf", sp.erf(z), 2 / sp.pi * sp.asin(2 * K12 / sp.sqrt(d)),
-                      4 / sp.pi / sp.sqrt(d - 4 * K12**2), source="Williams 1996")
+    return Activation(
+        "erf",
+        sp.erf(z),
+        2 / sp.pi * sp.asin(2 * K12 / sp.sqrt(d)),
+        4 / sp.pi / sp.sqrt(d - 4 * K12**2),
+        source="Williams 1996",
+    )
 
 
 def sin_activation() -> Activation:
     """sigma = sin(z): <sin u sin v> = exp(-(K11 + K22)/2) sinh K12 and <cos u cos v> =
     exp(-(K11 + K22)/2) cosh K12 (from <cos(u -+ v)> = exp(-Var(u -+ v)/2))."""
     e = sp.exp(-(K11 + K22) / 2)
-    return Activation("sin", sp.sin(z), e * sp.sinh(K12), e * sp.cosh(K12),
-                      source="characteristic function of a Gaussian")
+    return Activation(
+        "sin",
+        sp.sin(z),
+        e * sp.sinh(K12),
+        e * sp.cosh(K12),
+        source="characteristic function of a Gaussian",
+    )
 
 
 def gelu() -> Activation:
@@ -283,8 +318,11 @@ def gelu() -> Activation:
     d = sp.sqrt(d2)
     t = sp.atan(K12 / d)
     pair = K12 / 4 + ((K12**2 + K11 * K22 * d2) / (p1 * d) + K12 * t) / (2 * sp.pi)
-    dpair = sp.Rational(1, 4) + t / (2 * sp.pi) + K12 / (2 * sp.pi * d) * (
-        1 / d2 + (1 - K11 * K22) / p1 + 1)
+    dpair = (
+        sp.Rational(1, 4)
+        + t / (2 * sp.pi)
+        + K12 / (2 * sp.pi * d) * (1 / d2 + (1 - K11 * K22) / p1 + 1)
+    )
     expr = z * (1 + sp.erf(z / sp.sqrt(2))) / 2
     return Activation("gelu", expr, pair, dpair, source="Tsuchida et al. arXiv 2002.08517")
 
@@ -296,8 +334,7 @@ def tanh_activation() -> Activation:
 def swish() -> Activation:
     """sigma = z / (1 + e^-z), written z (1 + tanh(z/2)) / 2 (the same function; no
     overflow of e^-z for large negative z)."""
-    return Activation("swish", z * (1 + sp.tanh(z / 2)) / 2,
-                      source="no closed form: Gauss-Hermite")
+    return Activation("swish", z * (1 + sp.tanh(z / 2)) / 2, source="no closed form: Gauss-Hermite")
 
 
 def softplus() -> Activation:
@@ -311,9 +348,16 @@ def sigmoid() -> Activation:
 
 #: The named activations (``--activation NAME``); leaky_relu takes ``leaky_relu:SLOPE``.
 NAMED = {
-    "relu": relu, "leaky_relu": leaky_relu, "linear": linear, "tanh": tanh_activation,
-    "erf": erf_activation, "sin": sin_activation, "gelu": gelu, "swish": swish,
-    "softplus": softplus, "sigmoid": sigmoid,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "linear": linear,
+    "tanh": tanh_activation,
+    "erf": erf_activation,
+    "sin": sin_activation,
+    "gelu": gelu,
+    "swish": swish,
+    "softplus": softplus,
+    "sigmoid": sigmoid,
 }
 
 

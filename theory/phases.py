@@ -49,8 +49,9 @@ c_b = sp.Symbol("c_b", real=True)  # curvature level that defines a boundary
 PHASES = ("concave", "linear", "convex")
 
 
-def stationary_elongations(blocks: int, stiffness=chain.k, target=chain.y,
-                           right=friction.mu_R, left=friction.mu_L):
+def stationary_elongations(
+    blocks: int, stiffness=chain.k, target=chain.y, right=friction.mu_R, left=friction.mu_L
+):
     """d^inf_l = y/(L+1) + (F*/k)(l - 1 - L/2), l = 1..L+1."""
     force = drift.stationary_force(right, left)
     return [
@@ -59,35 +60,53 @@ def stationary_elongations(blocks: int, stiffness=chain.k, target=chain.y,
     ]
 
 
-def stationary_curvature(blocks=L_sym, stiffness=chain.k, right=friction.mu_R,
-                         left=friction.mu_L) -> sp.Expr:
+def stationary_curvature(
+    blocks=L_sym, stiffness=chain.k, right=friction.mu_R, left=friction.mu_L
+) -> sp.Expr:
     """c_inf = -L F*/k = L (mu_L - mu_R) / (2k)."""
     return -blocks * drift.stationary_force(right, left) / stiffness
 
 
-def stationary_spread(blocks=L_sym, stiffness=chain.k, right=friction.mu_R,
-                      left=friction.mu_L) -> sp.Expr:
+def stationary_spread(
+    blocks=L_sym, stiffness=chain.k, right=friction.mu_R, left=friction.mu_L
+) -> sp.Expr:
     """v_inf = |F*|/k sqrt(L(L+2)/12)."""
     force = drift.stationary_force(right, left)
     return sp.Abs(force) / stiffness * sp.sqrt(blocks * (blocks + 2) / sp.Integer(12))
 
 
-def relaxation_time_expr(blocks=L_sym, stiffness=chain.k, noise=drift.sigma,
-                         right=friction.mu_R, left=friction.mu_L) -> sp.Expr:
+def relaxation_time_expr(
+    blocks=L_sym, stiffness=chain.k, noise=drift.sigma, right=friction.mu_R, left=friction.mu_L
+) -> sp.Expr:
     """tau = 1 / (k g'(F*) lambda_1) with g'(F*) = 2 Phi(-(mu_R + mu_L)/(2 sigma))."""
     return drift.relaxation_time(blocks, stiffness, drift.stationary_mobility(noise, right, left))
 
 
-def curvature_expr(c0=c_0, duration=T, blocks=L_sym, stiffness=chain.k, noise=drift.sigma,
-                   right=friction.mu_R, left=friction.mu_L) -> sp.Expr:
+def curvature_expr(
+    c0=c_0,
+    duration=T,
+    blocks=L_sym,
+    stiffness=chain.k,
+    noise=drift.sigma,
+    right=friction.mu_R,
+    left=friction.mu_L,
+) -> sp.Expr:
     """c(T) = c_inf + (c_0 - c_inf) exp(-T/tau)."""
     c_inf = stationary_curvature(blocks, stiffness, right, left)
     tau = relaxation_time_expr(blocks, stiffness, noise, right, left)
     return c_inf + (c0 - c_inf) * sp.exp(-duration / tau)
 
 
-def elongations_expr(blocks: int, moving: int, duration=T, stiffness=chain.k, target=chain.y,
-                     noise=drift.sigma, right=friction.mu_R, left=friction.mu_L):
+def elongations_expr(
+    blocks: int,
+    moving: int,
+    duration=T,
+    stiffness=chain.k,
+    target=chain.y,
+    noise=drift.sigma,
+    right=friction.mu_R,
+    left=friction.mu_L,
+):
     """d(T) = d^inf + (d^0 - d^inf) exp(-T/tau) for a pulled state with ``moving`` = n.
 
     Its :func:`springblock.theory.chain.curvature` and :func:`~springblock.theory.chain.spread`
@@ -99,12 +118,20 @@ def elongations_expr(blocks: int, moving: int, duration=T, stiffness=chain.k, ta
     return [a + (b - a) * decay for a, b in zip(d_inf, d0, strict=True)]
 
 
-def boundary_expr(level=c_b, c0=c_0, duration=T, blocks=L_sym, stiffness=chain.k,
-                  right=friction.mu_R, left=friction.mu_L) -> sp.Expr:
+def boundary_expr(
+    level=c_b,
+    c0=c_0,
+    duration=T,
+    blocks=L_sym,
+    stiffness=chain.k,
+    right=friction.mu_R,
+    left=friction.mu_L,
+) -> sp.Expr:
     """sigma_b at which c(T) = ``level`` (module docstring)."""
     c_inf = stationary_curvature(blocks, stiffness, right, left)
     p = sp.log((c0 - c_inf) / (level - c_inf)) / (
-        2 * drift.laplacian_slowest_rate(blocks) * stiffness * duration)
+        2 * drift.laplacian_slowest_rate(blocks) * stiffness * duration
+    )
     return -(right + left) / 2 / (sp.sqrt(2) * sp.erfinv(2 * p - 1))
 
 
@@ -128,18 +155,27 @@ class Prediction:
     stationary_force: float
 
 
-def pulled_curvature(blocks: int, stiffness: float, mu_right: float, mu_left: float,
-                     target: float = 1.0) -> float:
+def pulled_curvature(
+    blocks: int, stiffness: float, mu_right: float, mu_left: float, target: float = 1.0
+) -> float:
     """c_0 = d_1 - d_{L+1} of the noiseless pulled equilibrium."""
     d = equilibrium.pulled_equilibrium(blocks, stiffness, mu_right, mu_left, target).elongations
     return d[0] - d[-1]
 
 
-def predict(blocks: int, stiffness: float, mu_right: float, mu_left: float, noise: float,
-            duration: float, target: float = 1.0) -> Prediction:
+def predict(
+    blocks: int,
+    stiffness: float,
+    mu_right: float,
+    mu_left: float,
+    noise: float,
+    duration: float,
+    target: float = 1.0,
+) -> Prediction:
     """Numeric d(T), c(T), v(T) of the relaxation-time interpolation (module docstring)."""
-    d0 = np.array(equilibrium.pulled_equilibrium(
-        blocks, stiffness, mu_right, mu_left, target).elongations)
+    d0 = np.array(
+        equilibrium.pulled_equilibrium(blocks, stiffness, mu_right, mu_left, target).elongations
+    )
     f_star = float(drift.stationary_force(mu_right, mu_left))
     if noise == 0:
         d, tau = d0, math.inf
@@ -148,16 +184,25 @@ def predict(blocks: int, stiffness: float, mu_right: float, mu_left: float, nois
         l = np.arange(1, blocks + 2)
         d_inf = target / (blocks + 1) + (f_star / stiffness) * (l - 1 - blocks / 2)
         d = d_inf + (d0 - d_inf) * math.exp(-duration / tau)
-    return Prediction(tuple(float(v) for v in d), float(d[0] - d[-1]), float(np.std(d)), tau,
-                      f_star)
+    return Prediction(
+        tuple(float(v) for v in d), float(d[0] - d[-1]), float(np.std(d)), tau, f_star
+    )
 
 
 _boundary = sp.lambdify(
-    (c_b, c_0, T, L_sym, chain.k, friction.mu_R, friction.mu_L), boundary_expr(), "scipy")
+    (c_b, c_0, T, L_sym, chain.k, friction.mu_R, friction.mu_L), boundary_expr(), "scipy"
+)
 
 
-def boundary_noise(level: float, blocks: int, stiffness: float, mu_right: float,
-                   mu_left: float, duration: float, target: float = 1.0) -> float:
+def boundary_noise(
+    level: float,
+    blocks: int,
+    stiffness: float,
+    mu_right: float,
+    mu_left: float,
+    duration: float,
+    target: float = 1.0,
+) -> float:
     """sigma_b at which the predicted c(T) equals ``level``; NaN where no such sigma exists.
 
     ``level = -c_tol`` gives the concave/linear boundary, ``+c_tol`` the linear/convex one.
@@ -170,7 +215,8 @@ def boundary_noise(level: float, blocks: int, stiffness: float, mu_right: float,
     if not 0 < fraction < 1:
         return math.nan
     p = -math.log(fraction) / (
-        2 * 4 * math.sin(math.pi / (2 * (blocks + 1))) ** 2 * stiffness * duration)
+        2 * 4 * math.sin(math.pi / (2 * (blocks + 1))) ** 2 * stiffness * duration
+    )
     if p >= 0.5:
         return math.nan
     return float(_boundary(level, c0, duration, blocks, stiffness, mu_right, mu_left))

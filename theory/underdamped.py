@@ -85,7 +85,8 @@ class UnderdampedModel(chain.ChainModel):
         rows = [[sp.Integer(0)] * columns for _ in range(L)]
         for l in range(L):
             rows.append(
-                [amplitude] if self.shared_noise
+                [amplitude]
+                if self.shared_noise
                 else [amplitude if j == l else sp.Integer(0) for j in range(L)]
             )
         return sp.Matrix(rows)
@@ -105,8 +106,10 @@ class UnderdampedModel(chain.ChainModel):
         for l, (F, vl) in enumerate(zip(self.geometry.forces, self.v, strict=True)):
             dW = self.dW[0] if self.shared_noise else self.dW[l]
             trial = vl + h * F / m + amplitude * dW
-            new_v.append(friction.static_friction(trial, h * friction.mu_R / m,
-                                                  h * friction.mu_L / m) / (1 + gamma * h / m))
+            new_v.append(
+                friction.static_friction(trial, h * friction.mu_R / m, h * friction.mu_L / m)
+                / (1 + gamma * h / m)
+            )
         return [*(xl + h * vl for xl, vl in zip(self.x, new_v, strict=True)), *new_v]
 
     @property

@@ -48,12 +48,19 @@ class ModelTable:
     def interpolators(self):
         grid = (self.mu, np.log(self.noise))
         kw = {"bounds_error": False, "fill_value": None}
-        return (interpolate.RegularGridInterpolator(grid, self.curvature, **kw),
-                interpolate.RegularGridInterpolator(grid, self.spread, **kw))
+        return (
+            interpolate.RegularGridInterpolator(grid, self.curvature, **kw),
+            interpolate.RegularGridInterpolator(grid, self.spread, **kw),
+        )
 
 
-def model_table(blocks: int, mu_points: int = 31, noise_points: int = 41,
-                asymmetry: float = ASYMMETRY, duration: float = DURATION) -> ModelTable:
+def model_table(
+    blocks: int,
+    mu_points: int = 31,
+    noise_points: int = 41,
+    asymmetry: float = ASYMMETRY,
+    duration: float = DURATION,
+) -> ModelTable:
     """Tabulate the mean-field flow's c and v (one vmapped diffrax call)."""
     import jax.numpy as jnp
 
@@ -61,9 +68,14 @@ def model_table(blocks: int, mu_points: int = 31, noise_points: int = 41,
 
     mu = np.linspace(0.0, MU_MAX, mu_points)
     noise = np.geomspace(*NOISE_RANGE, noise_points)
-    run = flows.solve(blocks, mu_right=jnp.asarray(mu[:, None]),
-                      mu_left=jnp.asarray(asymmetry * mu[:, None]),
-                      noise=jnp.asarray(noise[None, :]), duration=duration, saves=1)
+    run = flows.solve(
+        blocks,
+        mu_right=jnp.asarray(mu[:, None]),
+        mu_left=jnp.asarray(asymmetry * mu[:, None]),
+        noise=jnp.asarray(noise[None, :]),
+        duration=duration,
+        saves=1,
+    )
     s = statistics.load_statistics(run.positions[..., -1, :])
     return ModelTable(blocks, mu, noise, np.asarray(s.curvature), np.asarray(s.spread))
 
@@ -91,9 +103,17 @@ def checkerboard(shape: tuple[int, int]) -> np.ndarray:
     return (i + j) % 2 == 0
 
 
-def compare(knob: str, alphas, values, curvature: np.ndarray, spread: np.ndarray,
-            depth: int, table: ModelTable | None = None, starts: int = 12, seed: int = 0
-            ) -> dict:
+def compare(
+    knob: str,
+    alphas,
+    values,
+    curvature: np.ndarray,
+    spread: np.ndarray,
+    depth: int,
+    table: ModelTable | None = None,
+    starts: int = 12,
+    seed: int = 0,
+) -> dict:
     """Fit the maps on the training half, predict the held-out half, score both.
 
     ``curvature`` and ``spread`` are cell means over seeds, dims (alpha, value).
@@ -108,24 +128,41 @@ def compare(knob: str, alphas, values, curvature: np.ndarray, spread: np.ndarray
 
     def predict(theta):
         mu, sigma, scale = maps(theta, A, U)
-        points = np.stack([np.clip(mu, table.mu[0], table.mu[-1]),
-                           np.log(np.clip(sigma, table.noise[0], table.noise[-1]))], -1)
+        points = np.stack(
+            [
+                np.clip(mu, table.mu[0], table.mu[-1]),
+                np.log(np.clip(sigma, table.noise[0], table.noise[-1])),
+            ],
+            -1,
+        )
         return scale * c_of(points), scale * v_of(points)
 
     def loss(theta):
         c_pred, v_pred = predict(theta)
-        r = np.concatenate([((c_pred - curvature) / c_scale)[train],
-                            ((v_pred - spread) / v_scale)[train]])
+        r = np.concatenate(
+            [((c_pred - curvature) / c_scale)[train], ((v_pred - spread) / v_scale)[train]]
+        )
         return float(np.nansum(r**2))
 
     rng = np.random.default_rng(seed)
     best = None
     for _ in range(starts):
-        theta0 = np.array([math.log(rng.uniform(0.02, MU_MAX)), rng.normal(0, 0.5),
-                           math.log(rng.uniform(1e-3, 0.05)), math.log(rng.uniform(0.01, 0.5)),
-                           rng.normal(0, 0.5), math.log(rng.uniform(0.5, 20))])
-        fit = optimize.minimize(loss, theta0, method="Nelder-Mead",
-                                options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-10})
+        theta0 = np.array(
+            [
+                math.log(rng.uniform(0.02, MU_MAX)),
+                rng.normal(0, 0.5),
+                math.log(rng.uniform(1e-3, 0.05)),
+                math.log(rng.uniform(0.01, 0.5)),
+                rng.normal(0, 0.5),
+                math.log(rng.uniform(0.5, 20)),
+            ]
+        )
+        fit = optimize.minimize(
+            loss,
+            theta0,
+            method="Nelder-Mead",
+            options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-10},
+        )
         if best is None or fit.fun < best.fun:
             best = fit
     c_pred, v_pred = predict(best.x)
@@ -136,17 +173,29 @@ def compare(knob: str, alphas, values, curvature: np.ndarray, spread: np.ndarray
         sign = float(np.mean(np.sign(c_pred[ok]) == np.sign(curvature[ok])))
         rho_c = stats.spearmanr(c_pred[ok], curvature[ok]).statistic
         rho_v = stats.spearmanr(v_pred[ok], spread[ok]).statistic
-        return {"cells": int(ok.sum()), "sign_agreement_c": sign,
-                "spearman_c": _finite(rho_c), "spearman_v": _finite(rho_v)}
+        return {
+            "cells": int(ok.sum()),
+            "sign_agreement_c": sign,
+            "spearman_c": _finite(rho_c),
+            "spearman_v": _finite(rho_v),
+        }
 
     return {
-        "model": {"blocks": table.blocks, "asymmetry": ASYMMETRY, "duration": DURATION,
-                  "solver": "mean-field flow of model (a) (numerics.flows)"},
+        "model": {
+            "blocks": table.blocks,
+            "asymmetry": ASYMMETRY,
+            "duration": DURATION,
+            "solver": "mean-field flow of model (a) (numerics.flows)",
+        },
         "theta": best.x.tolist(),
         "fit_loss": float(best.fun),
-        "mu": mu.tolist(), "noise": sigma.tolist(), "scale": scale,
-        "predicted_curvature": c_pred.tolist(), "predicted_spread": v_pred.tolist(),
-        "held_out": scores(~train), "training": scores(train),
+        "mu": mu.tolist(),
+        "noise": sigma.tolist(),
+        "scale": scale,
+        "predicted_curvature": c_pred.tolist(),
+        "predicted_spread": v_pred.tolist(),
+        "held_out": scores(~train),
+        "training": scores(train),
     }
 
 

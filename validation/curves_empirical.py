@@ -59,8 +59,9 @@ def target_axes(seed: int, count: int, dim: int) -> np.ndarray:
     return z / np.linalg.norm(z, axis=-1, keepdims=True)
 
 
-def target_function(x: Float[Array, "... d"], degrees: tuple[int, ...], amplitudes, axes,
-                    dim: int) -> Float[Array, "..."]:
+def target_function(
+    x: Float[Array, "... d"], degrees: tuple[int, ...], amplitudes, axes, dim: int
+) -> Float[Array, "..."]:
     """g(x) = sum_i a_i P_(l_i)(x . u_i) with a_i = sqrt(p_i N(d, l_i)) (module docstring)."""
     l_max = max(max(degrees), 1)
     cosines = x @ jnp.asarray(axes).T  # (..., terms)
@@ -80,8 +81,9 @@ def _gram(spec_static, params, a, b):
     activation, kind, depth = spec_static
     w, bias, cin, bout = params
     cosines = jnp.clip(a @ b.T, -1.0, 1.0)
-    values = cv.kernel_values(cosines.reshape(-1), activation, kind, depth, w, bias, cin, bout,
-                              depth)
+    values = cv.kernel_values(
+        cosines.reshape(-1), activation, kind, depth, w, bias, cin, bout, depth
+    )
     return values.reshape(cosines.shape)
 
 
@@ -111,8 +113,9 @@ def _krr_compiled(spec_static, dim, n, test_points, common, posterior, batch, de
         rhs = jnp.concatenate([y[:, None], kt_block[:posterior].T], axis=1)
         forward = jax.scipy.linalg.solve_triangular(chol, rhs, lower=True)
         alpha = jax.scipy.linalg.solve_triangular(chol, forward[:, 0], lower=True, trans=1)
-        error = jnp.mean((kt_block @ alpha - target_function(xt, degrees, amplitudes, axes,
-                                                               dim)) ** 2)
+        error = jnp.mean(
+            (kt_block @ alpha - target_function(xt, degrees, amplitudes, axes, dim)) ** 2
+        )
         fc = _gram(spec_static, params, common_x, x) @ alpha if common else jnp.zeros(1)
         if posterior:
             prior = _gram(spec_static, params, xt[:1], xt[:1])[0, 0]
@@ -122,8 +125,11 @@ def _krr_compiled(spec_static, dim, n, test_points, common, posterior, batch, de
         return error, fc, variance
 
     def run(keys, used, params, amplitudes, axes, ridge, noise, common_x):
-        return jax.lax.map(lambda k: one(k, used, params, amplitudes, axes, ridge, noise,
-                                         common_x), keys, batch_size=batch)
+        return jax.lax.map(
+            lambda k: one(k, used, params, amplitudes, axes, ridge, noise, common_x),
+            keys,
+            batch_size=batch,
+        )
 
     return jax.jit(run)
 
@@ -146,10 +152,21 @@ class EmpiricalCurve(NamedTuple):
 
 
 @x64
-def krr_learning_curve(spec: KernelSpec, target, n, ridge: float, *, noise: float = 0.0,
-                       datasets: int = 200, test_points: int = 1000, common_points: int = 1000,
-                       posterior_points: int = 0, seed: int = 0,
-                       batch: int | None = None, pad: bool | int = False) -> EmpiricalCurve:
+def krr_learning_curve(
+    spec: KernelSpec,
+    target,
+    n,
+    ridge: float,
+    *,
+    noise: float = 0.0,
+    datasets: int = 200,
+    test_points: int = 1000,
+    common_points: int = 1000,
+    posterior_points: int = 0,
+    seed: int = 0,
+    batch: int | None = None,
+    pad: bool | int = False,
+) -> EmpiricalCurve:
     """Kernel ridge regression on ``datasets`` sampled datasets for every N in ``n``.
 
     One compiled call per N (cached on the static configuration). ``pad`` = True runs every
@@ -183,11 +200,13 @@ def krr_learning_curve(spec: KernelSpec, target, n, ridge: float, *, noise: floa
     for i, used in enumerate(sizes):
         size = padded_to if used <= limit else used
         b = batch or _divisor_below(datasets, int(8e6 // (size * size + size * test_points)))
-        fn = _krr_compiled(static, spec.dim, size, test_points, common_points,
-                           posterior_points, b, degrees)
+        fn = _krr_compiled(
+            static, spec.dim, size, test_points, common_points, posterior_points, b, degrees
+        )
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), i), datasets)
-        errors, fc, variance = fn(keys, used, params, jnp.asarray(amplitudes),
-                                  jnp.asarray(axes), ridge, noise, common_x)
+        errors, fc, variance = fn(
+            keys, used, params, jnp.asarray(amplitudes), jnp.asarray(axes), ridge, noise, common_x
+        )
         errors, fc = np.asarray(errors), np.asarray(fc)
         if common_points:
             fbar = fc.mean(axis=0)
@@ -198,17 +217,21 @@ def krr_learning_curve(spec: KernelSpec, target, n, ridge: float, *, noise: floa
         rows.append((errors, mean_pred, float(np.mean(np.asarray(variance)))))
     per = np.stack([r[0] for r in rows])
     return EmpiricalCurve(
-        n=np.asarray(sizes, dtype=np.float64), mean=per.mean(axis=1),
+        n=np.asarray(sizes, dtype=np.float64),
+        mean=per.mean(axis=1),
         sem=per.std(axis=1, ddof=1) / math.sqrt(datasets),
         mean_predictor=np.array([r[1] for r in rows]),
-        posterior_variance=np.array([r[2] for r in rows]), per_dataset=per)
+        posterior_variance=np.array([r[2] for r in rows]),
+        per_dataset=per,
+    )
 
 
 def check_spec_for_nets(spec: KernelSpec) -> None:
     """Wide nets are trained for the NTK (gradient descent follows the NTK, not the NNGP)."""
     if spec.kind != "ntk":
-        raise ParameterError("kind", spec.kind, "'ntk' for trained nets (gradient descent "
-                             "follows the NTK)")
+        raise ParameterError(
+            "kind", spec.kind, "'ntk' for trained nets (gradient descent follows the NTK)"
+        )
 
 
 # --- wide NTK-parametrised nets ------------------------------------------------------------
@@ -230,9 +253,13 @@ def init_net(key: PRNGKeyArray, dim: int, width: int, depth: int) -> list:
     parametrisation)."""
     sizes = [dim] + [width] * depth + [1]
     keys = jax.random.split(key, len(sizes) - 1)
-    return [(jax.random.normal(k, (fan_out, fan_in)), jax.random.normal(jax.random.fold_in(k, 1),
-                                                                        (fan_out,)))
-            for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True)]
+    return [
+        (
+            jax.random.normal(k, (fan_out, fan_in)),
+            jax.random.normal(jax.random.fold_in(k, 1), (fan_out,)),
+        )
+        for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
 
 
 def net_apply(params, x: Float[Array, "n d"], activation: str, values) -> Float[Array, " n"]:
@@ -251,10 +278,12 @@ def net_apply(params, x: Float[Array, "n d"], activation: str, values) -> Float[
 
 def empirical_ntk(params, x1, x2, activation: str, values) -> Float[Array, "n m"]:
     """Theta(x, x') = sum_p df(x)/dp df(x')/dp of one finite net (jax.jacrev)."""
+
     def flat(x):
         jac = jax.jacrev(lambda p: net_apply(p, x, activation, values))(params)
-        return jnp.concatenate([j.reshape(x.shape[0], -1) for j in jax.tree_util.tree_leaves(
-            jac)], axis=1)
+        return jnp.concatenate(
+            [j.reshape(x.shape[0], -1) for j in jax.tree_util.tree_leaves(jac)], axis=1
+        )
 
     return flat(x1) @ flat(x2).T
 
@@ -298,13 +327,19 @@ def _net_compiled(activation, depth, dim, width, n, test_points, steps, degrees)
 
         def f(pair, inputs):
             a, b = pair
-            return (net_apply(a, inputs, activation, values)
-                    - net_apply(b, inputs, activation, values)) / jnp.sqrt(2.0)
+            return (
+                net_apply(a, inputs, activation, values) - net_apply(b, inputs, activation, values)
+            ) / jnp.sqrt(2.0)
 
         def loss(pair):
-            drift = sum(jnp.sum((p - p0) ** 2) for p, p0 in zip(
-                jax.tree_util.tree_leaves(pair), jax.tree_util.tree_leaves((start, start)),
-                strict=True))
+            drift = sum(
+                jnp.sum((p - p0) ** 2)
+                for p, p0 in zip(
+                    jax.tree_util.tree_leaves(pair),
+                    jax.tree_util.tree_leaves((start, start)),
+                    strict=True,
+                )
+            )
             return 0.5 * jnp.sum((f(pair, x) - y) ** 2) + 0.5 * ridge * drift
 
         grad = jax.grad(loss)
@@ -324,8 +359,12 @@ def _net_compiled(activation, depth, dim, width, n, test_points, steps, degrees)
         kernel_prediction = _gram(static, values, xt, x) @ alpha
         g = grad(pair)
         residual = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(g)))
-        return (jnp.mean((prediction - yt) ** 2), jnp.mean((kernel_prediction - yt) ** 2),
-                jnp.mean((prediction - kernel_prediction) ** 2), residual)
+        return (
+            jnp.mean((prediction - yt) ** 2),
+            jnp.mean((kernel_prediction - yt) ** 2),
+            jnp.mean((prediction - kernel_prediction) ** 2),
+            residual,
+        )
 
     def run(keys, values, amplitudes, axes, ridge):
         return jax.lax.map(lambda k: one(k, values, amplitudes, axes, ridge), keys)
@@ -334,9 +373,18 @@ def _net_compiled(activation, depth, dim, width, n, test_points, steps, degrees)
 
 
 @x64
-def net_learning_curve(spec: KernelSpec, target, n, ridge: float, *, width: int = 1024,
-                       datasets: int = 20, test_points: int = 1000, steps: int = 2000,
-                       seed: int = 0) -> NetCurve:
+def net_learning_curve(
+    spec: KernelSpec,
+    target,
+    n,
+    ridge: float,
+    *,
+    width: int = 1024,
+    datasets: int = 20,
+    test_points: int = 1000,
+    steps: int = 2000,
+    seed: int = 0,
+) -> NetCurve:
     """Train ``datasets`` wide nets per N (antisymmetric pair, full-batch heavy-ball gradient
     descent on the ridge-regularised squared loss, module docstring) and measure their test
     error next to kernel regression with the analytic NTK on the same data.
@@ -359,11 +407,16 @@ def net_learning_curve(spec: KernelSpec, target, n, ridge: float, *, width: int 
     values = tuple(jnp.float64(v) for v in spec.values)
     rows = []
     for i, size in enumerate(sizes):
-        fn = _net_compiled(spec.activation, spec.depth, spec.dim, width, size, test_points,
-                           steps, degrees)
+        fn = _net_compiled(
+            spec.activation, spec.depth, spec.dim, width, size, test_points, steps, degrees
+        )
         keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed + 17), i), datasets)
-        rows.append([np.asarray(v) for v in fn(keys, values, jnp.asarray(amplitudes),
-                                               jnp.asarray(axes), ridge)])
+        rows.append(
+            [
+                np.asarray(v)
+                for v in fn(keys, values, jnp.asarray(amplitudes), jnp.asarray(axes), ridge)
+            ]
+        )
     columns = [np.stack(c) for c in zip(*rows, strict=True)]
     return NetCurve(np.asarray(sizes, dtype=np.float64), *columns)
 

@@ -91,14 +91,17 @@ class Dataset:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.ndim != 2 or x.dtype != np.float32:
-                raise ValueError(f"{self.name}: x_{split} must be float32 (N, D), "
-                                 f"got {x.dtype} {x.shape}")
+                raise ValueError(
+                    f"{self.name}: x_{split} must be float32 (N, D), got {x.dtype} {x.shape}"
+                )
             if y.shape != (x.shape[0],) or y.dtype != np.int32:
-                raise ValueError(f"{self.name}: y_{split} must be int32 ({x.shape[0]},), "
-                                 f"got {y.dtype} {y.shape}")
+                raise ValueError(
+                    f"{self.name}: y_{split} must be int32 ({x.shape[0]},), got {y.dtype} {y.shape}"
+                )
             if y.size and (y.min() < 0 or y.max() >= self.num_classes):
-                raise ValueError(f"{self.name}: y_{split} labels must lie in "
-                                 f"[0, {self.num_classes})")
+                raise ValueError(
+                    f"{self.name}: y_{split} labels must lie in [0, {self.num_classes})"
+                )
             if features is not None and x.shape[1] != features:
                 raise ValueError(f"{self.name}: x_train and x_test feature counts differ")
             features = x.shape[1]
@@ -116,7 +119,8 @@ class Dataset:
             "features": self.features,
             "classes": int(self.num_classes),
             "train_class_counts": np.bincount(self.y_train, minlength=self.num_classes)
-            .astype(int).tolist(),
+            .astype(int)
+            .tolist(),
         }
 
 
@@ -135,20 +139,38 @@ def _subsample(x, y, size, default, name, seed, stream):
     return x[index], y[index]
 
 
-def _finish(name, x_train, y_train, x_test, y_test, num_classes, train_size, test_size,
-            seed, default_train=None, default_test=None) -> Dataset:
-    x_train, y_train = _subsample(x_train, y_train, train_size, default_train, "train_size",
-                                  seed, _STREAM_TRAIN)
-    x_test, y_test = _subsample(x_test, y_test, test_size, default_test, "test_size", seed,
-                                _STREAM_TEST)
-    return Dataset(name, np.ascontiguousarray(x_train, np.float32),
-                   np.ascontiguousarray(y_train, np.int32),
-                   np.ascontiguousarray(x_test, np.float32),
-                   np.ascontiguousarray(y_test, np.int32), int(num_classes))
+def _finish(
+    name,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    num_classes,
+    train_size,
+    test_size,
+    seed,
+    default_train=None,
+    default_test=None,
+) -> Dataset:
+    x_train, y_train = _subsample(
+        x_train, y_train, train_size, default_train, "train_size", seed, _STREAM_TRAIN
+    )
+    x_test, y_test = _subsample(
+        x_test, y_test, test_size, default_test, "test_size", seed, _STREAM_TEST
+    )
+    return Dataset(
+        name,
+        np.ascontiguousarray(x_train, np.float32),
+        np.ascontiguousarray(y_train, np.int32),
+        np.ascontiguousarray(x_test, np.float32),
+        np.ascontiguousarray(y_test, np.int32),
+        int(num_classes),
+    )
 
 
-def load_dataset(name: str, *, train_size: int | None = None, test_size: int | None = None,
-                 seed: int = 0) -> Dataset:
+def load_dataset(
+    name: str, *, train_size: int | None = None, test_size: int | None = None, seed: int = 0
+) -> Dataset:
     """Load data set ``name`` (one of :data:`DATASETS` or a path ending in ``.npz``).
 
     ``train_size``/``test_size`` keep that many samples, drawn by a permutation seeded with
@@ -170,9 +192,11 @@ def load_dataset(name: str, *, train_size: int | None = None, test_size: int | N
     if name == "digits":
         return _digits(train_size, test_size, seed)
     if name == "gmm":
-        return gaussian_mixture(train_size=GMM_TRAIN if train_size is None else train_size,
-                                test_size=GMM_TEST if test_size is None else test_size,
-                                seed=seed)
+        return gaussian_mixture(
+            train_size=GMM_TRAIN if train_size is None else train_size,
+            test_size=GMM_TEST if test_size is None else test_size,
+            seed=seed,
+        )
     if name == "fashion-mnist":
         return _fashion_mnist(train_size, test_size, seed)
     if name.endswith(".npz"):
@@ -191,8 +215,9 @@ def _mnist1d(train_size, test_size, seed) -> Dataset:
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError:
-        raise DatasetUnavailable("MNIST-1D needs the mnist1d package: "
-                                 "`python3 -m pip install mnist1d`") from None
+        raise DatasetUnavailable(
+            "MNIST-1D needs the mnist1d package: `python3 -m pip install mnist1d`"
+        ) from None
     args = get_dataset_args()
     args.seed = seed
     py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
@@ -201,8 +226,17 @@ def _mnist1d(train_size, test_size, seed) -> Dataset:
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)  # noqa: NPY002
-    return _finish("mnist1d", data["x"], data["y"], data["x_test"], data["y_test"], 10,
-                   train_size, test_size, seed)
+    return _finish(
+        "mnist1d",
+        data["x"],
+        data["y"],
+        data["x_test"],
+        data["y_test"],
+        10,
+        train_size,
+        test_size,
+        seed,
+    )
 
 
 # --------------------------------------------------------------------------- digits
@@ -214,8 +248,9 @@ def _digits(train_size, test_size, seed) -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise DatasetUnavailable("the digits data set ships with scikit-learn: "
-                                 "`python3 -m pip install scikit-learn`") from None
+        raise DatasetUnavailable(
+            "the digits data set ships with scikit-learn: `python3 -m pip install scikit-learn`"
+        ) from None
     digits = load_digits()
     x = digits.data.astype(np.float32) / 16.0
     y = digits.target
@@ -223,16 +258,20 @@ def _digits(train_size, test_size, seed) -> Dataset:
     n_test = math.ceil(DIGITS_TEST_FRACTION * n)
     order = _rng(seed, _STREAM_SPLIT).permutation(n)
     test, train = order[:n_test], order[n_test:]
-    return _finish("digits", x[train], y[train], x[test], y[test], 10, train_size,
-                   test_size, seed)
+    return _finish("digits", x[train], y[train], x[test], y[test], 10, train_size, test_size, seed)
 
 
 # --------------------------------------------------------------------------- Gaussian mixture
 
 
-def gaussian_mixture(*, num_classes: int = GMM_CLASSES, num_features: int = GMM_FEATURES,
-                     train_size: int = GMM_TRAIN, test_size: int = GMM_TEST,
-                     seed: int = 0) -> Dataset:
+def gaussian_mixture(
+    *,
+    num_classes: int = GMM_CLASSES,
+    num_features: int = GMM_FEATURES,
+    train_size: int = GMM_TRAIN,
+    test_size: int = GMM_TEST,
+    seed: int = 0,
+) -> Dataset:
     """The authors' Gaussian mixture: class means m_k ~ N(0, I_D) and per-feature standard
     deviations s_k = |N(0, I_D)| (k = 1..K), samples x = m_k + s_k * z with z ~ N(0, I_D)
     (elementwise product), as ``GaussianMixtureDataset`` in DaDaCheng/DNN_Spring
@@ -289,13 +328,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DatasetFormatError(f"{path}: not an IDX file (bad magic number)")
     dtype_code, ndim = raw[2], raw[3]
     if dtype_code != 0x08:
-        raise DatasetFormatError(f"{path}: IDX data type 0x{dtype_code:02x} unsupported "
-                                 "(only unsigned bytes, 0x08)")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+        raise DatasetFormatError(
+            f"{path}: IDX data type 0x{dtype_code:02x} unsupported (only unsigned bytes, 0x08)"
+        )
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != math.prod(shape):
-        raise DatasetFormatError(f"{path}: header says shape {shape} but holds "
-                                 f"{data.size} values")
+        raise DatasetFormatError(f"{path}: header says shape {shape} but holds {data.size} values")
     return data.reshape(shape)
 
 
@@ -318,8 +357,9 @@ def resize_images(images: np.ndarray, side: int) -> np.ndarray:
     import jax.numpy as jnp
 
     n = images.shape[0]
-    out = jax.image.resize(jnp.asarray(images, jnp.float32), (n, side, side), "linear",
-                           antialias=True)
+    out = jax.image.resize(
+        jnp.asarray(images, jnp.float32), (n, side, side), "linear", antialias=True
+    )
     return np.asarray(out, np.float32)
 
 
@@ -341,20 +381,31 @@ def _fashion_mnist(train_size, test_size, seed) -> Dataset:
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-            raise DatasetFormatError(f"{directory}: FashionMNIST {split} images {x.shape} and "
-                                     f"labels {y.shape} do not match")
+            raise DatasetFormatError(
+                f"{directory}: FashionMNIST {split} images {x.shape} and "
+                f"labels {y.shape} do not match"
+            )
     # subsample first: resizing 2560 images instead of 60 000 is the same per image
-    x_train, y_train = _subsample(arrays["x_train"], arrays["y_train"], train_size,
-                                  FASHION_TRAIN, "train_size", seed, _STREAM_TRAIN)
-    x_test, y_test = _subsample(arrays["x_test"], arrays["y_test"], test_size, None,
-                                "test_size", seed, _STREAM_TEST)
+    x_train, y_train = _subsample(
+        arrays["x_train"],
+        arrays["y_train"],
+        train_size,
+        FASHION_TRAIN,
+        "train_size",
+        seed,
+        _STREAM_TRAIN,
+    )
+    x_test, y_test = _subsample(
+        arrays["x_test"], arrays["y_test"], test_size, None, "test_size", seed, _STREAM_TEST
+    )
 
     def prepare(images):
         small = resize_images(images.astype(np.float32) / 255.0, FASHION_SIDE)
         return small.reshape(images.shape[0], FASHION_SIDE * FASHION_SIDE)
 
-    return _finish("fashion-mnist", prepare(x_train), y_train, prepare(x_test), y_test, 10,
-                   None, None, seed)
+    return _finish(
+        "fashion-mnist", prepare(x_train), y_train, prepare(x_test), y_test, 10, None, None, seed
+    )
 
 
 # --------------------------------------------------------------------------- .npz
@@ -364,8 +415,9 @@ def _npz(path: str, train_size, test_size, seed) -> Dataset:
     """A user's .npz: x_train (N, D) and x_test (M, D) real, y_train (N,) and y_test (M,)
     integer labels >= 0; num_classes = 1 + the largest label of either split."""
     if not Path(path).is_file():
-        raise ParameterError("dataset", path, "an existing .npz file (or a built-in name: "
-                             f"{', '.join(DATASETS)})")
+        raise ParameterError(
+            "dataset", path, f"an existing .npz file (or a built-in name: {', '.join(DATASETS)})"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
@@ -374,32 +426,51 @@ def _npz(path: str, train_size, test_size, seed) -> Dataset:
         keys = ("x_train", "y_train", "x_test", "y_test")
         absent = [key for key in keys if key not in archive.files]
         if absent:
-            raise DatasetFormatError(f"{path}: missing key(s) {', '.join(absent)}; "
-                                     f"found {', '.join(archive.files) or 'none'}")
+            raise DatasetFormatError(
+                f"{path}: missing key(s) {', '.join(absent)}; "
+                f"found {', '.join(archive.files) or 'none'}"
+            )
         arrays = {key: archive[key] for key in keys}
     for key in ("x_train", "x_test"):
         x = arrays[key]
         if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-            raise DatasetFormatError(f"{path}: {key} must be a non-empty 2-d array "
-                                     f"(samples, features), got shape {x.shape}")
+            raise DatasetFormatError(
+                f"{path}: {key} must be a non-empty 2-d array "
+                f"(samples, features), got shape {x.shape}"
+            )
         if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
             raise DatasetFormatError(f"{path}: {key} must be real numbers, got {x.dtype}")
         if not np.all(np.isfinite(x)):
             raise DatasetFormatError(f"{path}: {key} contains NaN or infinite values")
     if arrays["x_train"].shape[1] != arrays["x_test"].shape[1]:
-        raise DatasetFormatError(f"{path}: x_train has {arrays['x_train'].shape[1]} features "
-                                 f"but x_test has {arrays['x_test'].shape[1]}")
+        raise DatasetFormatError(
+            f"{path}: x_train has {arrays['x_train'].shape[1]} features "
+            f"but x_test has {arrays['x_test'].shape[1]}"
+        )
     for key, xkey in (("y_train", "x_train"), ("y_test", "x_test")):
         y, n = arrays[key], arrays[xkey].shape[0]
         if y.shape != (n,):
-            raise DatasetFormatError(f"{path}: {key} must have shape ({n},) to match {xkey}, "
-                                     f"got {y.shape}")
+            raise DatasetFormatError(
+                f"{path}: {key} must have shape ({n},) to match {xkey}, got {y.shape}"
+            )
         if not np.issubdtype(y.dtype, np.integer):
-            raise DatasetFormatError(f"{path}: {key} must hold integer class labels, "
-                                     f"got dtype {y.dtype}")
+            raise DatasetFormatError(
+                f"{path}: {key} must hold integer class labels, got dtype {y.dtype}"
+            )
         if y.min() < 0 or y.max() >= 2**31 - 1:
-            raise DatasetFormatError(f"{path}: {key} labels must be integers in [0, 2^31-1), "
-                                     f"got range [{y.min()}, {y.max()}]")
+            raise DatasetFormatError(
+                f"{path}: {key} labels must be integers in [0, 2^31-1), "
+                f"got range [{y.min()}, {y.max()}]"
+            )
     num_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
-    return _finish(path, arrays["x_train"], arrays["y_train"], arrays["x_test"],
-                   arrays["y_test"], num_classes, train_size, test_size, seed)
+    return _finish(
+        path,
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        num_classes,
+        train_size,
+        test_size,
+        seed,
+    )

@@ -71,15 +71,19 @@ class NetConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "width", check_int("width", self.width, 1, 100_000))
-        object.__setattr__(self, "hidden_layers",
-                           check_int("hidden_layers", self.hidden_layers, 1, 1000))
-        object.__setattr__(self, "tracked_layer", check_int(
-            "tracked_layer", self.tracked_layer, 0, self.hidden_layers - 1))
+        object.__setattr__(
+            self, "hidden_layers", check_int("hidden_layers", self.hidden_layers, 1, 1000)
+        )
+        object.__setattr__(
+            self,
+            "tracked_layer",
+            check_int("tracked_layer", self.tracked_layer, 0, self.hidden_layers - 1),
+        )
         if self.nonlinearity not in NONLINEARITIES:
-            raise ParameterError("nonlinearity", self.nonlinearity,
-                                 f"one of {', '.join(NONLINEARITIES)}")
-        object.__setattr__(self, "gain", check_real("gain", self.gain, minimum=0.0,
-                                                    strict=True))
+            raise ParameterError(
+                "nonlinearity", self.nonlinearity, f"one of {', '.join(NONLINEARITIES)}"
+            )
+        object.__setattr__(self, "gain", check_real("gain", self.gain, minimum=0.0, strict=True))
         object.__setattr__(self, "lr", check_real("lr", self.lr, minimum=0.0, strict=True))
         object.__setattr__(self, "steps", check_int("steps", self.steps, 1, 10_000_000))
 
@@ -95,9 +99,13 @@ def _activation(name: str):
 def init_mlp(key: PRNGKeyArray, sizes: tuple[int, ...], gain) -> list:
     """Xavier-normal weights (std gain sqrt(2/(fan_in + fan_out))) and zero biases."""
     keys = jax.random.split(key, len(sizes) - 1)
-    return [(gain * math.sqrt(2.0 / (n_in + n_out)) * jax.random.normal(k, (n_out, n_in)),
-             jnp.zeros(n_out)) for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:],
-                                                         strict=True)]
+    return [
+        (
+            gain * math.sqrt(2.0 / (n_in + n_out)) * jax.random.normal(k, (n_out, n_in)),
+            jnp.zeros(n_out),
+        )
+        for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
 
 
 def forward(params, x: Float[Array, "p d"], nonlinearity: str, tracked: int):
@@ -126,8 +134,17 @@ def _pair_measures(rep, out, targets, first, second):
 
 
 @functools.cache
-def _trainer(width: int, hidden_layers: int, tracked: int, nonlinearity: str, steps: int,
-             in_dim: int, out_dim: int, points: int, every: int):
+def _trainer(
+    width: int,
+    hidden_layers: int,
+    tracked: int,
+    nonlinearity: str,
+    steps: int,
+    in_dim: int,
+    out_dim: int,
+    points: int,
+    every: int,
+):
     """Compiled training run; gain and learning rate are traced, so one compilation serves
     every regime of an architecture."""
     first, second = pair_indices(points)
@@ -158,8 +175,9 @@ def _trainer(width: int, hidden_layers: int, tracked: int, nonlinearity: str, st
 
         params, records = jax.lax.scan(block, params, None, length=steps // every)
         last = measure(params, x, targets)
-        return tuple(jnp.concatenate([r, l[None]], axis=0) for r, l in zip(records, last,
-                                                                            strict=True))
+        return tuple(
+            jnp.concatenate([r, l[None]], axis=0) for r, l in zip(records, last, strict=True)
+        )
 
     return jax.jit(run)
 
@@ -178,8 +196,7 @@ class PairRun(NamedTuple):
 
 
 @x64
-def train_pairs(config: NetConfig, inputs, targets, *, seed: int = 0,
-                every: int = 1) -> PairRun:
+def train_pairs(config: NetConfig, inputs, targets, *, seed: int = 0, every: int = 1) -> PairRun:
     """Train one net on ``inputs`` (P, d) -> ``targets`` (P, k) and record h, y, w of every
     pair of points every ``every`` steps (and after the last step)."""
     seed = check_int("seed", seed, 0, 2**31 - 1)
@@ -190,21 +207,43 @@ def train_pairs(config: NetConfig, inputs, targets, *, seed: int = 0,
     t = np.asarray(targets, dtype=np.float64)
     if x.ndim != 2 or t.ndim != 2 or x.shape[0] != t.shape[0] or x.shape[0] < 2:
         raise ParameterError("inputs", x.shape, "(P >= 2, d) with targets (P, k)")
-    fn = _trainer(config.width, config.hidden_layers, config.tracked_layer,
-                  config.nonlinearity, config.steps, x.shape[1], t.shape[1], x.shape[0], every)
-    h, y, w, loss = (np.asarray(v) for v in fn(jax.random.PRNGKey(seed), jnp.asarray(x),
-                                                jnp.asarray(t), config.gain, config.lr))
+    fn = _trainer(
+        config.width,
+        config.hidden_layers,
+        config.tracked_layer,
+        config.nonlinearity,
+        config.steps,
+        x.shape[1],
+        t.shape[1],
+        x.shape[0],
+        every,
+    )
+    h, y, w, loss = (
+        np.asarray(v)
+        for v in fn(
+            jax.random.PRNGKey(seed), jnp.asarray(x), jnp.asarray(t), config.gain, config.lr
+        )
+    )
     first, second = pair_indices(x.shape[0])
     times = np.arange(0, config.steps + 1, every, dtype=np.float64)
-    return PairRun(times, h.T, y.T, w.T, loss, np.sum((x[first] - x[second]) ** 2, axis=1),
-                   np.sum((t[first] - t[second]) ** 2, axis=1), np.stack([first, second], 1))
+    return PairRun(
+        times,
+        h.T,
+        y.T,
+        w.T,
+        loss,
+        np.sum((x[first] - x[second]) ** 2, axis=1),
+        np.sum((t[first] - t[second]) ** 2, axis=1),
+        np.stack([first, second], 1),
+    )
 
 
 # --- tasks ---------------------------------------------------------------------------------
 
 
-def two_point_task(dx2: float = 1.0, dy2: float = 0.5, in_dim: int = 1,
-                   out_dim: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def two_point_task(
+    dx2: float = 1.0, dy2: float = 0.5, in_dim: int = 1, out_dim: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """The authors' two points (``source/two_points.py``): inputs -1 and -1 + sqrt(dx2) in
     every coordinate, targets 0.6 and 0.6 + sqrt(dy2), scaled by 1/sqrt(dim)."""
     dx2 = check_real("dx2", dx2, minimum=0.0, strict=True)
@@ -216,8 +255,10 @@ def two_point_task(dx2: float = 1.0, dy2: float = 0.5, in_dim: int = 1,
 
 def xor_task() -> tuple[np.ndarray, np.ndarray]:
     """XOR: inputs (0,0), (0,1), (1,0), (1,1), targets 0, 1, 1, 0 (the authors' notebook)."""
-    return (np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]),
-            np.array([[0.0], [1.0], [1.0], [0.0]]))
+    return (
+        np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]),
+        np.array([[0.0], [1.0], [1.0], [0.0]]),
+    )
 
 
 def mnist1d_pair(same_class: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +288,9 @@ class PairComparison(NamedTuple):
     final_predicted: np.ndarray
 
 
-def compare_pairs(run: PairRun, points: int = 120, controls=("decoder",),
-                  fit_pairs: np.ndarray | None = None) -> PairComparison:
+def compare_pairs(
+    run: PairRun, points: int = 120, controls=("decoder",), fit_pairs: np.ndarray | None = None
+) -> PairComparison:
     """Fit (eta_h, eta_y) on ``points`` evenly spaced samples of the measured trajectories
     (pairs with dy2 > 0 by default: same-target pairs carry no information on eta_y), fit
     the perturbed equations the same way, and predict every pair's final distance from its
@@ -258,12 +300,17 @@ def compare_pairs(run: PairRun, points: int = 120, controls=("decoder",),
     chosen = np.flatnonzero(run.dy2 > 0) if fit_pairs is None else np.asarray(fit_pairs)
     if chosen.size == 0:
         chosen = np.arange(len(run.dx2))
-    args = (run.times[index], run.h[chosen][:, index], run.y[chosen][:, index],
-            run.w[chosen][:, index], run.dx2[chosen], run.dy2[chosen])
+    args = (
+        run.times[index],
+        run.h[chosen][:, index],
+        run.y[chosen][:, index],
+        run.w[chosen][:, index],
+        run.dx2[chosen],
+        run.dy2[chosen],
+    )
     fit = ds.fit_rates(*args)
     others = {name: ds.fit_rates(*args, perturbation=name).loss for name in controls}
-    predicted = ds.final_distance(run.h[:, 0], run.y[:, 0], fit.eta_h, fit.eta_y, run.dx2,
-                                  run.dy2)
+    predicted = ds.final_distance(run.h[:, 0], run.y[:, 0], fit.eta_h, fit.eta_y, run.dx2, run.dy2)
     return PairComparison(run, fit, others, run.h[:, -1], predicted)
 
 
@@ -308,8 +355,15 @@ def _linear_trainer(depth: int, k: int, records: int):
 
 
 @x64
-def train_deep_linear(singular_values, u0: float = 1e-3, depth: int = 2, lr: float = 1e-3,
-                      steps: int = 5000, seed: int = 0, records: int = 100) -> LinearRun:
+def train_deep_linear(
+    singular_values,
+    u0: float = 1e-3,
+    depth: int = 2,
+    lr: float = 1e-3,
+    steps: int = 5000,
+    seed: int = 0,
+    records: int = 100,
+) -> LinearRun:
     """Gradient descent on a balanced, aligned deep linear net (module docstring); random
     orthogonal U, V from ``seed``; mode strengths recorded ``records`` + 1 times
     (``records`` must divide ``steps``)."""
@@ -335,7 +389,13 @@ def train_deep_linear(singular_values, u0: float = 1e-3, depth: int = 2, lr: flo
     else:
         ws = [a * v.T] + [a * np.eye(k)] * (depth - 2) + [a * u]
     strengths = _linear_trainer(depth, k, records)(
-        [jnp.asarray(m) for m in ws], jnp.asarray(x), jnp.asarray(y), jnp.asarray(u),
-        jnp.asarray(v), lr, steps // records)
+        [jnp.asarray(m) for m in ws],
+        jnp.asarray(x),
+        jnp.asarray(y),
+        jnp.asarray(u),
+        jnp.asarray(v),
+        lr,
+        steps // records,
+    )
     times = np.arange(0, steps + 1, steps // records, dtype=np.float64)
     return LinearRun(times, np.asarray(strengths).T, s)

@@ -77,7 +77,9 @@ def feature_kernel_change(
     values = []
     for l, (a, b) in enumerate(zip(f0, f1, strict=True)):
         if jnp.ndim(a) != 2 or jnp.ndim(b) != 2 or jnp.shape(a)[0] != jnp.shape(b)[0]:
-            raise ValueError(f"layer {l}: need (N, F) features of the same N samples, got "
-                             f"{jnp.shape(a)} and {jnp.shape(b)}")
+            raise ValueError(
+                f"layer {l}: need (N, F) features of the same N samples, got "
+                f"{jnp.shape(a)} and {jnp.shape(b)}"
+            )
         values.append(1.0 - linear_cka(jnp.asarray(a), jnp.asarray(b)))
     return jnp.stack(values)

@@ -48,22 +48,29 @@ class BatchStats(eqx.Module):
     var: tuple[Float[Array, " f"], ...]
 
 
-def init(key: PRNGKeyArray, in_features: int, width: int, depth: int, classes: int,
-         dtype=jnp.float32) -> tuple[MLP, BatchStats]:
+def init(
+    key: PRNGKeyArray, in_features: int, width: int, depth: int, classes: int, dtype=jnp.float32
+) -> tuple[MLP, BatchStats]:
     """PyTorch-default initialisation of the paper's MLP (module docstring)."""
     sizes = [in_features] + [width] * (depth - 1) + [classes]
     weights, biases = [], []
-    for k, (fan_in, fan_out) in zip(jax.random.split(key, depth), zip(sizes[:-1], sizes[1:],
-                                                                   strict=True), strict=True):
+    for k, (fan_in, fan_out) in zip(
+        jax.random.split(key, depth), zip(sizes[:-1], sizes[1:], strict=True), strict=True
+    ):
         kw, kb = jax.random.split(k)
         bound = 1.0 / jnp.sqrt(fan_in)
         weights.append(jax.random.uniform(kw, (fan_out, fan_in), dtype, -bound, bound))
         biases.append(jax.random.uniform(kb, (fan_out,), dtype, -bound, bound))
     bn_sizes = [in_features] + [width] * (depth - 1)
-    params = MLP(tuple(weights), tuple(biases), tuple(jnp.ones(n, dtype) for n in bn_sizes),
-                 tuple(jnp.zeros(n, dtype) for n in bn_sizes))
-    stats = BatchStats(tuple(jnp.zeros(n, dtype) for n in bn_sizes),
-                       tuple(jnp.ones(n, dtype) for n in bn_sizes))
+    params = MLP(
+        tuple(weights),
+        tuple(biases),
+        tuple(jnp.ones(n, dtype) for n in bn_sizes),
+        tuple(jnp.zeros(n, dtype) for n in bn_sizes),
+    )
+    stats = BatchStats(
+        tuple(jnp.zeros(n, dtype) for n in bn_sizes), tuple(jnp.ones(n, dtype) for n in bn_sizes)
+    )
     return params, stats
 
 
@@ -81,8 +88,11 @@ def _batch_norm(z, scale, shift, mean, var, train: bool):
         new_var = (1 - BN_MOMENTUM) * var + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
         normed = (z - batch_mean[None]) * jax.lax.rsqrt(batch_var + BN_EPS)[None]
         return normed * scale[None] + shift[None], new_mean, new_var
-    return ((z - mean[None]) * jax.lax.rsqrt(var + BN_EPS)[None] * scale[None] + shift[None],
-            mean, var)
+    return (
+        (z - mean[None]) * jax.lax.rsqrt(var + BN_EPS)[None] * scale[None] + shift[None],
+        mean,
+        var,
+    )
 
 
 def _dropout(h, p, key):
@@ -108,15 +118,17 @@ def forward(
     are used and dropout is off. Features are taken before dropout.
     """
     means, vars_ = list(stats.mean), list(stats.var)
-    h, means[0], vars_[0] = _batch_norm(x, params.bn_scale[0], params.bn_shift[0], means[0],
-                                        vars_[0], train)
+    h, means[0], vars_[0] = _batch_norm(
+        x, params.bn_scale[0], params.bn_shift[0], means[0], vars_[0], train
+    )
     features = [h]
     depth = len(params.weights)
     keys = jax.random.split(key, depth - 1) if (train and key is not None) else None
     for l in range(1, depth):
         z = h @ params.weights[l - 1].T + params.biases[l - 1][None]
-        z, means[l], vars_[l] = _batch_norm(z, params.bn_scale[l], params.bn_shift[l], means[l],
-                                            vars_[l], train)
+        z, means[l], vars_[l] = _batch_norm(
+            z, params.bn_scale[l], params.bn_shift[l], means[l], vars_[l], train
+        )
         h = leaky_relu(z, alpha)
         features.append(h)
         if keys is not None:

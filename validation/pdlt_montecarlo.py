@@ -83,8 +83,10 @@ class EnsembleSpec:
 
     def __post_init__(self):
         object.__setattr__(self, "_resolved", pr.resolve(self.activation))
-        widths = tuple(check_int("width", w, 2, 1 << 16)
-                       for w in np.atleast_1d(np.asarray(self.widths, dtype=object)).tolist())
+        widths = tuple(
+            check_int("width", w, 2, 1 << 16)
+            for w in np.atleast_1d(np.asarray(self.widths, dtype=object)).tolist()
+        )
         if not widths:
             raise ParameterError("width", self.widths, "at least one width >= 2")
         object.__setattr__(self, "widths", widths)
@@ -98,8 +100,9 @@ class EnsembleSpec:
         for name in ("gamma", "xi", "q12"):
             object.__setattr__(self, name, check_real(name, getattr(self, name)))
         for name in ("q11", "q22"):
-            object.__setattr__(self, name, check_real(name, getattr(self, name), minimum=0.0,
-                                                      strict=True))
+            object.__setattr__(
+                self, name, check_real(name, getattr(self, name), minimum=0.0, strict=True)
+            )
         for name in ("lambda_b", "lambda_W"):
             object.__setattr__(self, name, check_real(name, getattr(self, name), minimum=0.0))
         if self.q12**2 > self.q11 * self.q22 * (1 + 1e-12):
@@ -107,8 +110,11 @@ class EnsembleSpec:
         if self.sampler not in SAMPLERS:
             raise ParameterError("sampler", self.sampler, f"one of {SAMPLERS}")
         if self.ntk and self.sampler != "weights":
-            raise ParameterError("sampler", self.sampler, "'weights' when ntk=True (the "
-                                 "gaussian sampler draws no weights to differentiate)")
+            raise ParameterError(
+                "sampler",
+                self.sampler,
+                "'weights' when ntk=True (the gaussian sampler draws no weights to differentiate)",
+            )
 
     def batch(self) -> int:
         """Nets simulated side by side: all of them (up to 2^14) for the gaussian sampler,
@@ -141,6 +147,7 @@ class EnsembleSpec:
 
 
 # --- per-net simulation ---------------------------------------------------------------------------
+
 
 def _layer_stats(z: Float[Array, "2 n"], mask: Float[Array, " n"], width) -> Array:
     """Neuron averages of one layer (``STATS`` without the NTK entries)."""
@@ -175,14 +182,17 @@ def _gaussian_net(act, depth: int, spec_params, x, key, width, n_max: int):
 
     keys = jax.random.split(key, depth)
     xx = x @ x.T
-    z = draw(keys[0], (c_b + c_w * xx[0, 0] / n0, c_b + c_w * xx[0, 1] / n0,
-                       c_b + c_w * xx[1, 1] / n0))
+    z = draw(
+        keys[0], (c_b + c_w * xx[0, 0] / n0, c_b + c_w * xx[0, 1] / n0, c_b + c_w * xx[1, 1] / n0)
+    )
 
     def step(z, k):
         s = act.sigma(z) * mask
-        gram = (c_b + c_w * jnp.sum(s[0] * s[0]) / width,
-                c_b + c_w * jnp.sum(s[0] * s[1]) / width,
-                c_b + c_w * jnp.sum(s[1] * s[1]) / width)
+        gram = (
+            c_b + c_w * jnp.sum(s[0] * s[0]) / width,
+            c_b + c_w * jnp.sum(s[0] * s[1]) / width,
+            c_b + c_w * jnp.sum(s[1] * s[1]) / width,
+        )
         new = gamma * z + xi * draw(k, gram)
         return new, _layer_stats(new, mask[0], width)
 
@@ -218,8 +228,7 @@ def _weights_forward(act, depth: int, spec_params, x, key, width, n_max: int, ep
     return zs, ss, mask[0]
 
 
-def _weights_net(act, depth: int, spec_params, lambdas, x, key, width, n_max: int,
-                 ntk: bool):
+def _weights_net(act, depth: int, spec_params, lambdas, x, key, width, n_max: int, ntk: bool):
     eps = jnp.zeros((depth, 2, n_max), x.dtype)
     zs, ss, mask = _weights_forward(act, depth, spec_params, x, key, width, n_max, eps)
     stats = jax.vmap(lambda z: _layer_stats(z, mask, width))(zs)
@@ -236,18 +245,21 @@ def _weights_net(act, depth: int, spec_params, lambdas, x, key, width, n_max: in
     jb = jac[:, 1, :, 1, :]
     n0 = x.shape[1]
     # sigma^(l'-1) . sigma^(l'-1) / fan_in for the weights feeding layer l'
-    gram_in = jnp.concatenate([
-        (x @ x.T / n0)[None],
-        jnp.einsum("lan,lbn->lab", ss, ss)[: depth - 1] / width])
-    branch = jnp.concatenate([jnp.ones((1,), x.dtype), jnp.full((depth - 1,), xi**2,
-                                                                   x.dtype)])
+    gram_in = jnp.concatenate(
+        [(x @ x.T / n0)[None], jnp.einsum("lan,lbn->lab", ss, ss)[: depth - 1] / width]
+    )
+    branch = jnp.concatenate([jnp.ones((1,), x.dtype), jnp.full((depth - 1,), xi**2, x.dtype)])
     weight = branch[:, None, None] * (lam_b + lam_w * gram_in)  # (depth_in, 2, 2)
 
     dots = {
-        "aa": jnp.einsum("oin,oin->oi", ja, ja), "ab": jnp.einsum("oin,oin->oi", ja, jb),
-        "bb": jnp.einsum("oin,oin->oi", jb, jb)}
-    h = jnp.stack([dots["aa"] @ weight[:, 0, 0], dots["ab"] @ weight[:, 0, 1],
-                   dots["bb"] @ weight[:, 1, 1]], axis=-1)
+        "aa": jnp.einsum("oin,oin->oi", ja, ja),
+        "ab": jnp.einsum("oin,oin->oi", ja, jb),
+        "bb": jnp.einsum("oin,oin->oi", jb, jb),
+    }
+    h = jnp.stack(
+        [dots["aa"] @ weight[:, 0, 0], dots["ab"] @ weight[:, 0, 1], dots["bb"] @ weight[:, 1, 1]],
+        axis=-1,
+    )
     del gamma
     return jnp.concatenate([stats, h], axis=1)
 
@@ -268,9 +280,17 @@ def _ensemble_fn(act, depth: int, n_max: int, sampler: str, ntk: bool, chunk: in
         def bcast(v):
             return jnp.broadcast_to(v, (count, *jnp.shape(v)))
 
-        return jax.lax.map(one, (keys, widths, tuple(bcast(p) for p in params),
-                                 tuple(bcast(p) for p in lambdas), bcast(x)),
-                           batch_size=chunk)
+        return jax.lax.map(
+            one,
+            (
+                keys,
+                widths,
+                tuple(bcast(p) for p in params),
+                tuple(bcast(p) for p in lambdas),
+                bcast(x),
+            ),
+            batch_size=chunk,
+        )
 
     return jax.jit(run)
 
@@ -296,15 +316,18 @@ def simulate(spec: EnsembleSpec) -> Ensemble:
     widths = jnp.repeat(jnp.asarray(spec.widths, dt), spec.nets)
     params = tuple(jnp.asarray(v, dt) for v in (spec.C_b, spec.C_W, spec.gamma, spec.xi))
     lambdas = tuple(jnp.asarray(v, dt) for v in (spec.lambda_b, spec.lambda_W))
-    fn = _ensemble_fn(spec.compiled_activation, spec.depth, n_max, spec.sampler, spec.ntk,
-                      spec.batch())
-    out = np.asarray(fn(keys, widths, params, lambdas, jnp.asarray(spec.inputs(), dt)),
-                     dtype=np.float64)
+    fn = _ensemble_fn(
+        spec.compiled_activation, spec.depth, n_max, spec.sampler, spec.ntk, spec.batch()
+    )
+    out = np.asarray(
+        fn(keys, widths, params, lambdas, jnp.asarray(spec.inputs(), dt)), dtype=np.float64
+    )
     out = out.reshape(len(spec.widths), spec.nets, spec.depth, len(STATS))
     return Ensemble(spec, {name: out[..., i] for i, name in enumerate(STATS)})
 
 
 # --- estimators -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -339,16 +362,23 @@ def normalized_four_point(ens: Ensemble) -> Estimate:
     cov = covariance(ens).mean
     influence = p / m**2 - 2 * ep * s / m**3
     width = ens.widths[:, None]
-    return Estimate(width * cov / m[..., 0] ** 2,
-                    width * influence.std(axis=1, ddof=1) / math.sqrt(n_nets))
+    return Estimate(
+        width * cov / m[..., 0] ** 2, width * influence.std(axis=1, ddof=1) / math.sqrt(n_nets)
+    )
 
 
 def summarize(ens: Ensemble) -> dict[str, Estimate]:
     """Every measured quantity with its standard error, shape (widths, depth)."""
     d = ens.data
-    out = {"K": _mean(d["s2a"]), "K22": _mean(d["s2b"]), "K12": _mean(d["s12"]),
-           "cov": covariance(ens), "nV_over_K2": normalized_four_point(ens),
-           "third": _mean(d["pair3"]), "cube": _mean(d["s3a"])}
+    out = {
+        "K": _mean(d["s2a"]),
+        "K22": _mean(d["s2b"]),
+        "K12": _mean(d["s12"]),
+        "cov": covariance(ens),
+        "nV_over_K2": normalized_four_point(ens),
+        "third": _mean(d["pair3"]),
+        "cube": _mean(d["s3a"]),
+    }
     if ens.spec.ntk:
         out.update({"H": _mean(d["Haa"]), "H12": _mean(d["Hab"]), "H22": _mean(d["Hbb"])})
     return out
@@ -356,19 +386,34 @@ def summarize(ens: Ensemble) -> dict[str, Estimate]:
 
 # --- theory for the same ensemble --------------------------------------------------------------
 
+
 def theory(spec: EnsembleSpec, *, nodes: int = 100) -> dict:
     """PDLT predictions for ``spec``, arrays of shape (depth,) (K, V, T, K1, H) and the
     pair kernel/NTK; the four-point V without the third-cumulant term as ``V_reference``."""
     act = spec.compiled_activation
-    kw = dict(C_b=spec.C_b, C_W=spec.C_W, gamma=spec.gamma, xi=spec.xi,
-              lambda_b=spec.lambda_b, lambda_W=spec.lambda_W, nodes=nodes)
+    kw = dict(
+        C_b=spec.C_b,
+        C_W=spec.C_W,
+        gamma=spec.gamma,
+        xi=spec.xi,
+        lambda_b=spec.lambda_b,
+        lambda_W=spec.lambda_W,
+        nodes=nodes,
+    )
     single = pr.profile(act, spec.depth, q=spec.q11, **kw)
     pair = pr.pair_profile(act, spec.depth, q11=spec.q11, q12=spec.q12, q22=spec.q22, **kw)
-    return {"K": np.asarray(single.K), "V": np.asarray(single.V), "T": np.asarray(single.T),
-            "K1": np.asarray(single.K1), "H": np.asarray(single.H),
-            "V_reference": np.asarray(single.V_reference), "K12": np.asarray(pair.K12),
-            "H12": np.asarray(pair.H12), "K22": np.asarray(pair.K22),
-            "H22": np.asarray(pair.H22)}
+    return {
+        "K": np.asarray(single.K),
+        "V": np.asarray(single.V),
+        "T": np.asarray(single.T),
+        "K1": np.asarray(single.K1),
+        "H": np.asarray(single.H),
+        "V_reference": np.asarray(single.V_reference),
+        "K12": np.asarray(pair.K12),
+        "H12": np.asarray(pair.H12),
+        "K22": np.asarray(pair.K22),
+        "H22": np.asarray(pair.H22),
+    }
 
 
 def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100) -> dict:
@@ -382,12 +427,18 @@ def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100
     rows = {
         "K": (est["K"], th["K"] + th["K1"] / n),
         "K12": (est["K12"], np.broadcast_to(th["K12"], est["K12"].mean.shape)),
-        "nCov": (Estimate(n * est["cov"].mean, n * est["cov"].se),
-                 np.broadcast_to(th["V"], est["cov"].mean.shape)),
-        "nCov_reference": (Estimate(n * est["cov"].mean, n * est["cov"].se),
-                           np.broadcast_to(th["V_reference"], est["cov"].mean.shape)),
-        "nT": (Estimate(n * est["third"].mean, n * est["third"].se),
-               np.broadcast_to(th["T"], est["third"].mean.shape)),
+        "nCov": (
+            Estimate(n * est["cov"].mean, n * est["cov"].se),
+            np.broadcast_to(th["V"], est["cov"].mean.shape),
+        ),
+        "nCov_reference": (
+            Estimate(n * est["cov"].mean, n * est["cov"].se),
+            np.broadcast_to(th["V_reference"], est["cov"].mean.shape),
+        ),
+        "nT": (
+            Estimate(n * est["third"].mean, n * est["third"].se),
+            np.broadcast_to(th["T"], est["third"].mean.shape),
+        ),
     }
     if spec.ntk:
         rows["H"] = (est["H"], np.broadcast_to(th["H"], est["H"].mean.shape))

@@ -72,11 +72,20 @@ class SweepSpec:
             check_real("alphas", a, minimum=0.0, maximum=1.0)
         if not self.values:
             raise ParameterError("values", self.values, "a non-empty list")
-        limits = {"data-noise": (0.0, 1.0), "dropout": (0.0, 0.95),
-                  "learning-rate": (0.0, 10.0), "batch-size": (2.0, 1e9)}[self.knob]
+        limits = {
+            "data-noise": (0.0, 1.0),
+            "dropout": (0.0, 0.95),
+            "learning-rate": (0.0, 10.0),
+            "batch-size": (2.0, 1e9),
+        }[self.knob]
         for v in self.values:
-            check_real("values", v, minimum=limits[0], maximum=limits[1],
-                       strict=self.knob == "learning-rate")
+            check_real(
+                "values",
+                v,
+                minimum=limits[0],
+                maximum=limits[1],
+                strict=self.knob == "learning-rate",
+            )
             if self.knob == "batch-size" and not float(v).is_integer():
                 raise ParameterError("values", v, "integer batch sizes")
         check_int("seeds", self.seeds, 1, 10_000)
@@ -114,8 +123,13 @@ def _hyper_and_config(spec: SweepSpec, alpha: float, value: float):
     from springblock.validation.train import Hyper, TrainConfig
 
     batch = int(value) if spec.knob == "batch-size" else spec.batch_size
-    config = TrainConfig(depth=spec.depth, width=spec.width, epochs=spec.epochs,
-                         batch_size=batch, optimizer=spec.optimizer)
+    config = TrainConfig(
+        depth=spec.depth,
+        width=spec.width,
+        epochs=spec.epochs,
+        batch_size=batch,
+        optimizer=spec.optimizer,
+    )
     hyper = Hyper(
         alpha=alpha,
         learning_rate=value if spec.knob == "learning-rate" else spec.learning_rate,
@@ -135,8 +149,9 @@ def _save_atomic(path: Path, arrays: dict) -> None:
     os.replace(tmp, path)
 
 
-def run(spec: SweepSpec, store: Path, dataset=None,
-        progress: Callable[[int, int], None] | None = None) -> dict:
+def run(
+    spec: SweepSpec, store: Path, dataset=None, progress: Callable[[int, int], None] | None = None
+) -> dict:
     """Train and measure every net of the panel not already in ``store``; return :func:`collect`.
 
     ``progress(done, total)`` is called after every net (also for nets found on disk).
@@ -171,13 +186,17 @@ def run(spec: SweepSpec, store: Path, dataset=None,
                 fn = compiled_train_and_measure(config, data.num_classes, batched=True)
                 hypers = type(hyper)(*[jnp.full((len(todo),), h, jnp.float32) for h in hyper])
                 out = fn(*arrays, hypers, jnp.stack(keys))
-                results = [{k: np.asarray(v[n]) for k, v in out._asdict().items()}
-                           for n in range(len(todo))]
+                results = [
+                    {k: np.asarray(v[n]) for k, v in out._asdict().items()}
+                    for n in range(len(todo))
+                ]
             else:
                 fn = compiled_train_and_measure(config, data.num_classes)
                 hyper = type(hyper)(*[jnp.float32(h) for h in hyper])
-                results = [{k: np.asarray(v) for k, v in fn(*arrays, hyper, k)._asdict().items()}
-                           for k in keys]
+                results = [
+                    {k: np.asarray(v) for k, v in fn(*arrays, hyper, k)._asdict().items()}
+                    for k in keys
+                ]
             for s, result in zip(todo, results, strict=True):
                 _save_atomic(_net_path(store, i, j, s), result)
                 done += 1
@@ -226,15 +245,20 @@ def records(spec: SweepSpec, fields: dict) -> list[dict]:
                 acc = float(fields["test_accuracy"][i, j, s])
                 if math.isnan(acc):
                     continue
-                out.append({
-                    "alpha": alpha, "value": value, "seed": s, "test_accuracy": acc,
-                    "load_curve": [float(x) for x in fields["load_curve"][i, j, s]],
-                    "spread": float(fields["spread"][i, j, s]),
-                    "curvature": float(fields["curvature"][i, j, s]),
-                    "epochs_run": int(fields["epochs_run"][i, j, s]),
-                    "weight_change": [float(x) for x in fields["weight_change"][i, j, s]],
-                    "kernel_change": [float(x) for x in fields["kernel_change"][i, j, s]],
-                })
+                out.append(
+                    {
+                        "alpha": alpha,
+                        "value": value,
+                        "seed": s,
+                        "test_accuracy": acc,
+                        "load_curve": [float(x) for x in fields["load_curve"][i, j, s]],
+                        "spread": float(fields["spread"][i, j, s]),
+                        "curvature": float(fields["curvature"][i, j, s]),
+                        "epochs_run": int(fields["epochs_run"][i, j, s]),
+                        "weight_change": [float(x) for x in fields["weight_change"][i, j, s]],
+                        "kernel_change": [float(x) for x in fields["kernel_change"][i, j, s]],
+                    }
+                )
     return out
 
 
@@ -252,12 +276,19 @@ def summary(spec: SweepSpec, fields: dict) -> dict:
         "cell_test_accuracy": acc.tolist(),
         "cell_spread": v.tolist(),
         "cell_curvature": c.tolist(),
-        "spearman_accuracy_vs_spread": {"rho": float(rho_v.statistic),
-                                        "p_value": float(rho_v.pvalue)},
-        "spearman_accuracy_vs_abs_curvature": {"rho": float(rho_c.statistic),
-                                               "p_value": float(rho_c.pvalue)},
-        "best_cell": {"alpha": spec.alphas[best[0]], "value": spec.values[best[1]],
-                      "test_accuracy": float(acc[best])},
+        "spearman_accuracy_vs_spread": {
+            "rho": float(rho_v.statistic),
+            "p_value": float(rho_v.pvalue),
+        },
+        "spearman_accuracy_vs_abs_curvature": {
+            "rho": float(rho_c.statistic),
+            "p_value": float(rho_c.pvalue),
+        },
+        "best_cell": {
+            "alpha": spec.alphas[best[0]],
+            "value": spec.values[best[1]],
+            "test_accuracy": float(acc[best]),
+        },
         "phase_counts": {"concave": int(np.sum(c < 0)), "convex": int(np.sum(c > 0))},
     }
 

@@ -97,20 +97,26 @@ def _optimizer(name: str, learning_rate):
     return optax.sgd(learning_rate)
 
 
-def train(config: TrainConfig, x: Float[Array, "N D"], y: Int[Array, " N"], classes: int,
-          hyper: Hyper, key: PRNGKeyArray) -> Trained:
+def train(
+    config: TrainConfig,
+    x: Float[Array, "N D"],
+    y: Int[Array, " N"],
+    classes: int,
+    hyper: Hyper,
+    key: PRNGKeyArray,
+) -> Trained:
     """Initialise (PyTorch defaults) and train one net; pure and jittable."""
     n_train, in_features = x.shape
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
     steps = n_train // batch
     k_init, k_train = jax.random.split(key)
-    params0, stats0 = mlp.init(k_init, in_features, config.width, config.depth, classes,
-                               x.dtype)
+    params0, stats0 = mlp.init(k_init, in_features, config.width, config.depth, classes, x.dtype)
     opt = _optimizer(config.optimizer, hyper.learning_rate)
 
     def loss_fn(params, stats, xb, yb, k_drop):
-        logits, new_stats, _ = mlp.forward(params, stats, xb, alpha=hyper.alpha, train=True,
-                                           dropout=hyper.dropout, key=k_drop)
+        logits, new_stats, _ = mlp.forward(
+            params, stats, xb, alpha=hyper.alpha, train=True, dropout=hyper.dropout, key=k_drop
+        )
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean(), new_stats
 
     def step(carry, inputs):
@@ -118,17 +124,25 @@ def train(config: TrainConfig, x: Float[Array, "N D"], y: Int[Array, " N"], clas
         index, k_step = inputs
         k_noise, k_drop, k_grad = jax.random.split(k_step, 3)
         xb, yb = (x, y) if index is None else (x[index], y[index])
-        xb, yb = jax.lax.cond(hyper.data_noise > 0,
-                              lambda: corrupt(xb, yb, hyper.data_noise, k_noise, classes),
-                              lambda: (xb, yb))
+        xb, yb = jax.lax.cond(
+            hyper.data_noise > 0,
+            lambda: corrupt(xb, yb, hyper.data_noise, k_noise, classes),
+            lambda: (xb, yb),
+        )
         (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            params, stats, xb, yb, k_drop)
+            params, stats, xb, yb, k_drop
+        )
         if config.optimizer == "sgld":
             leaves, tree = jax.tree.flatten(grads)
             noise_keys = jax.random.split(k_grad, len(leaves))
             scale = jnp.sqrt(hyper.gradient_noise)
-            grads = jax.tree.unflatten(tree, [g + scale * jax.random.normal(k, g.shape, g.dtype)
-                                              for g, k in zip(leaves, noise_keys, strict=True)])
+            grads = jax.tree.unflatten(
+                tree,
+                [
+                    g + scale * jax.random.normal(k, g.shape, g.dtype)
+                    for g, k in zip(leaves, noise_keys, strict=True)
+                ],
+            )
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), stats, opt_state), loss
 
@@ -138,22 +152,33 @@ def train(config: TrainConfig, x: Float[Array, "N D"], y: Int[Array, " N"], clas
         step_keys = jax.random.split(k_steps, steps)
         if batch == n_train:
             (params, stats, opt_state), batch_losses = jax.lax.scan(
-                lambda c, kk: step(c, (None, kk)), (params, stats, opt_state), step_keys)
+                lambda c, kk: step(c, (None, kk)), (params, stats, opt_state), step_keys
+            )
         else:
             order = jax.random.permutation(k_perm, n_train)[: steps * batch]
             (params, stats, opt_state), batch_losses = jax.lax.scan(
-                step, (params, stats, opt_state), (order.reshape(steps, batch), step_keys))
+                step, (params, stats, opt_state), (order.reshape(steps, batch), step_keys)
+            )
         loss = batch_losses.mean()
         stop = jnp.asarray(config.early_stopping) & (
-            (loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU))
+            (loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU)
+        )
         return (params, stats, opt_state, e + 1, loss, stop, k, losses.at[e].set(loss))
 
     def going(state):
         return (state[3] < config.epochs) & ~state[5]
 
     losses = jnp.full((config.epochs,), jnp.nan, x.dtype)
-    start = (params0, stats0, opt.init(params0), jnp.int32(0), jnp.asarray(1000.0, x.dtype),
-             jnp.asarray(False), k_train, losses)
+    start = (
+        params0,
+        stats0,
+        opt.init(params0),
+        jnp.int32(0),
+        jnp.asarray(1000.0, x.dtype),
+        jnp.asarray(False),
+        k_train,
+        losses,
+    )
     params, stats, _, e, _, _, _, losses = jax.lax.while_loop(going, epoch, start)
     return Trained(params, stats, params0, stats0, losses, e)
 
@@ -178,17 +203,21 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
     dropout) at initialisation and after training, so both ends see the same
     normalisation.
     """
-    logits_train, _, feats = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha,
-                                         train=False)
+    logits_train, _, feats = mlp.forward(
+        trained.params, trained.stats, x, alpha=hyper.alpha, train=False
+    )
     d_trace = jnp.stack([separation.separation_trace(f, y, classes) for f in feats])
     d_pinv = jnp.stack([separation.separation_pinv(f, y, classes) for f in feats])
-    logits_test, _, _ = mlp.forward(trained.params, trained.stats, x_test, alpha=hyper.alpha,
-                                    train=False)
-    _, _, feats0 = mlp.forward(trained.initial, trained.initial_stats, x, alpha=hyper.alpha,
-                               train=True)
+    logits_test, _, _ = mlp.forward(
+        trained.params, trained.stats, x_test, alpha=hyper.alpha, train=False
+    )
+    _, _, feats0 = mlp.forward(
+        trained.initial, trained.initial_stats, x, alpha=hyper.alpha, train=True
+    )
     _, _, feats1 = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
-    last = jnp.nanmax(jnp.where(jnp.isnan(trained.losses), -jnp.inf, jnp.arange(
-        trained.losses.shape[0]))).astype(jnp.int32)
+    last = jnp.nanmax(
+        jnp.where(jnp.isnan(trained.losses), -jnp.inf, jnp.arange(trained.losses.shape[0]))
+    ).astype(jnp.int32)
     return Measurement(
         separation_trace=d_trace,
         separation_pinv=d_pinv,
@@ -196,8 +225,9 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
         train_accuracy=jnp.mean(jnp.argmax(logits_train, -1) == y),
         final_loss=trained.losses[last],
         epochs_run=trained.epochs_run,
-        weight_change=lazy.relative_weight_change(list(trained.initial.weights),
-                                                  list(trained.params.weights)),
+        weight_change=lazy.relative_weight_change(
+            list(trained.initial.weights), list(trained.params.weights)
+        ),
         kernel_change=lazy.feature_kernel_change(feats0, feats1),
     )
 
@@ -209,6 +239,7 @@ def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool 
     With ``batched`` the function maps over a leading axis of ``hyper`` and ``key``
     (jax.vmap): many nets in one call.
     """
+
     def one(x, y, x_test, y_test, hyper, key):
         trained = train(config, x, y, classes, hyper, key)
         return measure(trained, hyper, x, y, x_test, y_test, classes)

@@ -34,12 +34,22 @@ def _overlay(ax, diagram, legend: bool):
         (styles[1], spec.mu, diagram.mean_field_boundaries),
     ):
         for i, level in enumerate(("c = -tol", "c = +tol")):
-            ax.plot(bounds[i], mu, style, lw=1.5 if i == 0 else 1.0,
-                    alpha=1.0 if i == 0 else 0.6,
-                    label=f"{label}, {level}" if legend else None)
+            ax.plot(
+                bounds[i],
+                mu,
+                style,
+                lw=1.5 if i == 0 else 1.0,
+                alpha=1.0 if i == 0 else 0.6,
+                label=f"{label}, {level}" if legend else None,
+            )
     if spec.mu_min <= diagram.lazy_threshold <= spec.mu_max:
-        ax.axhline(diagram.lazy_threshold, color="0.3", ls=":", lw=1,
-                   label="noiseless: shallow blocks stuck above" if legend else None)
+        ax.axhline(
+            diagram.lazy_threshold,
+            color="0.3",
+            ls=":",
+            lw=1,
+            label="noiseless: shallow blocks stuck above" if legend else None,
+        )
     ax.set_xscale("log")
     ax.set_xlim(spec.noise_min, spec.noise_max)
     ax.set_ylim(spec.mu_min, spec.mu_max)
@@ -60,34 +70,53 @@ def phase_diagram_figure(diagram):
     fig, axes = plt.subplots(1, 3, figsize=(17, 5))
     xe, ye = _edges(spec.noise, True), _edges(spec.mu, False)
     limit = float(np.nanmax(np.abs(diagram.curvature))) or 1.0
-    mesh = axes[0].pcolormesh(xe, ye, diagram.curvature, cmap="RdBu",
-                              norm=TwoSlopeNorm(0.0, -limit, limit))
+    mesh = axes[0].pcolormesh(
+        xe, ye, diagram.curvature, cmap="RdBu", norm=TwoSlopeNorm(0.0, -limit, limit)
+    )
     fig.colorbar(mesh, ax=axes[0], label="simulated curvature c (mean over seeds)")
     _overlay(axes[0], diagram, legend=True)
     axes[0].legend(fontsize=7, loc="upper left")
     axes[0].set_title(f"model (a), L={spec.blocks}, T={spec.duration:g}, {spec.seeds} seeds")
 
-    axes[1].pcolormesh(xe, ye, diagram.phase, cmap=ListedColormap(PHASE_COLORS), vmin=-0.5,
-                       vmax=2.5)
+    axes[1].pcolormesh(
+        xe, ye, diagram.phase, cmap=ListedColormap(PHASE_COLORS), vmin=-0.5, vmax=2.5
+    )
     _overlay(axes[1], diagram, legend=False)
     agree = diagram.agreement()
-    axes[1].set_title(f"phase (|c| <= {spec.tolerance:g}: linear); agreement "
-                      f"closed form {agree['closed_form']:.0%}, mean field "
-                      f"{agree['mean_field']:.0%}", fontsize=9)
+    axes[1].set_title(
+        f"phase (|c| <= {spec.tolerance:g}: linear); agreement "
+        f"closed form {agree['closed_form']:.0%}, mean field "
+        f"{agree['mean_field']:.0%}",
+        fontsize=9,
+    )
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS]
-    axes[1].legend(handles, ["concave (deep layers learn)", "linear",
-                             "convex (shallow layers learn)"], fontsize=7, loc="upper left")
+    axes[1].legend(
+        handles,
+        ["concave (deep layers learn)", "linear", "convex (shallow layers learn)"],
+        fontsize=7,
+        loc="upper left",
+    )
 
     layers = np.arange(spec.blocks + 1)
-    picks = [(len(spec.mu) - 1, 0), (len(spec.mu) - 1, len(spec.noise) - 1),
-             (len(spec.mu) // 2, len(spec.noise) // 2), (0, len(spec.noise) // 2)]
+    picks = [
+        (len(spec.mu) - 1, 0),
+        (len(spec.mu) - 1, len(spec.noise) - 1),
+        (len(spec.mu) // 2, len(spec.noise) // 2),
+        (0, len(spec.noise) // 2),
+    ]
     for i, j in picks:
         phase = ("concave", "linear", "convex")[diagram.phase[i, j]]
-        axes[2].plot(layers, diagram.load_curve[i, j], "o-", color=PHASE_COLORS[
-            diagram.phase[i, j]], label=rf"$\mu_R$={spec.mu[i]:.3g}, "
-            rf"$\bar\epsilon$={spec.noise[j]:.3g} ({phase})")
-    axes[2].plot(layers, spec.target * (1 - layers / (spec.blocks + 1)), "k:", lw=1,
-                 label="equal load")
+        axes[2].plot(
+            layers,
+            diagram.load_curve[i, j],
+            "o-",
+            color=PHASE_COLORS[diagram.phase[i, j]],
+            label=rf"$\mu_R$={spec.mu[i]:.3g}, "
+            rf"$\bar\epsilon$={spec.noise[j]:.3g} ({phase})",
+        )
+    axes[2].plot(
+        layers, spec.target * (1 - layers / (spec.blocks + 1)), "k:", lw=1, label="equal load"
+    )
     axes[2].set_xlabel(r"block (layer) $\ell$")
     axes[2].set_ylabel(r"load curve $y - x_\ell$")
     axes[2].legend(fontsize=7)
@@ -127,8 +156,16 @@ def trajectories_figure(times: np.ndarray, load: np.ndarray, title: str):
     return fig
 
 
-def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: np.ndarray,
-                 curvature: np.ndarray, measure: str, linear_fraction: float = 0.15):
+def panel_figure(
+    alphas,
+    values,
+    knob: str,
+    load_curves: np.ndarray,
+    accuracy: np.ndarray,
+    curvature: np.ndarray,
+    measure: str,
+    linear_fraction: float = 0.15,
+):
     """The paper-style panel: one small load curve per (alpha, value) cell, shaded by test
     accuracy; the curve is red when concave (c < -tol), blue when convex (c > tol) and
     yellow (linear) in between, with tol = ``linear_fraction`` x max |c| over the cells
@@ -137,8 +174,14 @@ def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: n
     ``load_curves`` has dims (alpha, value, layer) (mean over seeds).
     """
     rows, cols = len(alphas), len(values)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols + 1.5, 1.1 * rows + 1.0),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(1.3 * cols + 1.5, 1.1 * rows + 1.0),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     finite = accuracy[np.isfinite(accuracy)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     cmap = plt.cm.Greys
@@ -162,9 +205,12 @@ def panel_figure(alphas, values, knob: str, load_curves: np.ndarray, accuracy: n
     note = " (larger batches: less noise)" if knob == "batch-size" else ""
     fig.supxlabel(f"{knob}{note}", fontsize=9)
     fig.supylabel(r"LeakyReLU slope $\alpha$ (1 = linear)", fontsize=9)
-    fig.suptitle(f"load curves log D_l ({measure}) per cell; shading: test accuracy "
-                 f"{lo:.1%} (light) to {hi:.1%} (dark); red concave, yellow linear "
-                 f"(|c| <= {tol:.2g}), blue convex", fontsize=9)
+    fig.suptitle(
+        f"load curves log D_l ({measure}) per cell; shading: test accuracy "
+        f"{lo:.1%} (light) to {hi:.1%} (dark); red concave, yellow linear "
+        f"(|c| <= {tol:.2g}), blue convex",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
@@ -180,8 +226,14 @@ def accuracy_vs_spread_figure(spread: np.ndarray, accuracy: np.ndarray, rho: flo
     return fig
 
 
-def curvature_maps_figure(alphas, values, knob: str, measured: np.ndarray,
-                          predicted: np.ndarray | None = None, title: str = ""):
+def curvature_maps_figure(
+    alphas,
+    values,
+    knob: str,
+    measured: np.ndarray,
+    predicted: np.ndarray | None = None,
+    title: str = "",
+):
     """Measured (and, if given, predicted) curvature c over (knob value, alpha)."""
     panels = [("measured c (nets)", measured)]
     if predicted is not None:
@@ -189,8 +241,9 @@ def curvature_maps_figure(alphas, values, knob: str, measured: np.ndarray,
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
     for ax, (name, data) in zip(axes[0], panels, strict=True):
         limit = float(np.nanmax(np.abs(data))) or 1.0
-        mesh = ax.imshow(data, origin="lower", aspect="auto", cmap="RdBu",
-                         norm=TwoSlopeNorm(0.0, -limit, limit))
+        mesh = ax.imshow(
+            data, origin="lower", aspect="auto", cmap="RdBu", norm=TwoSlopeNorm(0.0, -limit, limit)
+        )
         ax.set_xticks(range(len(values)), [f"{v:.3g}" for v in values], rotation=60, fontsize=7)
         ax.set_yticks(range(len(alphas)), [f"{a:.2g}" for a in alphas], fontsize=7)
         ax.set_xlabel(knob)

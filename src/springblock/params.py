@@ -23,8 +23,8 @@ class ParameterError(ValueError):
 
 def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
     """Return ``value`` as an int in ``[minimum, maximum]`` or raise :class:`ParameterError`."""
-    allowed = f"an integer >= {minimum}" if maximum is None else (
-        f"an integer in [{minimum}, {maximum}]"
+    allowed = (
+        f"an integer >= {minimum}" if maximum is None else (f"an integer in [{minimum}, {maximum}]")
     )
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterError(name, value, allowed)
@@ -50,8 +50,10 @@ def check_real(
     """
     lo = "" if minimum is None else (f"> {minimum:g}" if strict else f">= {minimum:g}")
     hi = "" if maximum is None else f"<= {maximum:g}"
-    allowed = "a finite real number" + (f" {lo}" if lo else "") + (
-        f"{' and ' if lo else ' '}{hi}" if hi else ""
+    allowed = (
+        "a finite real number"
+        + (f" {lo}" if lo else "")
+        + (f"{' and ' if lo else ' '}{hi}" if hi else "")
     )
     if isinstance(value, bool):
         raise ParameterError(name, value, allowed)

@@ -36,18 +36,31 @@ def preset(name: str, dataset: str | None = None) -> Preset:
     """``quick``: a reduced panel that finishes in a few minutes on 2 cores;
     ``paper``: the paper's protocol (all four knobs, 10 seeds, FashionMNIST by default)."""
     if name == "quick":
-        spec = SweepSpec(knob="data-noise", dataset=dataset or "mnist1d",
-                         alphas=(0.0, 0.25, 0.5, 0.75, 1.0),
-                         values=(0.0, 0.2, 0.4, 0.6, 0.8), seeds=2, epochs=100, depth=8,
-                         width=100, train_size=2560)
+        spec = SweepSpec(
+            knob="data-noise",
+            dataset=dataset or "mnist1d",
+            alphas=(0.0, 0.25, 0.5, 0.75, 1.0),
+            values=(0.0, 0.2, 0.4, 0.6, 0.8),
+            seeds=2,
+            epochs=100,
+            depth=8,
+            width=100,
+            train_size=2560,
+        )
         model = PhaseDiagramSpec(mu_points=16, noise_points=16, seeds=8)
         return Preset("quick", model, (spec,))
     if name == "paper":
         panels = tuple(
-            SweepSpec(knob=knob, dataset=dataset or "fashion-mnist",
-                      values=PAPER_VALUES[knob], seeds=10,
-                      epochs=200 if knob == "learning-rate" else 100, train_size=2560)
-            for knob in ("data-noise", "learning-rate", "dropout", "batch-size"))
+            SweepSpec(
+                knob=knob,
+                dataset=dataset or "fashion-mnist",
+                values=PAPER_VALUES[knob],
+                seeds=10,
+                epochs=200 if knob == "learning-rate" else 100,
+                train_size=2560,
+            )
+            for knob in ("data-noise", "learning-rate", "dropout", "batch-size")
+        )
         return Preset("paper", PhaseDiagramSpec(), panels)
     from springblock.params import ParameterError
 
@@ -83,8 +96,13 @@ def stage(out: Path, name: str, params, compute: Callable[[], dict], log) -> dic
         raise
     except Exception as err:  # noqa: BLE001 - reported with the stage name, then re-raised
         raise StageFailed(name, err) from err
-    record = {"digest": key, "params": params, "result": result,
-              "wall_time_s": time.perf_counter() - started, "reused": False}
+    record = {
+        "digest": key,
+        "params": params,
+        "result": result,
+        "wall_time_s": time.perf_counter() - started,
+        "reused": False,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, default=str))
@@ -128,35 +146,46 @@ def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
 
     diagram = phase_diagram.run(spec, out / "store" / "phase-diagram" / spec.digest())
     payload = diagram.to_json()
-    payload["figures"] = figures.save(figures.phase_diagram_figure(diagram), out / "model",
-                                      "phase_diagram")
+    payload["figures"] = figures.save(
+        figures.phase_diagram_figure(diagram), out / "model", "phase_diagram"
+    )
     diagram.save_arrays(out / "model" / "phase_diagram.npz")
     return payload
 
 
-def run(p: Preset, out: Path = Path("springblock-results/run"), log=print,
-        progress: bool = True) -> dict:
+def run(
+    p: Preset, out: Path = Path("springblock-results/run"), log=print, progress: bool = True
+) -> dict:
     """Run every stage of preset ``p`` (reusing stored ones) and write ``OUT/report.html``."""
     from springblock.cli.nets import run_compare, run_sweep
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     stages = {"theory": stage(out, "theory", {"version": 1}, theory_stage, log)}
-    stages["model"] = stage(out, "model", dataclasses.asdict(p.model),
-                            lambda: model_stage(p.model, out), log)
+    stages["model"] = stage(
+        out, "model", dataclasses.asdict(p.model), lambda: model_stage(p.model, out), log
+    )
     for spec in p.nets:
         tag = f"nets-{spec.knob}"
         panel_dir = out / tag
-        stages[tag] = stage(out, tag, spec.to_json(),
-                            lambda s=spec, d=panel_dir: _slim(run_sweep(s, d, progress)), log)
+        stages[tag] = stage(
+            out,
+            tag,
+            spec.to_json(),
+            lambda s=spec, d=panel_dir: _slim(run_sweep(s, d, progress)),
+            log,
+        )
         stages[f"compare-{spec.knob}"] = stage(
-            out, f"compare-{spec.knob}", spec.to_json(),
-            lambda d=panel_dir: run_compare(d), log)
+            out, f"compare-{spec.knob}", spec.to_json(), lambda d=panel_dir: run_compare(d), log
+        )
     report = write_report(out, p, stages, time.perf_counter() - started)
     log(f"report: {report}")
-    return {"report": str(report), "stages": {k: v["wall_time_s"] for k, v in stages.items()},
-            "reused": [k for k, v in stages.items() if v.get("reused")],
-            "total_wall_time_s": time.perf_counter() - started}
+    return {
+        "report": str(report),
+        "stages": {k: v["wall_time_s"] for k, v in stages.items()},
+        "reused": [k for k, v in stages.items() if v.get("reused")],
+        "total_wall_time_s": time.perf_counter() - started,
+    }
 
 
 def _slim(payload: dict) -> dict:
@@ -174,10 +203,17 @@ def versions() -> dict:
 
     from springblock import __version__
 
-    return {"springblock": __version__, "python": sys.version.split()[0],
-            "platform": platform.platform(), "jax": jax.__version__,
-            "diffrax": diffrax.__version__, "equinox": equinox.__version__,
-            "numpy": numpy.__version__, "scipy": scipy.__version__, "sympy": sympy.__version__}
+    return {
+        "springblock": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "jax": jax.__version__,
+        "diffrax": diffrax.__version__,
+        "equinox": equinox.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "sympy": sympy.__version__,
+    }
 
 
 def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
@@ -192,86 +228,138 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
     L = phases.L_sym
     equations = "".join(
         f"<div class='eq'><span class='name'>{name}</span>{report.mathml(name, expr)}</div>"
-        for name, expr in theory_expressions(L).items())
+        for name, expr in theory_expressions(L).items()
+    )
     theory_html = (
         "<p>Model (a) of Shi, Pan &amp; Dokmanic (PRL 2025): L blocks, wall x<sub>0</sub> = 0, "
         "target x<sub>L+1</sub> = y, static friction (&mu;<sub>R</sub>, &mu;<sub>L</sub>), "
         "force noise &sigma; = &epsilon;&#772;. Closed forms derived and checked by the test "
         "suite (docs/theory.md), rendered from the same sympy expressions the code "
-        "evaluates:</p>" + equations)
+        "evaluates:</p>" + equations
+    )
     agree = model["agreement"]
-    model_html = (
-        report.image(model["figures"][0], "Simulated curvature of the load curve over "
-                     "(noise, friction) with the closed-form (dashed) and mean-field (solid) "
-                     "boundaries.")
-        + report.table(["quantity", "value"], [
+    model_html = report.image(
+        model["figures"][0],
+        "Simulated curvature of the load curve over "
+        "(noise, friction) with the closed-form (dashed) and mean-field (solid) "
+        "boundaries.",
+    ) + report.table(
+        ["quantity", "value"],
+        [
             ["grid (friction x noise)", f"{spec.mu_points} x {spec.noise_points}"],
-            ["blocks L, stiffness k, target y", f"{spec.blocks}, {spec.stiffness:g}, "
-             f"{spec.target:g}"],
-            ["mu_L / mu_R", spec.asymmetry], ["training time T = steps x dt",
-                                              spec.steps * spec.dt],
-            ["seeds per cell", spec.seeds], ["linear band |c| <=", spec.tolerance],
+            [
+                "blocks L, stiffness k, target y",
+                f"{spec.blocks}, {spec.stiffness:g}, {spec.target:g}",
+            ],
+            ["mu_L / mu_R", spec.asymmetry],
+            ["training time T = steps x dt", spec.steps * spec.dt],
+            ["seeds per cell", spec.seeds],
+            ["linear band |c| <=", spec.tolerance],
             *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
             ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
             ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],
-        ]))
-    sections = [("1. Theory: closed forms", theory_html), ("2. The model's phase diagram",
-                                                          model_html)]
+        ],
+    )
+    sections = [
+        ("1. Theory: closed forms", theory_html),
+        ("2. The model's phase diagram", model_html),
+    ]
     for spec_n in p.nets:
         net = stages[f"nets-{spec_n.knob}"]["result"]
         cmp_ = stages[f"compare-{spec_n.knob}"]["result"]
         s = net["summary"]
         rows = []
         for i, a in enumerate(spec_n.alphas):
-            rows.append([f"alpha = {a:g}"] + [
-                f"{s['cell_test_accuracy'][i][j]:.1%} / c = {s['cell_curvature'][i][j]:+.3f}"
-                for j in range(len(spec_n.values))])
+            rows.append(
+                [f"alpha = {a:g}"]
+                + [
+                    f"{s['cell_test_accuracy'][i][j]:.1%} / c = {s['cell_curvature'][i][j]:+.3f}"
+                    for j in range(len(spec_n.values))
+                ]
+            )
         figs = net["figures"]
         nets_html = (
             f"<p>Dataset {spec_n.dataset} ({net['dataset']}), depth {spec_n.depth}, width "
             f"{spec_n.width}, {spec_n.epochs} epochs, {spec_n.seeds} seeds per cell, "
             f"separation measure {spec_n.measure}.</p>"
-            + report.image(_png(figs, "panel_"), "Load curve log D_l of each cell (mean over "
-                           "seeds); shading: test accuracy; red concave, blue convex.")
-            + report.table([f"test accuracy / curvature; {spec_n.knob} ="]
-                           + [f"{v:g}" for v in spec_n.values], rows)
-            + report.image(_png(figs, "accuracy_vs_spread"),
-                           "Test accuracy against the spread v of the layer loads.")
-            + report.table(["statistic", "value"], [
-                ["Spearman rho(accuracy, v)", s["spearman_accuracy_vs_spread"]["rho"]],
-                ["p-value", s["spearman_accuracy_vs_spread"]["p_value"]],
-                ["Spearman rho(accuracy, |c|)",
-                 s["spearman_accuracy_vs_abs_curvature"]["rho"]],
-                ["best cell", f"alpha = {s['best_cell']['alpha']:g}, {spec_n.knob} = "
-                 f"{s['best_cell']['value']:g}: {s['best_cell']['test_accuracy']:.1%}"],
-            ]))
+            + report.image(
+                _png(figs, "panel_"),
+                "Load curve log D_l of each cell (mean over "
+                "seeds); shading: test accuracy; red concave, blue convex.",
+            )
+            + report.table(
+                [f"test accuracy / curvature; {spec_n.knob} ="] + [f"{v:g}" for v in spec_n.values],
+                rows,
+            )
+            + report.image(
+                _png(figs, "accuracy_vs_spread"),
+                "Test accuracy against the spread v of the layer loads.",
+            )
+            + report.table(
+                ["statistic", "value"],
+                [
+                    ["Spearman rho(accuracy, v)", s["spearman_accuracy_vs_spread"]["rho"]],
+                    ["p-value", s["spearman_accuracy_vs_spread"]["p_value"]],
+                    ["Spearman rho(accuracy, |c|)", s["spearman_accuracy_vs_abs_curvature"]["rho"]],
+                    [
+                        "best cell",
+                        f"alpha = {s['best_cell']['alpha']:g}, {spec_n.knob} = "
+                        f"{s['best_cell']['value']:g}: {s['best_cell']['test_accuracy']:.1%}",
+                    ],
+                ],
+            )
+        )
         h, t = cmp_["held_out"], cmp_["training"]
         cmp_html = (
             report.image(cmp_["figures"][0], "Measured and predicted curvature per cell.")
-            + report.table(["cells", "count", "sign agreement of c", "Spearman c",
-                            "Spearman v"], [
-                ["held out (scored)", h["cells"], h["sign_agreement_c"], _fmt(h["spearman_c"]),
-                 _fmt(h["spearman_v"])],
-                ["training (fitted)", t["cells"], t["sign_agreement_c"], _fmt(t["spearman_c"]),
-                 _fmt(t["spearman_v"])]])
+            + report.table(
+                ["cells", "count", "sign agreement of c", "Spearman c", "Spearman v"],
+                [
+                    [
+                        "held out (scored)",
+                        h["cells"],
+                        h["sign_agreement_c"],
+                        _fmt(h["spearman_c"]),
+                        _fmt(h["spearman_v"]),
+                    ],
+                    [
+                        "training (fitted)",
+                        t["cells"],
+                        t["sign_agreement_c"],
+                        _fmt(t["spearman_c"]),
+                        _fmt(t["spearman_v"]),
+                    ],
+                ],
+            )
             + "<p>Monotone maps (alpha, knob) -> (friction, noise) fitted on the checkerboard "
             "half of the cells; the model is the mean-field flow of model (a) "
-            "(springblock.validation.compare).</p>")
-        sections += [(f"3. Trained nets: {spec_n.knob} panel", nets_html),
-                     (f"4. Theory vs nets: {spec_n.knob}", cmp_html)]
-    timing = [[k, v["wall_time_s"], "reused" if v.get("reused") else "computed"]
-              for k, v in stages.items()]
-    sections.append(("5. Provenance", report.table(["stage", "seconds", ""], timing)
-                     + report.table(["package", "version"],
-                                    [[k, v] for k, v in versions().items()])
-                     + f"<p>Reproduce: <code>springblock run --preset {p.name} --out "
-                     f"{out}</code>. Seeds: model key {p.model.key}, nets seed "
-                     f"{', '.join(str(s.seed) for s in p.nets)} (seed s of each cell = "
-                     "fold_in(key(seed), s)).</p>"))
+            "(springblock.validation.compare).</p>"
+        )
+        sections += [
+            (f"3. Trained nets: {spec_n.knob} panel", nets_html),
+            (f"4. Theory vs nets: {spec_n.knob}", cmp_html),
+        ]
+    timing = [
+        [k, v["wall_time_s"], "reused" if v.get("reused") else "computed"]
+        for k, v in stages.items()
+    ]
+    sections.append(
+        (
+            "5. Provenance",
+            report.table(["stage", "seconds", ""], timing)
+            + report.table(["package", "version"], [[k, v] for k, v in versions().items()])
+            + f"<p>Reproduce: <code>springblock run --preset {p.name} --out "
+            f"{out}</code>. Seeds: model key {p.model.key}, nets seed "
+            f"{', '.join(str(s.seed) for s in p.nets)} (seed s of each cell = "
+            "fold_in(key(seed), s)).</p>",
+        )
+    )
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    html_text = report.page("springblock report: spring-block theory vs trained nets",
-                            sections, f"preset {p.name}; generated {when}; total "
-                            f"{wall:.1f} s this run")
+    html_text = report.page(
+        "springblock report: spring-block theory vs trained nets",
+        sections,
+        f"preset {p.name}; generated {when}; total {wall:.1f} s this run",
+    )
     path = out / "report.html"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(html_text)

@@ -37,27 +37,33 @@ def mathml(lhs: str | sp.Expr, rhs: sp.Expr) -> str:
 
 def image(path: str | Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def table(header: list[str], rows: list[list], left: int = 1) -> str:
     """An HTML table; the first ``left`` columns are left-aligned labels."""
+
     def cell(tag, value, i):
         cls = ' class="l"' if i < left else ""
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         return f"<{tag}{cls}>{html.escape(text)}</{tag}>"
 
     head = "".join(cell("th", h, i) for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(cell("td", v, i) for i, v in enumerate(r)) + "</tr>"
-                   for r in rows)
+    body = "".join(
+        "<tr>" + "".join(cell("td", v, i) for i, v in enumerate(r)) + "</tr>" for r in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def page(title: str, sections: list[tuple[str, str]], meta: str) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class='meta'>{meta}</p>"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1><p class='meta'>{meta}</p>",
+    ]
     for heading, content in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>{content}")
     parts.append("</body></html>")

@@ -16,16 +16,21 @@ from springblock.theory import equilibrium
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the installed entry point in a subprocess, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "springblock.cli", *args],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "springblock.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
 
 
 def test_equilibrium_json_contract_and_values():
-    out = run_cli("model", "equilibrium", "--blocks", "7", "--stiffness", "1",
-                  "--mu-right", "0.1", "--json")
+    out = run_cli(
+        "model", "equilibrium", "--blocks", "7", "--stiffness", "1", "--mu-right", "0.1", "--json"
+    )
     data = json.loads(out.stdout)
     assert len(data["elongations"]) == 8 and len(data["positions"]) == 7
     assert isinstance(data["stuck_blocks"], int)
@@ -37,8 +42,23 @@ def test_equilibrium_json_contract_and_values():
 
 
 def test_equilibrium_asymmetric_negative_target_uses_left_friction():
-    data = json.loads(run_cli("model", "equilibrium", "-L", "4", "-k", "2", "--mu-right", "0.5",
-                              "--mu-left", "0.05", "--target", "-1", "--json").stdout)
+    data = json.loads(
+        run_cli(
+            "model",
+            "equilibrium",
+            "-L",
+            "4",
+            "-k",
+            "2",
+            "--mu-right",
+            "0.5",
+            "--mu-left",
+            "0.05",
+            "--target",
+            "-1",
+            "--json",
+        ).stdout
+    )
     mirrored = equilibrium.pulled_equilibrium(4, 2.0, 0.05, 0.5, 1.0)
     assert data["positions"] == pytest.approx([-x for x in mirrored.positions], abs=1e-15)
 
@@ -56,8 +76,19 @@ def test_equilibrium_asymmetric_negative_target_uses_left_friction():
         (["model", "simulate", "--steps", "0"], "--steps"),
         (["model", "simulate", "--seeds", "0"], "--seeds"),
         (["model", "simulate", "--variant", "underdamped", "--mass", "0"], "--mass"),
-        (["model", "simulate", "--variant", "underdamped", "--method", "smoothed",
-          "--smoothing", "1e-9"], "--smoothing"),
+        (
+            [
+                "model",
+                "simulate",
+                "--variant",
+                "underdamped",
+                "--method",
+                "smoothed",
+                "--smoothing",
+                "1e-9",
+            ],
+            "--smoothing",
+        ),
         (["model", "phase-diagram", "--mu-min", "0.3", "--mu-max", "0.2"], "--mu-max"),
         (["model", "phase-diagram", "--noise-min", "0"], "--noise-min"),
         (["model", "phase-diagram", "--tolerance", "-1"], "--tolerance"),
@@ -71,8 +102,15 @@ def test_bad_input_exits_2_and_names_the_parameter(argv, flag, capsys):
     assert flag in err and "must be" in err
 
 
-@pytest.mark.parametrize("argv", [["model"], ["model", "simulate", "--variant", "other"],
-                                  ["model", "equilibrium"], ["model", "simulate", "--dt", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["model"],
+        ["model", "simulate", "--variant", "other"],
+        ["model", "equilibrium"],
+        ["model", "simulate", "--dt", "x"],
+    ],
+)
 def test_usage_errors_exit_2(argv):
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
@@ -80,9 +118,30 @@ def test_usage_errors_exit_2(argv):
 
 
 def test_simulate_overdamped_json_and_files(tmp_path, capsys):
-    assert cli.main(["model", "simulate", "--blocks", "4", "--steps", "2000", "--seeds", "4",
-                     "--mu-right", "0.05", "--mu-left", "0.05", "--noise", "0.1", "--json",
-                     "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "model",
+                "simulate",
+                "--blocks",
+                "4",
+                "--steps",
+                "2000",
+                "--seeds",
+                "4",
+                "--mu-right",
+                "0.05",
+                "--mu-left",
+                "0.05",
+                "--noise",
+                "0.1",
+                "--json",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     for key in ("load_curve", "elongations", "spread", "curvature"):
         assert key in data
@@ -91,23 +150,59 @@ def test_simulate_overdamped_json_and_files(tmp_path, capsys):
     assert sum(data["elongations"]) == pytest.approx(1.0, abs=1e-5)  # float32 positions
     # The summary statistics are those of the per-seed elongations, averaged over seeds.
     assert data["curvature"] == pytest.approx(sum(data["per_seed"]["curvature"]) / 4)
-    for name in ("load_curve.png", "load_curve.pdf", "trajectories.png", "simulate.json",
-                 "trajectories.npz"):
+    for name in (
+        "load_curve.png",
+        "load_curve.pdf",
+        "trajectories.png",
+        "simulate.json",
+        "trajectories.npz",
+    ):
         assert (tmp_path / name).stat().st_size > 0
 
 
 def test_simulate_underdamped_runs(capsys):
-    assert cli.main(["model", "simulate", "--variant", "underdamped", "--blocks", "3",
-                     "--steps", "400", "--seeds", "2", "--json"]) == 0
+    assert (
+        cli.main(
+            [
+                "model",
+                "simulate",
+                "--variant",
+                "underdamped",
+                "--blocks",
+                "3",
+                "--steps",
+                "400",
+                "--seeds",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["config"]["chain"]["stiffness"] == 0.1  # the authors' notebook default
     assert len(data["load_curve"]) == 4
 
 
 def test_phase_diagram_small_grid_and_resume(tmp_path, capsys):
-    argv = ["model", "phase-diagram", "--blocks", "3", "--mu-points", "3", "--noise-points",
-            "3", "--steps", "500", "--seeds", "2", "--no-progress", "--json", "--out",
-            str(tmp_path)]
+    argv = [
+        "model",
+        "phase-diagram",
+        "--blocks",
+        "3",
+        "--mu-points",
+        "3",
+        "--noise-points",
+        "3",
+        "--steps",
+        "500",
+        "--seeds",
+        "2",
+        "--no-progress",
+        "--json",
+        "--out",
+        str(tmp_path),
+    ]
     assert cli.main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     assert (tmp_path / "phase_diagram.png").stat().st_size > 0
@@ -148,15 +243,43 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
     path = tmp_path / "toy.npz"
     np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
     out = tmp_path / "run"
-    argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0 1", "--values", "0 0.3",
-            "--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "6", "--train-size",
-            "80", "--no-progress", "--json", "--out", str(out)]
+    argv = [
+        "nets",
+        "sweep",
+        "--dataset",
+        str(path),
+        "--alphas",
+        "0 1",
+        "--values",
+        "0 0.3",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--depth",
+        "3",
+        "--width",
+        "6",
+        "--train-size",
+        "80",
+        "--no-progress",
+        "--json",
+        "--out",
+        str(out),
+    ]
     assert cli.main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["cells"]) == 4
     for cell in data["cells"]:
-        assert {"alpha", "value", "seed", "test_accuracy", "load_curve", "spread",
-                "curvature"} <= set(cell)
+        assert {
+            "alpha",
+            "value",
+            "seed",
+            "test_accuracy",
+            "load_curve",
+            "spread",
+            "curvature",
+        } <= set(cell)
     for name in ("sweep.json", "sweep.npz", "panel_data-noise.png"):
         assert (out / name).stat().st_size > 0
     assert cli.main(["nets", "compare", "--out", str(out), "--starts", "2", "--json"]) == 0
@@ -164,12 +287,15 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
     assert set(result["held_out"]) >= {"sign_agreement_c", "spearman_c", "spearman_v"}
 
 
-@pytest.mark.parametrize(("argv", "flag"), [
-    (["nets", "sweep", "--out", "x", "--alphas", "2"], "--alphas"),
-    (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "0.99"], "--values"),
-    (["nets", "sweep", "--out", "x", "--dataset", "no-such-set"], "--dataset"),
-    (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
-])
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["nets", "sweep", "--out", "x", "--alphas", "2"], "--alphas"),
+        (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "0.99"], "--values"),
+        (["nets", "sweep", "--out", "x", "--dataset", "no-such-set"], "--dataset"),
+        (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
+    ],
+)
 def test_nets_bad_input(argv, flag, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)

@@ -22,10 +22,20 @@ def tiny_preset(tmp_path_factory):
     x = (means[y] + rng.normal(size=(120, 6))).astype(np.float32)
     data = tmp_path_factory.mktemp("data") / "toy.npz"
     np.savez(data, x_train=x[:90], y_train=y[:90], x_test=x[90:], y_test=y[90:])
-    model = PhaseDiagramSpec(blocks=3, mu_points=3, noise_points=3, steps=300, seeds=2,
-                             mean_field_points=8)
-    nets = SweepSpec(knob="data-noise", dataset=str(data), alphas=(0.0, 1.0),
-                     values=(0.0, 0.4), seeds=1, epochs=3, depth=3, width=8, train_size=None)
+    model = PhaseDiagramSpec(
+        blocks=3, mu_points=3, noise_points=3, steps=300, seeds=2, mean_field_points=8
+    )
+    nets = SweepSpec(
+        knob="data-noise",
+        dataset=str(data),
+        alphas=(0.0, 1.0),
+        values=(0.0, 0.4),
+        seeds=1,
+        epochs=3,
+        depth=3,
+        width=8,
+        train_size=None,
+    )
     return pipeline.Preset("tiny", model, (nets,))
 
 
@@ -41,25 +51,51 @@ def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
         assert (tmp_path / "stages" / f"{stage}.json").exists()
     assert first["reused"] == []
     second = pipeline.run(tiny_preset, tmp_path, log=logs.append, progress=False)
-    assert set(second["reused"]) == {"theory", "model", "nets-data-noise",
-                                     "compare-data-noise"}
+    assert set(second["reused"]) == {"theory", "model", "nets-data-noise", "compare-data-noise"}
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("headless Chromium not installed (Debian package chromium)")
     dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
-         report.as_uri()], capture_output=True, text=True, timeout=120)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--dump-dom",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<math") >= 5 and dom.stdout.count("<img") >= 4
 
 
 def test_a_failing_stage_names_itself_and_keeps_earlier_stages(tiny_preset, tmp_path):
-    broken = pipeline.Preset("broken", tiny_preset.model, (SweepSpec(
-        dataset=str(tmp_path / "missing.npz"), alphas=(0.0,), values=(0.0,), seeds=1,
-        epochs=1, depth=3, width=4, train_size=None),))
+    broken = pipeline.Preset(
+        "broken",
+        tiny_preset.model,
+        (
+            SweepSpec(
+                dataset=str(tmp_path / "missing.npz"),
+                alphas=(0.0,),
+                values=(0.0,),
+                seeds=1,
+                epochs=1,
+                depth=3,
+                width=4,
+                train_size=None,
+            ),
+        ),
+    )
     with pytest.raises(pipeline.StageFailed) as err:
         pipeline.run(broken, tmp_path, log=lambda m: None, progress=False)
     assert err.value.stage == "nets-data-noise"

@@ -14,10 +14,33 @@ import numpy as np
 
 
 def sweep_argv(data, out):
-    return [sys.executable, "-m", "springblock.cli", "nets", "sweep", "--dataset", str(data),
-            "--alphas", "0 0.5 1", "--values", "0 0.3", "--seeds", "2", "--epochs", "40",
-            "--depth", "3", "--width", "16", "--train-size", "200", "--no-progress",
-            "--json", "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "springblock.cli",
+        "nets",
+        "sweep",
+        "--dataset",
+        str(data),
+        "--alphas",
+        "0 0.5 1",
+        "--values",
+        "0 0.3",
+        "--seeds",
+        "2",
+        "--epochs",
+        "40",
+        "--depth",
+        "3",
+        "--width",
+        "16",
+        "--train-size",
+        "200",
+        "--no-progress",
+        "--json",
+        "--out",
+        str(out),
+    ]
 
 
 def test_sigkill_mid_sweep_then_resume(tmp_path):
@@ -29,8 +52,9 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     np.savez(data, x_train=x[:200], y_train=y[:200], x_test=x[200:], y_test=y[200:])
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(sweep_argv(data, killed), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        sweep_argv(data, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     nets = killed / "store"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait for the first finished nets, then kill
@@ -44,11 +68,11 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     survivors = [p for p in nets.rglob("net_*.npz") if not p.name.endswith(".tmp.npz")]
     assert 1 <= len(survivors) < 12, "the kill should land mid-sweep"
 
-    resumed = subprocess.run(sweep_argv(data, killed), capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(sweep_argv(data, killed), capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    straight = subprocess.run(sweep_argv(data, tmp_path / "straight"), capture_output=True,
-                              text=True, timeout=600)
+    straight = subprocess.run(
+        sweep_argv(data, tmp_path / "straight"), capture_output=True, text=True, timeout=600
+    )
     assert straight.returncode == 0, straight.stderr
     a, b = json.loads(resumed.stdout), json.loads(straight.stdout)
     assert [c["load_curve"] for c in a["cells"]] == [c["load_curve"] for c in b["cells"]]

@@ -26,8 +26,10 @@ def run(argv, capsys) -> dict:
 
 
 def test_predict_json(capsys):
-    data = run(["curves", "predict", "--input-weight", "1", "--readout-bias", "0.1",
-                "--n", "40 80"], capsys)
+    data = run(
+        ["curves", "predict", "--input-weight", "1", "--readout-bias", "0.1", "--n", "40 80"],
+        capsys,
+    )
     assert data["spectrum"]["multiplicities"][:3] == [1, 3, 5]
     assert data["spectrum"]["eigenvalues"][0] == pytest.approx(0.475, rel=1e-12)
     assert [r["n"] for r in data["curve"]] == [40, 80]
@@ -37,13 +39,46 @@ def test_predict_json(capsys):
 
 def test_compare_json_and_files(capsys, tmp_path):
     # the nets' shapes are those of test_curves_empirical (one compilation per session)
-    data = run(["curves", "compare", "--kernel", "ntk", "--bias", "0.1", "--target",
-                "1:0.5,2:1", "--ridge", "0.1", "--n", "40", "--datasets", "4",
-                "--test-points", "300", "--nets", "--width", "512", "--net-datasets", "4",
-                "--steps", "300", "--out", str(tmp_path)], capsys)
+    data = run(
+        [
+            "curves",
+            "compare",
+            "--kernel",
+            "ntk",
+            "--bias",
+            "0.1",
+            "--target",
+            "1:0.5,2:1",
+            "--ridge",
+            "0.1",
+            "--n",
+            "40",
+            "--datasets",
+            "4",
+            "--test-points",
+            "300",
+            "--nets",
+            "--width",
+            "512",
+            "--net-datasets",
+            "4",
+            "--steps",
+            "300",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     row = data["curve"][0]
-    for key in ("empirical_mean", "empirical_sem", "equivalent_kernel", "ek_corrected",
-                "self_consistent", "nets_mean", "nets_sem"):
+    for key in (
+        "empirical_mean",
+        "empirical_sem",
+        "equivalent_kernel",
+        "ek_corrected",
+        "self_consistent",
+        "nets_mean",
+        "nets_sem",
+    ):
         assert isinstance(row[key], float), key
     assert (tmp_path / "compare.json").exists()
     assert (tmp_path / "curves_compare.png").exists() and (tmp_path / "curves_compare.pdf").exists()
@@ -51,8 +86,25 @@ def test_compare_json_and_files(capsys, tmp_path):
 
 
 def test_tune_json(capsys):
-    data = run(["curves", "tune", "--depths", "1 2", "--weights", "2", "--biases", "0 0.1",
-                "--ridges", "0.01 0.1", "--n", "30 300", "--top", "2"], capsys)
+    data = run(
+        [
+            "curves",
+            "tune",
+            "--depths",
+            "1 2",
+            "--weights",
+            "2",
+            "--biases",
+            "0 0.1",
+            "--ridges",
+            "0.01 0.1",
+            "--n",
+            "30 300",
+            "--top",
+            "2",
+        ],
+        capsys,
+    )
     assert data["settings"] == 8
     best = data["best"][0]["settings"]
     assert len(best) == 2 and best[0]["self_consistent"] <= best[1]["self_consistent"]
@@ -60,8 +112,23 @@ def test_tune_json(capsys):
 
 def test_dynamics_two_point_json(capsys, tmp_path):
     # architecture, steps and samples of test_dynamics_train: compilations are shared
-    data = run(["dynamics", "two-point", "--gains", "1.0", "--steps", "1500", "--samples",
-                "100", "--controls", "decoder", "--out", str(tmp_path)], capsys)
+    data = run(
+        [
+            "dynamics",
+            "two-point",
+            "--gains",
+            "1.0",
+            "--steps",
+            "1500",
+            "--samples",
+            "100",
+            "--controls",
+            "decoder",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     r = data["runs"][0]
     assert set(r) >= {"eta_h", "eta_y", "fit_loss", "control_losses", "pairs"}
     assert r["pairs"][0]["dx2"] == pytest.approx(1.0)
@@ -69,28 +136,49 @@ def test_dynamics_two_point_json(capsys, tmp_path):
 
 
 def test_dynamics_xor_and_linear_json(capsys):
-    data = run(["dynamics", "xor", "--gains", "1.0", "--steps", "1500", "--samples", "100",
-                "--hidden-layers", "6", "--tracked-layer", "3", "--controls", ""], capsys)
+    data = run(
+        [
+            "dynamics",
+            "xor",
+            "--gains",
+            "1.0",
+            "--steps",
+            "1500",
+            "--samples",
+            "100",
+            "--hidden-layers",
+            "6",
+            "--tracked-layer",
+            "3",
+            "--controls",
+            "",
+        ],
+        capsys,
+    )
     assert len(data["runs"][0]["pairs"]) == 6
-    data = run(["dynamics", "linear", "--singular-values", "2 1", "--steps", "400",
-                "--lr", "1e-2"], capsys)
+    data = run(
+        ["dynamics", "linear", "--singular-values", "2 1", "--steps", "400", "--lr", "1e-2"], capsys
+    )
     assert len(data["modes"]) == 2 and data["max_abs_error"] < 0.05
 
 
-@pytest.mark.parametrize(("argv", "name"), [
-    (["curves", "predict", "--ridge", "0"], "ridge"),
-    (["curves", "predict", "--dim", "1"], "dim"),
-    (["curves", "predict", "--target", "2=1"], "target"),
-    (["curves", "predict", "--depth", "0"], "depth"),
-    (["curves", "predict", "--weight", "nan"], "weight"),
-    (["curves", "compare", "--datasets", "1"], "datasets"),
-    (["curves", "compare", "--nets"], "kind"),
-    (["curves", "tune", "--ridges", "-1"], "ridge"),
-    (["dynamics", "two-point", "--gains", "0"], "gain"),
-    (["dynamics", "two-point", "--tracked-layer", "9"], "tracked_layer"),
-    (["dynamics", "two-point", "--controls", "other"], "perturbation"),
-    (["dynamics", "linear", "--u0", "5"], "u0"),
-])
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["curves", "predict", "--ridge", "0"], "ridge"),
+        (["curves", "predict", "--dim", "1"], "dim"),
+        (["curves", "predict", "--target", "2=1"], "target"),
+        (["curves", "predict", "--depth", "0"], "depth"),
+        (["curves", "predict", "--weight", "nan"], "weight"),
+        (["curves", "compare", "--datasets", "1"], "datasets"),
+        (["curves", "compare", "--nets"], "kind"),
+        (["curves", "tune", "--ridges", "-1"], "ridge"),
+        (["dynamics", "two-point", "--gains", "0"], "gain"),
+        (["dynamics", "two-point", "--tracked-layer", "9"], "tracked_layer"),
+        (["dynamics", "two-point", "--controls", "other"], "perturbation"),
+        (["dynamics", "linear", "--u0", "5"], "u0"),
+    ],
+)
 def test_bad_input_names_the_parameter(argv, name):
     p = argparse.ArgumentParser()
     g = p.add_subparsers(dest="group", required=True)

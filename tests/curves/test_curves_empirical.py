@@ -16,8 +16,9 @@ from springblock.numerics import curves_solve as cv
 from springblock.params import ParameterError
 from springblock.validation import curves_empirical as ce
 
-REFERENCE = cv.KernelSpec("relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0,
-                          readout_bias=0.1, dim=3)
+REFERENCE = cv.KernelSpec(
+    "relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0, readout_bias=0.1, dim=3
+)
 
 
 def test_zonal_target_has_the_stated_power_per_degree():
@@ -39,9 +40,18 @@ def reference_curve():
     """The reference's experiment: 200 datasets at N = 40, 80, 160 (padded to one
     compilation)."""
     n = [40, 80, 160]
-    measured = ce.krr_learning_curve(REFERENCE, ((2, 1.0),), n, 0.05, datasets=200,
-                                     test_points=500, common_points=500, posterior_points=100,
-                                     seed=1, pad=True)
+    measured = ce.krr_learning_curve(
+        REFERENCE,
+        ((2, 1.0),),
+        n,
+        0.05,
+        datasets=200,
+        test_points=500,
+        common_points=500,
+        posterior_points=100,
+        seed=1,
+        pad=True,
+    )
     return measured, cv.predict(REFERENCE, ((2, 1.0),), n, 0.05)
 
 
@@ -53,8 +63,10 @@ def test_self_consistent_theory_predicts_measured_error(reference_curve):
     gap = np.abs(measured.mean - predicted.self_consistent)
     assert np.all(gap <= 3 * measured.sem + 0.10 * predicted.self_consistent)
     # the reference's own measurement (7.06e-3, 1.22e-3, 2.44e-4; other seeds) agrees too
-    assert np.all(np.abs(measured.mean - [7.06e-3, 1.22e-3, 2.44e-4])
-                  <= 4 * measured.sem + 0.03 * measured.mean)
+    assert np.all(
+        np.abs(measured.mean - [7.06e-3, 1.22e-3, 2.44e-4])
+        <= 4 * measured.sem + 0.03 * measured.mean
+    )
 
 
 def test_equivalent_kernel_alone_misses_the_variance(reference_curve):
@@ -62,8 +74,10 @@ def test_equivalent_kernel_alone_misses_the_variance(reference_curve):
     averaged predictor, no dataset variance) is more than 3 SEM + 30% below the measured
     test error at N = 40, so the test above can tell the theories apart."""
     measured, predicted = reference_curve
-    assert measured.mean[0] - predicted.equivalent_kernel[0] > 3 * measured.sem[0] + \
-        0.3 * predicted.equivalent_kernel[0]
+    assert (
+        measured.mean[0] - predicted.equivalent_kernel[0]
+        > 3 * measured.sem[0] + 0.3 * predicted.equivalent_kernel[0]
+    )
 
 
 def test_averaged_predictor_and_its_corrections(reference_curve):
@@ -94,8 +108,9 @@ def test_other_kernel_with_label_noise():
     spec = cv.KernelSpec("erf", "ntk", depth=2, weight=1.5, bias=0.1, dim=12)
     target = ((1, 0.5), (2, 1.0), (3, 0.3))
     n = [80]
-    measured = ce.krr_learning_curve(spec, target, n, 0.02, noise=0.01, datasets=100,
-                                     test_points=400, common_points=0, seed=2)
+    measured = ce.krr_learning_curve(
+        spec, target, n, 0.02, noise=0.01, datasets=100, test_points=400, common_points=0, seed=2
+    )
     predicted = cv.predict(spec, target, n, 0.02, noise=0.01)
     gap = np.abs(measured.mean - predicted.self_consistent)
     assert np.all(gap <= 3 * measured.sem + 0.10 * predicted.self_consistent)
@@ -108,8 +123,12 @@ def test_wide_nets_converge_to_ntk_regression():
     < 0.4), and at width 2048 the nets' test error is within 15% of the kernel's."""
     spec = cv.KernelSpec("relu", "ntk", 1, 2.0, 0.1, dim=3)
     target = ((1, 0.5), (2, 1.0))
-    runs = {w: ce.net_learning_curve(spec, target, [40], 0.1, width=w, datasets=4, steps=300,
-                                     test_points=300) for w in (512, 2048)}
+    runs = {
+        w: ce.net_learning_curve(
+            spec, target, [40], 0.1, width=w, datasets=4, steps=300, test_points=300
+        )
+        for w in (512, 2048)
+    }
     assert runs[2048].function_gap.mean() < 0.4 * runs[512].function_gap.mean()
     wide = runs[2048]
     assert wide.net_errors.mean() == pytest.approx(wide.kernel_errors.mean(), rel=0.15)
@@ -130,7 +149,8 @@ def test_padding_is_exact(reference_curve):
         keys = jax.random.split(jax.random.PRNGKey(5), 200)
         common = ce.sample_sphere(jax.random.PRNGKey(2), (500,), 3)
         padded = ce._krr_compiled(static, 3, 160, 500, 500, 100, 50, degrees)(
-            keys, 30, params, jnp.asarray(amplitudes), axes, 0.05, 0.0, common)
+            keys, 30, params, jnp.asarray(amplitudes), axes, 0.05, 0.0, common
+        )
 
         @jax.jit
         def direct(key):

@@ -19,8 +19,9 @@ from springblock.numerics import curves_solve as cv
 from springblock.params import ParameterError
 from springblock.theory import curves_theory as ct
 
-REFERENCE = cv.KernelSpec("relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0,
-                          readout_bias=0.1, dim=3)
+REFERENCE = cv.KernelSpec(
+    "relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0, readout_bias=0.1, dim=3
+)
 
 
 def test_correction_is_first_order_expansion_of_self_consistent_gain():
@@ -50,13 +51,18 @@ def _brent_kappa(lam, deg, tail, n, ridge):
     def h(kappa):
         return ridge / kappa + deg @ (lam / (n * lam + kappa)) + tail / kappa - 1
 
-    return optimize.brentq(h, ridge * (1 - 1e-12), ridge + deg @ lam + tail + 1, xtol=1e-15,
-                           rtol=1e-14)
+    return optimize.brentq(
+        h, ridge * (1 - 1e-12), ridge + deg @ lam + tail + 1, xtol=1e-15, rtol=1e-14
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.floats(1, 1e5), ridge=st.floats(1e-6, 10),
-       tail=st.floats(0, 1))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.floats(1, 1e5),
+    ridge=st.floats(1e-6, 10),
+    tail=st.floats(0, 1),
+)
 def test_kappa_solver_matches_brent_and_bounds(seed, n, ridge, tail):
     """Safeguarded Newton vs scipy's Brent on H(kappa) = 1: relative 1e-10. The root lies in
     [sigma^2, sigma^2 + trace] and 0 <= gamma < 1 there (theory docstring)."""
@@ -87,8 +93,7 @@ def test_literature_self_consistent_values():
     target, Canatar et al. prediction 6.48e-3, 1.18e-3, 2.44e-4, 5.43e-5 at N = 40..320
     (3 significant digits: rtol 0.5%)."""
     p = cv.predict(REFERENCE, ((2, 1.0),), [40, 80, 160, 320], 0.05)
-    np.testing.assert_allclose(p.self_consistent, [6.48e-3, 1.18e-3, 2.44e-4, 5.43e-5],
-                               rtol=5e-3)
+    np.testing.assert_allclose(p.self_consistent, [6.48e-3, 1.18e-3, 2.44e-4, 5.43e-5], rtol=5e-3)
 
 
 def test_predictions_match_brute_force_sums():
@@ -110,8 +115,7 @@ def test_predictions_match_brute_force_sums():
         bias = np.sum(kappa**2 * g2 / (size * lam + kappa) ** 2)
         assert p.equivalent_kernel[i] == pytest.approx(ek, rel=1e-12)
         assert p.ek_corrected[i] == pytest.approx(corrected, rel=1e-12)
-        assert p.self_consistent[i] == pytest.approx((bias + noise * gamma) / (1 - gamma),
-                                                     rel=1e-9)
+        assert p.self_consistent[i] == pytest.approx((bias + noise * gamma) / (1 - gamma), rel=1e-9)
         assert p.gp_variance[i] == pytest.approx(kappa - ridge, rel=1e-9)
 
 
@@ -139,8 +143,9 @@ def test_truncation_tail_keeps_kappa():
     np.testing.assert_allclose(coarse.kappa, fine.kappa, rtol=5e-3)
     np.testing.assert_allclose(coarse.self_consistent, fine.self_consistent, rtol=1e-2)
     no_tail = cv.predict(coarse_spec._replace(tail=0.0), ((2, 1.0),), n, 0.05)
-    assert np.max(np.abs(no_tail.kappa / fine.kappa - 1)) > np.max(np.abs(
-        coarse.kappa / fine.kappa - 1))
+    assert np.max(np.abs(no_tail.kappa / fine.kappa - 1)) > np.max(
+        np.abs(coarse.kappa / fine.kappa - 1)
+    )
 
 
 def test_grid_matches_single_predictions():
@@ -150,29 +155,57 @@ def test_grid_matches_single_predictions():
     bias = np.array([0.0, 0.1, 0.2, 0.05])
     ridge = np.array([0.05, 0.01, 0.1, 0.3])
     n = np.array([20.0, 200.0])
-    grid = cv.predict_grid("erf", "ntk", 4, ((1, 0.5), (3, 1.0)), n, depth=depth,
-                           weight=weight, bias=bias, ridge=ridge)
+    grid = cv.predict_grid(
+        "erf", "ntk", 4, ((1, 0.5), (3, 1.0)), n, depth=depth, weight=weight, bias=bias, ridge=ridge
+    )
     for i in range(4):
         spec = cv.KernelSpec("erf", "ntk", int(depth[i]), weight[i], bias[i], dim=4)
         single = cv.predict(spec, ((1, 0.5), (3, 1.0)), n, ridge[i])
-        np.testing.assert_allclose(grid["self_consistent"][i], single.self_consistent,
-                                   rtol=1e-10)
-        np.testing.assert_allclose(grid["equivalent_kernel"][i], single.equivalent_kernel,
-                                   rtol=1e-10)
+        np.testing.assert_allclose(grid["self_consistent"][i], single.self_consistent, rtol=1e-10)
+        np.testing.assert_allclose(
+            grid["equivalent_kernel"][i], single.equivalent_kernel, rtol=1e-10
+        )
 
 
-@pytest.mark.parametrize(("call", "name"), [
-    (lambda: cv.predict(REFERENCE, ((2, 1.0),), [40], 0.0), "ridge"),
-    (lambda: cv.predict(REFERENCE, ((2, 1.0),), [0], 0.05), "n"),
-    (lambda: cv.predict(REFERENCE, ((2, 1.0),), [40], 0.05, noise=-1), "noise"),
-    (lambda: cv.predict(REFERENCE, ((2, -1.0),), [40], 0.05), "target"),
-    (lambda: cv.predict(REFERENCE, ((80, 1.0),), [40], 0.05, l_max=64), "l_max"),
-    (lambda: cv.parse_target("2=1"), "target"),
-    (lambda: cv.predict_grid("relu", "nngp", 3, ((1, 1.0),), [10], depth=[0], weight=[1.0],
-                             bias=[0.0], ridge=[0.1]), "depth"),
-    (lambda: cv.predict_grid("relu", "nngp", 3, ((1, 1.0),), [10], depth=[1], weight=[1.0],
-                             bias=[0.0], ridge=[-0.1]), "ridge"),
-])
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: cv.predict(REFERENCE, ((2, 1.0),), [40], 0.0), "ridge"),
+        (lambda: cv.predict(REFERENCE, ((2, 1.0),), [0], 0.05), "n"),
+        (lambda: cv.predict(REFERENCE, ((2, 1.0),), [40], 0.05, noise=-1), "noise"),
+        (lambda: cv.predict(REFERENCE, ((2, -1.0),), [40], 0.05), "target"),
+        (lambda: cv.predict(REFERENCE, ((80, 1.0),), [40], 0.05, l_max=64), "l_max"),
+        (lambda: cv.parse_target("2=1"), "target"),
+        (
+            lambda: cv.predict_grid(
+                "relu",
+                "nngp",
+                3,
+                ((1, 1.0),),
+                [10],
+                depth=[0],
+                weight=[1.0],
+                bias=[0.0],
+                ridge=[0.1],
+            ),
+            "depth",
+        ),
+        (
+            lambda: cv.predict_grid(
+                "relu",
+                "nngp",
+                3,
+                ((1, 1.0),),
+                [10],
+                depth=[1],
+                weight=[1.0],
+                bias=[0.0],
+                ridge=[-0.1],
+            ),
+            "ridge",
+        ),
+    ],
+)
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ParameterError) as err:
         call()

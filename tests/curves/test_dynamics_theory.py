@@ -108,10 +108,10 @@ def test_fit_recovers_rates_and_rejects_perturbed_equations():
     one pair: the shapes of the trained-net comparisons, so the compilation is shared."""
     times = np.linspace(0, 3000, 101)
     h0, y0, w0 = np.array([0.05, 0.3, 1.0, 2.0]), np.array([0.01, 0.02, 0.1, 0.2]), -0.05
-    tr = ds.solve_pairs(times[1:], h0, y0, w0, 3e-3, 1e-3, 1.0, np.array([0.5, 1.5, 1, 1]),
-                        stiff=False)
-    h, y, w = (np.concatenate([[s], v[0]]) for s, v in ((h0[0], tr.h), (y0[0], tr.y),
-                                                        (w0, tr.w)))
+    tr = ds.solve_pairs(
+        times[1:], h0, y0, w0, 3e-3, 1e-3, 1.0, np.array([0.5, 1.5, 1, 1]), stiff=False
+    )
+    h, y, w = (np.concatenate([[s], v[0]]) for s, v in ((h0[0], tr.h), (y0[0], tr.y), (w0, tr.w)))
     fit = ds.fit_rates(times, h, y, w, 1.0, 0.5)
     assert fit.eta_h == pytest.approx(3e-3, rel=1e-5)
     assert fit.eta_y == pytest.approx(1e-3, rel=1e-5)
@@ -136,9 +136,14 @@ def test_deep_linear_solutions(depth):
             u = ode[mode, index]
             if u > 0.999 * sv:
                 continue
-            elapsed, _ = integrate.quad(lambda v, sv=sv: tau / (depth * v ** (2 - 2 / depth)
-                                                                * (sv - v)), u0, u,
-                                        epsabs=0, epsrel=1e-10, limit=200)
+            elapsed, _ = integrate.quad(
+                lambda v, sv=sv: tau / (depth * v ** (2 - 2 / depth) * (sv - v)),
+                u0,
+                u,
+                epsabs=0,
+                epsrel=1e-10,
+                limit=200,
+            )
             assert elapsed == pytest.approx(times[index], rel=1e-6)
 
 

@@ -19,8 +19,15 @@ from springblock.validation import dynamics_train as dt
 def _linear_error(lr, depth):
     """Max |u_GD - u_theory| over modes and time, time measured as steps x lr (tau = 1)."""
     duration = 6.0
-    run = dt.train_deep_linear([3.0, 1.5, 0.5], u0=1e-2, depth=depth, lr=lr,
-                               steps=int(round(duration / lr)), seed=1, records=100)
+    run = dt.train_deep_linear(
+        [3.0, 1.5, 0.5],
+        u0=1e-2,
+        depth=depth,
+        lr=lr,
+        steps=int(round(duration / lr)),
+        seed=1,
+        records=100,
+    )
     theory = ds.deep_linear(run.times * lr, run.singular_values, 1e-2, 1.0, depth)
     return np.abs(run.strengths - theory).max()
 
@@ -44,10 +51,10 @@ def two_point_runs():
     x, t = dt.two_point_task(1.0, 0.5)
     runs = {}
     for name, (gain, lr) in REGIMES.items():
-        cfg = dt.NetConfig(width=64, hidden_layers=6, tracked_layer=3, gain=gain, lr=lr,
-                           steps=1500)
-        runs[name] = dt.compare_pairs(dt.train_pairs(cfg, x, t, seed=0, every=15),
-                                      points=101, controls=("decoder",))
+        cfg = dt.NetConfig(width=64, hidden_layers=6, tracked_layer=3, gain=gain, lr=lr, steps=1500)
+        runs[name] = dt.compare_pairs(
+            dt.train_pairs(cfg, x, t, seed=0, every=15), points=101, controls=("decoder",)
+        )
     return runs
 
 
@@ -59,8 +66,9 @@ def test_pair_equations_fit_trained_nets(two_point_runs):
     for name, comparison in two_point_runs.items():
         assert comparison.fit.loss < 5e-3, name
         tolerance = 0.08 if name == "lazy" else 0.01
-        np.testing.assert_allclose(comparison.final_predicted, comparison.final_measured,
-                                   rtol=tolerance, err_msg=name)
+        np.testing.assert_allclose(
+            comparison.final_predicted, comparison.final_measured, rtol=tolerance, err_msg=name
+        )
 
 
 def test_perturbed_equations_fit_worse(two_point_runs):
@@ -91,8 +99,9 @@ def test_rich_limit_is_independent_of_gain():
     x, t = dt.two_point_task(1.0, 0.5)
     finals = []
     for gain in (0.7, 0.8):
-        cfg = dt.NetConfig(width=64, hidden_layers=6, tracked_layer=3, gain=gain, lr=0.05,
-                           steps=1500)
+        cfg = dt.NetConfig(
+            width=64, hidden_layers=6, tracked_layer=3, gain=gain, lr=0.05, steps=1500
+        )
         run = dt.train_pairs(cfg, x, t, seed=0, every=15)
         finals.append((run.h[0, 0], run.h[0, -1]))
     assert finals[1][0] > 2 * finals[0][0]

@@ -24,15 +24,16 @@ def padded(x, target):
 def spring_forces(x, stiffness, target):
     """F_l = k (x_{l+1} - 2 x_l + x_{l-1})."""
     p = padded(x, target)
-    return np.asarray(stiffness, dtype=np.float64)[..., None] * (p[..., 2:] - 2 * p[..., 1:-1]
-                                                                 + p[..., :-2])
+    return np.asarray(stiffness, dtype=np.float64)[..., None] * (
+        p[..., 2:] - 2 * p[..., 1:-1] + p[..., :-2]
+    )
 
 
 def map_step(x, xi, stiffness, target, mu_right, mu_left, noise, dt):
     """x + eta S(F + eps_bar xi); xi has L columns or one (shared noise)."""
+
     def col(v):
         return np.asarray(v, dtype=np.float64)[..., None]
 
     force = spring_forces(x, stiffness, target) + col(noise) * np.asarray(xi, np.float64)
-    return np.asarray(x, np.float64) + col(dt) * static_friction(force, col(mu_right),
-                                                                 col(mu_left))
+    return np.asarray(x, np.float64) + col(dt) * static_friction(force, col(mu_right), col(mu_left))

@@ -33,7 +33,8 @@ def authors_loop(seeds, rng, record_steps):
             left = old[:, i - 1] if i > 0 else 0.0
             right = old[:, i + 1] if i < L - 1 else Y
             force = ((right - old[:, i]) - (old[:, i] - left)) * K + rng.standard_normal(
-                seeds) * EPS
+                seeds
+            ) * EPS
             thre = np.where(force < 0, MU_LEFT, MU_RIGHT)
             force = np.where(np.abs(force) <= thre, 0.0, force - thre * np.sign(force))
             new[:, i] = old[:, i] + force * ETA
@@ -45,8 +46,7 @@ def authors_loop(seeds, rng, record_steps):
 
 def load_and_curvature(x):
     """Load curve y - x_l (l = 0..L) and curvature d_1 - d_{L+1}, in numpy."""
-    p = np.concatenate([np.zeros(x.shape[:-1] + (1,)), x, np.full(x.shape[:-1] + (1,), Y)],
-                       axis=-1)
+    p = np.concatenate([np.zeros(x.shape[:-1] + (1,)), x, np.full(x.shape[:-1] + (1,), Y)], axis=-1)
     d = np.diff(p, axis=-1)
     return Y - p[..., :-1], d[..., 0] - d[..., -1]
 
@@ -57,9 +57,19 @@ def mean_and_se(samples):
 
 @pytest.fixture(scope="module")
 def springblock_run():
-    run = overdamped.simulate(L, stiffness=K, target=Y, mu_right=MU_RIGHT, mu_left=MU_LEFT,
-                              noise=EPS, dt=ETA, steps=STEPS, seeds=JAX_SEEDS, saves=10,
-                              key=2024)
+    run = overdamped.simulate(
+        L,
+        stiffness=K,
+        target=Y,
+        mu_right=MU_RIGHT,
+        mu_left=MU_LEFT,
+        noise=EPS,
+        dt=ETA,
+        steps=STEPS,
+        seeds=JAX_SEEDS,
+        saves=10,
+        key=2024,
+    )
     np.testing.assert_allclose(np.asarray(run.times), ETA * 1000 * np.arange(1, 11))
     return np.asarray(run.positions, np.float64)  # (seeds, 10, L)
 
@@ -95,8 +105,16 @@ def test_mean_field_flow_matches_mean_load_curve(springblock_run):
     when eps_bar is scaled by sqrt(2)."""
     allowance = ETA / 2 * K * Y
     with jax.enable_x64(True):
-        flow = flows.solve(L, stiffness=K, target=Y, mu_right=MU_RIGHT, mu_left=MU_LEFT, noise=EPS,
-                           duration=STEPS * ETA, saves=10)
+        flow = flows.solve(
+            L,
+            stiffness=K,
+            target=Y,
+            mu_right=MU_RIGHT,
+            mu_left=MU_LEFT,
+            noise=EPS,
+            duration=STEPS * ETA,
+            saves=10,
+        )
     np.testing.assert_allclose(np.asarray(flow.times), ETA * 1000 * np.arange(1, 11))
     load_flow, c_flow = load_and_curvature(np.asarray(flow.positions))
     load, c = load_and_curvature(springblock_run)

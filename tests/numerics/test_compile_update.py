@@ -40,16 +40,18 @@ def test_compiled_update_matches_numpy_map(blocks, shared, seed):
         assert got.shape == x.shape  # batch axes pass through
         assert got.dtype == jnp.float64
     # float64 on both sides; the two only sum the same terms in a different order.
-    np.testing.assert_allclose(np.asarray(got), map_step(x, xi, *params), rtol=1e-12,
-                               atol=1e-12)
+    np.testing.assert_allclose(np.asarray(got), map_step(x, xi, *params), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_compiled_update_float32_keeps_dtype(shared):
     x, xi, params = random_case(np.random.default_rng(3), 5, shared)
     step = compiled_step(5, shared)
-    got = step(jnp.asarray(x, jnp.float32), jnp.asarray(xi, jnp.float32),
-               tuple(jnp.asarray(p, jnp.float32) for p in params))
+    got = step(
+        jnp.asarray(x, jnp.float32),
+        jnp.asarray(xi, jnp.float32),
+        tuple(jnp.asarray(p, jnp.float32) for p in params),
+    )
     assert got.dtype == jnp.float32
     # float32 rounding of O(1) inputs: a few ulps of ~1e-7 each.
     np.testing.assert_allclose(np.asarray(got), map_step(x, xi, *params), atol=1e-5)
@@ -78,10 +80,14 @@ def test_compiled_mean_drift_matches_quadrature():
     with jax.enable_x64(True):
         got = np.asarray(flow(jnp.asarray(x[:, None]), (k, y, mu_r, mu_l, sigma, 1.0)))[:, 0]
     expected = [
-        integrate.quad(lambda z, f=f: static_friction(f + sigma * z, mu_r, mu_l)
-                       * stats.norm.pdf(z), -12, 12, points=[(mu_r - f) / sigma,
-                                                             (-mu_l - f) / sigma],
-                       epsabs=1e-13, epsrel=1e-12)[0]
+        integrate.quad(
+            lambda z, f=f: static_friction(f + sigma * z, mu_r, mu_l) * stats.norm.pdf(z),
+            -12,
+            12,
+            points=[(mu_r - f) / sigma, (-mu_l - f) / sigma],
+            epsabs=1e-13,
+            epsrel=1e-12,
+        )[0]
         for f in forces
     ]
     # quadrature accurate to ~1e-12; erf in float64 to ~1e-15.

@@ -19,16 +19,21 @@ def numpy_statistics(x, target):
 
 
 # a few batch shapes only: every new shape costs eager jax dispatch compilations
-@given(blocks=st.integers(1, 9), batch=st.sampled_from([(), (3,), (2, 4), (2, 1, 3)]),
-       target=st.floats(-3.0, 3.0), seed=st.integers(0, 2**32 - 1))
+@given(
+    blocks=st.integers(1, 9),
+    batch=st.sampled_from([(), (3,), (2, 4), (2, 1, 3)]),
+    target=st.floats(-3.0, 3.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_load_statistics_matches_numpy(blocks, batch, target, seed):
     x = np.random.default_rng(seed).normal(0.0, 1.0, (*batch, blocks))
     with jax.enable_x64(True):
         got = statistics.load_statistics(jnp.asarray(x), target)
         got = [np.asarray(a) for a in got]
     expected = numpy_statistics(x, target)
-    for name, a, b in zip(("load_curve", "elongations", "spread", "curvature"), got,
-                          expected, strict=True):
+    for name, a, b in zip(
+        ("load_curve", "elongations", "spread", "curvature"), got, expected, strict=True
+    ):
         assert a.shape == b.shape, name
         assert a.dtype == np.float64, name
         # float64, sums of at most L+1 terms of size O(1): rounding ~1e-15
@@ -44,6 +49,7 @@ def test_linear_profile_has_zero_spread_and_curvature():
         concave = statistics.load_statistics(jnp.array([0, 0, 0, 0.1, 0.25, 0.45, 0.7]), 1.0)
     np.testing.assert_allclose(np.asarray(linear.elongations), 1 / (L + 1), atol=1e-15)
     assert abs(float(linear.spread)) < 1e-12 and abs(float(linear.curvature)) < 1e-15
-    np.testing.assert_allclose(np.asarray(linear.load_curve),
-                               1 - np.arange(L + 1) / (L + 1), atol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(linear.load_curve), 1 - np.arange(L + 1) / (L + 1), atol=1e-15
+    )
     assert float(concave.curvature) < 0

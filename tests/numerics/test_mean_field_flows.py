@@ -42,8 +42,9 @@ def final_positions():
     table = np.array([[*c[:4], duration(c)] for c in CASES.values()])
     y, mu_r, mu_l, noise, t = table.T
     with jax.enable_x64(True):
-        run = flows.solve(L, stiffness=K, target=y, mu_right=mu_r, mu_left=mu_l, noise=noise,
-                          duration=t, saves=10)
+        run = flows.solve(
+            L, stiffness=K, target=y, mu_right=mu_r, mu_left=mu_l, noise=noise, duration=t, saves=10
+        )
         positions = np.asarray(run.positions)
     assert positions.dtype == np.float64
     np.testing.assert_allclose(np.asarray(run.times)[:, -1], t)
@@ -68,8 +69,9 @@ def test_mean_field_flow_reaches_stationary_profile(final_positions, name):
     if mu_r == mu_l:
         expected = np.arange(1, L + 1) * y / (L + 1)
     else:
-        d = phases.stationary_elongations(L, K, sp.nsimplify(y), sp.nsimplify(mu_r),
-                                          sp.nsimplify(mu_l))
+        d = phases.stationary_elongations(
+            L, K, sp.nsimplify(y), sp.nsimplify(mu_r), sp.nsimplify(mu_l)
+        )
         expected = np.cumsum([float(v) for v in d])[:-1]
         # the asymmetric profile is far from linear, so this is a different check
         assert np.max(np.abs(expected - np.arange(1, L + 1) * y / (L + 1))) > 0.05
@@ -83,13 +85,22 @@ def test_noisy_map_converges_to_mean_field_flow():
     sqrt(0.02/0.005) = 2 from eta = 0.02 to eta = 0.005."""
     mu, eps, T, seeds = 0.1, 0.1, 40.0, 256
     etas = np.array([0.02, 0.005])
-    run = overdamped.simulate(L, stiffness=K, mu_right=mu, mu_left=mu, noise=eps, dt=etas,
-                              steps=8000, saves=4, seeds=seeds, key=99)
+    run = overdamped.simulate(
+        L,
+        stiffness=K,
+        mu_right=mu,
+        mu_left=mu,
+        noise=eps,
+        dt=etas,
+        steps=8000,
+        saves=4,
+        seeds=seeds,
+        key=99,
+    )
     positions = np.asarray(run.positions, np.float64)
     at_T = np.stack([positions[0, :, 0], positions[1, :, 3]])  # steps 2000 and 8000: t = 40
     with jax.enable_x64(True):
-        flow = flows.solve(L, stiffness=K, mu_right=mu, mu_left=mu, noise=eps, duration=T,
-                           saves=10)
+        flow = flows.solve(L, stiffness=K, mu_right=mu, mu_left=mu, noise=eps, duration=T, saves=10)
     exact = np.asarray(flow.positions)[-1]
     rms = np.sqrt(np.mean((at_T - exact) ** 2, axis=(1, 2)))
     assert rms[0] > rms[1]
@@ -106,5 +117,6 @@ def test_flow_float32_fallback_without_x64():
     tau = drift.relaxation_time_value(L, K, 0.1, 0.1, 0.1)
     run = flows.solve(L, noise=jnp.array([0.1]), duration=jnp.array([25 * tau]), saves=10)
     assert run.positions.dtype == jnp.float32
-    np.testing.assert_allclose(np.asarray(run.positions)[0, -1],
-                               np.arange(1, L + 1) / (L + 1), atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(run.positions)[0, -1], np.arange(1, L + 1) / (L + 1), atol=1e-4
+    )

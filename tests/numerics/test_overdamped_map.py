@@ -25,15 +25,26 @@ def given_noise_case(shared):
     noise = rng.normal(size=(N, B, 1 if shared else L))
     # per-trajectory k, mu_R, eps_bar (arrays of shape (B,)), scalar y, mu_L, eta; noise
     # comparable to the friction so that every branch of S is taken many times.
-    params = (rng.uniform(0.5, 2.0, B), 1.0, rng.uniform(0.0, 0.3, B), 0.2,
-              rng.uniform(0.1, 0.5, B), 0.05)
+    params = (
+        rng.uniform(0.5, 2.0, B),
+        1.0,
+        rng.uniform(0.0, 0.3, B),
+        0.2,
+        rng.uniform(0.1, 0.5, B),
+        0.05,
+    )
     return x0, noise, params
 
 
 def run_given_noise(x0, noise, params, shared, dtype):
-    return np.asarray(overdamped.iterate_given_noise(
-        jnp.asarray(x0, dtype), jnp.asarray(noise, dtype),
-        tuple(jnp.asarray(p, dtype) for p in params), shared_noise=shared))
+    return np.asarray(
+        overdamped.iterate_given_noise(
+            jnp.asarray(x0, dtype),
+            jnp.asarray(noise, dtype),
+            tuple(jnp.asarray(p, dtype) for p in params),
+            shared_noise=shared,
+        )
+    )
 
 
 @pytest.mark.parametrize("shared", [False, True])
@@ -65,9 +76,17 @@ def test_noiseless_map_limit_is_pulled_equilibrium():
     mus = np.array([0.05, 0.1, 0.2])  # 0, 1 and 2 stuck blocks
     dts = np.array([0.04, 0.02, 0.01])
     with jax.enable_x64(True):
-        run = overdamped.simulate(5, stiffness=1.0, mu_right=mus[:, None], mu_left=0.3,
-                                  noise=0.0, dt=dts[None, :], steps=16_000, saves=4,
-                                  dtype=jnp.float64)
+        run = overdamped.simulate(
+            5,
+            stiffness=1.0,
+            mu_right=mus[:, None],
+            mu_left=0.3,
+            noise=0.0,
+            dt=dts[None, :],
+            steps=16_000,
+            saves=4,
+            dtype=jnp.float64,
+        )
     positions = np.asarray(run.positions)[:, :, 0]  # (mu, dt, saves, L); one seed
     frame_at_T = [0, 1, 3]  # steps 4000, 8000, 16000: T = 160 for each dt
     for i, mu in enumerate(mus):
@@ -83,12 +102,14 @@ def test_noiseless_map_converges_to_flow_at_first_order():
     dts = np.array([0.04, 0.02, 0.01])
     with jax.enable_x64(True):
         flow = flows.solve(7, mu_right=mu, mu_left=mu, noise=0.0, duration=t, saves=10)
-        run = overdamped.simulate(7, mu_right=mu, mu_left=mu, noise=0.0, dt=dts, steps=1000,
-                                  saves=4, dtype=jnp.float64)
+        run = overdamped.simulate(
+            7, mu_right=mu, mu_left=mu, noise=0.0, dt=dts, steps=1000, saves=4, dtype=jnp.float64
+        )
     exact = np.asarray(flow.positions)[-1]
     positions = np.asarray(run.positions)[:, 0]
-    errors = np.array([np.max(np.abs(positions[j, f] - exact))
-                       for j, f in enumerate([0, 1, 3])])  # steps 250, 500, 1000: t = 10
+    errors = np.array(
+        [np.max(np.abs(positions[j, f] - exact)) for j, f in enumerate([0, 1, 3])]
+    )  # steps 250, 500, 1000: t = 10
     ratios = errors[:-1] / errors[1:]
     # first order: ratio 2 + O(eta); the kinks of S and the flow's own 1e-6 error are far
     # too small to move it outside [1.8, 2.2].
@@ -114,9 +135,18 @@ def test_same_seed_same_noise_in_every_grid_cell():
     np.testing.assert_array_equal(np.asarray(fewer), np.asarray(one[:2]))
 
     with jax.enable_x64(True):
-        linear = np.asarray(overdamped.simulate(
-            4, target=0.0, mu_right=0.0, mu_left=0.0, noise=jnp.array([0.05, 0.2]), key=7,
-            dtype=jnp.float64, **SIM).positions)
+        linear = np.asarray(
+            overdamped.simulate(
+                4,
+                target=0.0,
+                mu_right=0.0,
+                mu_left=0.0,
+                noise=jnp.array([0.05, 0.2]),
+                key=7,
+                dtype=jnp.float64,
+                **SIM,
+            ).positions
+        )
     assert np.max(np.abs(linear[0])) > 1e-3  # the noise did move the blocks
     # float64 rounding of a linear recursion: relative 1e-15 per step.
     np.testing.assert_allclose(linear[1], 4.0 * linear[0], rtol=1e-10, atol=1e-14)
@@ -127,8 +157,7 @@ def test_shared_noise_keeps_mirror_symmetry():
     chain onto itself (friction need not be symmetric: reflection does not flip the
     direction of motion). Shared noise gives every block the same xi, so a symmetric start
     stays symmetric, x_l = x_{L+1-l}; independent noise breaks the symmetry."""
-    kw = dict(target=0.0, mu_right=0.05, mu_left=0.15, noise=0.5, key=3, dtype=jnp.float64,
-              **SIM)
+    kw = dict(target=0.0, mu_right=0.05, mu_left=0.15, noise=0.5, key=3, dtype=jnp.float64, **SIM)
     with jax.enable_x64(True):
         shared = np.asarray(overdamped.simulate(5, shared_noise=True, **kw).positions)
         independent = np.asarray(overdamped.simulate(5, shared_noise=False, **kw).positions)

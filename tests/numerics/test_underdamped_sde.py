@@ -53,8 +53,11 @@ def exact_moments(shared):
         Q[L:, L:] = EPS**2 * np.exp(-2 * LAM * t) * B @ B.T
         return (A @ P + P @ A.T + Q).ravel()
 
-    cov = solve_ivp(rhs, (0, T), np.zeros(4 * L * L), method="DOP853", rtol=1e-12,
-                    atol=1e-14).y[:, -1].reshape(2 * L, 2 * L)
+    cov = (
+        solve_ivp(rhs, (0, T), np.zeros(4 * L * L), method="DOP853", rtol=1e-12, atol=1e-14)
+        .y[:, -1]
+        .reshape(2 * L, 2 * L)
+    )
     return mean[L - 1], cov[L - 1, L - 1]
 
 
@@ -88,10 +91,18 @@ def scheme_moments(method, shared, dt):
 
 
 def config(shared, dt, noise=EPS):
-    return Underdamped(chain=Chain(blocks=L, stiffness=K, target=Y),
-                       friction=Friction(right=0.0, left=0.0), mass=M, damping=GAMMA,
-                       noise=noise, decay=LAM, shared_noise=shared, dt=dt,
-                       steps=round(T / dt), smoothing=0.1)
+    return Underdamped(
+        chain=Chain(blocks=L, stiffness=K, target=Y),
+        friction=Friction(right=0.0, left=0.0),
+        mass=M,
+        damping=GAMMA,
+        noise=noise,
+        decay=LAM,
+        shared_noise=shared,
+        dt=dt,
+        steps=round(T / dt),
+        smoothing=0.1,
+    )
 
 
 def final_x_last(cfg, seeds, method, key=0):
@@ -135,9 +146,16 @@ def test_linear_sde_weak_convergence(method, shared):
 
 
 def stuck_config(blocks, target, steps=400):
-    return Underdamped(chain=Chain(blocks=blocks, stiffness=1.0, target=target),
-                       friction=Friction(right=0.1, left=0.1), mass=1.0, damping=1.0,
-                       noise=0.0, decay=0.0, dt=0.05, steps=steps)
+    return Underdamped(
+        chain=Chain(blocks=blocks, stiffness=1.0, target=target),
+        friction=Friction(right=0.1, left=0.1),
+        mass=1.0,
+        damping=1.0,
+        noise=0.0,
+        decay=0.0,
+        dt=0.05,
+        steps=steps,
+    )
 
 
 @pytest.mark.parametrize("blocks", [1, 3])
@@ -179,13 +197,23 @@ def test_smoothing_gap_shrinks_with_smoothing():
     assert gaps[2] < 1e-3, gaps
 
 
-@given(dt=st.floats(1e-4, 0.1), mu_right=st.floats(0.0, 0.5), mu_left=st.floats(0.0, 0.5),
-       mass=st.floats(0.1, 5.0), fraction=st.floats(1e-3, 1.0))
+@given(
+    dt=st.floats(1e-4, 0.1),
+    mu_right=st.floats(0.0, 0.5),
+    mu_left=st.floats(0.0, 0.5),
+    mass=st.floats(0.1, 5.0),
+    fraction=st.floats(1e-3, 1.0),
+)
 def test_simulate_rejects_unstable_smoothing(dt, mu_right, mu_left, mass, fraction):
     smallest = dt * max(mu_right, mu_left) / (2 * mass)
     assume(smallest * fraction > 0)
-    cfg = Underdamped(friction=Friction(right=mu_right, left=mu_left), mass=mass, dt=dt,
-                      steps=1, smoothing=smallest * fraction)
+    cfg = Underdamped(
+        friction=Friction(right=mu_right, left=mu_left),
+        mass=mass,
+        dt=dt,
+        steps=1,
+        smoothing=smallest * fraction,
+    )
     with pytest.raises(ParameterError) as err:
         underdamped.simulate(cfg, method="smoothed")
     assert err.value.name == "smoothing"

@@ -41,7 +41,11 @@ def test_criticality_json_contract(capsys):
     relu = run(["criticality", "--activation", "relu"], capsys)
     assert {"universality_class", "C_b", "C_W", "K_star"} <= set(relu)
     assert (relu["universality_class"], relu["C_b"], relu["C_W"], relu["K_star"]) == (
-        "scale-invariant", 0.0, 2.0, None)
+        "scale-invariant",
+        0.0,
+        2.0,
+        None,
+    )
     tanh = run(["criticality", "--activation", "tanh"], capsys)
     assert (tanh["universality_class"], tanh["C_W"], tanh["K_star"]) == ("K*=0", 1.0, 0.0)
     gelu = run(["criticality", "--activation", "gelu"], capsys)
@@ -53,8 +57,20 @@ def test_criticality_json_contract(capsys):
 
 def test_criticality_writes_figures(tmp_path, capsys):
     out = tmp_path / "crit"
-    data = run(["criticality", "--activation", "tanh", "--grid", "8", "--phase-depth", "10",
-                "--out", str(out)], capsys)
+    data = run(
+        [
+            "criticality",
+            "--activation",
+            "tanh",
+            "--grid",
+            "8",
+            "--phase-depth",
+            "10",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
     assert (out / "phase_diagram.png").exists() and (out / "phase_diagram.pdf").exists()
     saved = json.loads((out / "criticality.json").read_text())
     assert saved["C_W"] == data["C_W"] == 1.0
@@ -62,8 +78,7 @@ def test_criticality_writes_figures(tmp_path, capsys):
 
 
 def test_kernel_json_and_figure(tmp_path, capsys):
-    data = run(["kernel", "--activation", "relu", "--depth", "40", "--out", str(tmp_path)],
-               capsys)
+    data = run(["kernel", "--activation", "relu", "--depth", "40", "--out", str(tmp_path)], capsys)
     assert (data["C_b"], data["C_W"]) == (0.0, 2.0)  # critical by default
     np.testing.assert_allclose(data["K"], 2.0, rtol=1e-12)
     np.testing.assert_allclose(data["H"], 2.0 * np.arange(1, 41), rtol=1e-12)
@@ -72,15 +87,30 @@ def test_kernel_json_and_figure(tmp_path, capsys):
     # 0.93 over 100..200; test_pdlt_recursions checks the limit itself)
     assert 0.6 < data["fitted_exponents"]["angle"] < 1.0
     assert (tmp_path / "kernel.png").exists()
-    tanh = run(["kernel", "--activation", "tanh", "--depth", "400", "--cb", "0", "--cw", "1"],
-               capsys)
+    tanh = run(
+        ["kernel", "--activation", "tanh", "--depth", "400", "--cb", "0", "--cw", "1"], capsys
+    )
     assert tanh["fitted_exponents"]["K - K*"] == pytest.approx(1.0, abs=0.02)
     assert tanh["fitted_exponents"]["K_[2]"] == pytest.approx(1.0, abs=0.02)  # p_perp
 
 
 def test_finite_width_json_and_figure(tmp_path, capsys):
-    data = run(["finite-width", "--activation", "relu", "--width", "16", "--depth", "3",
-                "--mc-samples", "300", "--out", str(tmp_path)], capsys)
+    data = run(
+        [
+            "finite-width",
+            "--activation",
+            "relu",
+            "--width",
+            "16",
+            "--depth",
+            "3",
+            "--mc-samples",
+            "300",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert data["widths"] == [4, 8, 16]
     assert np.asarray(data["measured"]["nCov"]["mean"]).shape == (3, 3)
     assert set(data["max_abs_z"]) >= {"K", "nCov", "nT", "K12"}
@@ -88,22 +118,39 @@ def test_finite_width_json_and_figure(tmp_path, capsys):
     assert (tmp_path / "finite_width.png").exists()
 
 
-@pytest.mark.parametrize(("argv", "name"), [
-    (["criticality", "--activation", "nope"], "activation"),
-    (["criticality", "--activation", "leaky_relu:nan"], "activation"),
-    (["criticality", "--activation", "tanh", "--grid", "2"], "grid"),
-    (["kernel", "--activation", "tanh", "--depth", "0"], "depth"),
-    (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "-1"], "cw"),
-    (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "nan"], "cw"),
-    (["kernel", "--activation", "tanh", "--depth", "5", "--cb", "-0.1"], "cb"),
-    (["kernel", "--activation", "tanh", "--depth", "5", "--q12", "3"], "q12"),
-    (["kernel", "--activation", "softplus", "--depth", "5"], "cw"),
-    (["finite-width", "--activation", "relu", "--width", "1", "--depth", "3"], "width"),
-    (["finite-width", "--activation", "relu", "--width", "8", "--depth", "3",
-      "--mc-samples", "1"], "mc_samples"),
-    (["finite-width", "--activation", "relu", "--width", "8", "--depth", "3", "--ntk"],
-     "sampler"),
-])
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["criticality", "--activation", "nope"], "activation"),
+        (["criticality", "--activation", "leaky_relu:nan"], "activation"),
+        (["criticality", "--activation", "tanh", "--grid", "2"], "grid"),
+        (["kernel", "--activation", "tanh", "--depth", "0"], "depth"),
+        (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "-1"], "cw"),
+        (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "nan"], "cw"),
+        (["kernel", "--activation", "tanh", "--depth", "5", "--cb", "-0.1"], "cb"),
+        (["kernel", "--activation", "tanh", "--depth", "5", "--q12", "3"], "q12"),
+        (["kernel", "--activation", "softplus", "--depth", "5"], "cw"),
+        (["finite-width", "--activation", "relu", "--width", "1", "--depth", "3"], "width"),
+        (
+            [
+                "finite-width",
+                "--activation",
+                "relu",
+                "--width",
+                "8",
+                "--depth",
+                "3",
+                "--mc-samples",
+                "1",
+            ],
+            "mc_samples",
+        ),
+        (
+            ["finite-width", "--activation", "relu", "--width", "8", "--depth", "3", "--ntk"],
+            "sampler",
+        ),
+    ],
+)
 def test_bad_input_names_the_parameter(argv, name):
     parser = argparse.ArgumentParser()
     pdlt.register(parser.add_subparsers(dest="group", required=True))
@@ -114,24 +161,28 @@ def test_bad_input_names_the_parameter(argv, name):
 
 
 def test_usage_error_exits_with_status_2():
-    code = ("from springblock import cli; "
-            "raise SystemExit(cli.main(['pdlt', 'kernel', '--activation', 'relu', "
-            "'--depth', '-3']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+    code = (
+        "from springblock import cli; "
+        "raise SystemExit(cli.main(['pdlt', 'kernel', '--activation', 'relu', "
+        "'--depth', '-3']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert "--depth" in proc.stderr
 
 
-@pytest.mark.parametrize(("fn", "fragment"), [
-    (lambda x: x if x > 0 else 0.0, "traceable"),
-    (lambda x: np.tanh(np.asarray(x)), "traceable"),
-    (jnp.log, "NaN/inf"),
-    (lambda x: jnp.exp(40.0 * x), "NaN/inf"),  # overflows for z > 17.7
-    (lambda x, y: x * y, "exactly one argument"),
-    (lambda x: jnp.sum(x), "elementwise"),
-    (42, "named activation"),
-])
+@pytest.mark.parametrize(
+    ("fn", "fragment"),
+    [
+        (lambda x: x if x > 0 else 0.0, "traceable"),
+        (lambda x: np.tanh(np.asarray(x)), "traceable"),
+        (jnp.log, "NaN/inf"),
+        (lambda x: jnp.exp(40.0 * x), "NaN/inf"),  # overflows for z > 17.7
+        (lambda x, y: x * y, "exactly one argument"),
+        (lambda x: jnp.sum(x), "elementwise"),
+        (42, "named activation"),
+    ],
+)
 def test_bad_activation_functions_are_rejected_before_work(fn, fragment):
     with pytest.raises(ParameterError) as err:
         pr.profile(fn, 3)

@@ -31,9 +31,13 @@ def x64():
 
 
 def test_relu_linear_tanh_erf_sin_literature_values():
-    cases = {"relu": ("scale-invariant", 2.0, 5.0), "linear": ("scale-invariant", 1.0, 2.0),
-             "tanh": ("K*=0", 1.0, 2 / 3), "erf": ("K*=0", math.pi / 4, 2 / 3),
-             "sin": ("K*=0", 1.0, 2 / 3)}
+    cases = {
+        "relu": ("scale-invariant", 2.0, 5.0),
+        "linear": ("scale-invariant", 1.0, 2.0),
+        "tanh": ("K*=0", 1.0, 2 / 3),
+        "erf": ("K*=0", math.pi / 4, 2 / 3),
+        "sin": ("K*=0", 1.0, 2 / 3),
+    }
     for name, (cls, cw, slope) in cases.items():
         r = pc.classify(pg.named(name))
         assert (r.universality_class, r.C_b) == (cls, 0.0)
@@ -67,8 +71,9 @@ def test_relu_angle_map_is_the_arccosine_map():
     theta = sp.Symbol("theta", positive=True)
     mapped = sp.lambdify(theta, pc.relu_angle_map(theta), "math")
     for t in np.linspace(0.01, math.pi - 0.01, 9):
-        assert mapped(t) == pytest.approx((math.sin(t) + (math.pi - t) * math.cos(t)) / math.pi,
-                                          abs=1e-14)
+        assert mapped(t) == pytest.approx(
+            (math.sin(t) + (math.pi - t) * math.cos(t)) / math.pi, abs=1e-14
+        )
 
 
 def test_critical_initialization_solves_the_conditions():
@@ -91,7 +96,8 @@ def test_gelu_half_stable_point_in_closed_form():
     numeric = pr.criticality(lambda x: jax.nn.gelu(x, approximate=False), nodes=200)
     assert numeric.universality_class == "half-stable"
     assert (numeric.K_star, numeric.C_W, numeric.C_b) == pytest.approx(
-        (r.K_star, r.C_W, r.C_b), rel=1e-8)
+        (r.K_star, r.C_W, r.C_b), rel=1e-8
+    )
 
 
 def test_swish_half_stable_point_two_quadratures():
@@ -102,7 +108,8 @@ def test_swish_half_stable_point_two_quadratures():
     numeric = pr.criticality(jax.nn.swish, nodes=200)
     assert r.universality_class == numeric.universality_class == "half-stable"
     assert (numeric.K_star, numeric.C_W, numeric.C_b) == pytest.approx(
-        (r.K_star, r.C_W, r.C_b), rel=1e-4)
+        (r.K_star, r.C_W, r.C_b), rel=1e-4
+    )
     assert abs(r.K_star - 14.506) > 0.1
 
 

@@ -42,8 +42,10 @@ def quad_moment(act: pg.Activation, name: str, k: float) -> float:
         zz = math.sqrt(k) * x
         return integrand(zz, k, f(zz), df(zz)) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
 
-    return sum(integrate.quad(weighted, a, b, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
-               for a, b in ((-np.inf, 0), (0, np.inf)))
+    return sum(
+        integrate.quad(weighted, a, b, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+        for a, b in ((-np.inf, 0), (0, np.inf))
+    )
 
 
 def quad_pair(act: pg.Activation, name: str, k11: float, k12: float, k22: float) -> float:
@@ -66,15 +68,25 @@ def quad_pair(act: pg.Activation, name: str, k11: float, k12: float, k22: float)
             v = math.sqrt(k22) * (rho * x + c * y)
             return use[0](u) * use[1](v) * phi(y)
 
-        return phi(x) * sum(integrate.quad(g, a, b, epsabs=1e-12, epsrel=1e-11)[0]
-                            for a, b in ((-np.inf, y0), (y0, np.inf)))
+        return phi(x) * sum(
+            integrate.quad(g, a, b, epsabs=1e-12, epsrel=1e-11)[0]
+            for a, b in ((-np.inf, y0), (y0, np.inf))
+        )
 
-    return sum(integrate.quad(inner, a, b, epsabs=1e-11, epsrel=1e-10, limit=100)[0]
-               for a, b in ((-np.inf, 0), (0, np.inf)))
+    return sum(
+        integrate.quad(inner, a, b, epsabs=1e-11, epsrel=1e-10, limit=100)[0]
+        for a, b in ((-np.inf, 0), (0, np.inf))
+    )
 
 
-CLOSED = [pg.relu(), pg.leaky_relu(sp.Rational(3, 10)), pg.linear(), pg.erf_activation(),
-          pg.sin_activation(), pg.gelu()]
+CLOSED = [
+    pg.relu(),
+    pg.leaky_relu(sp.Rational(3, 10)),
+    pg.linear(),
+    pg.erf_activation(),
+    pg.sin_activation(),
+    pg.gelu(),
+]
 
 
 @pytest.mark.parametrize("act", CLOSED, ids=lambda a: a.name)

@@ -46,8 +46,9 @@ def relu_mlp():
 @pytest.fixture(scope="module")
 def relu_residual():
     g = x = math.sqrt(0.5)  # chi_par = gamma^2 + xi^2 C_W / 2 = 1
-    spec = mc.EnsembleSpec("relu", widths=RELU_WIDTHS, depth=5, nets=10000, C_W=2.0, gamma=g,
-                           xi=x, seed=2)
+    spec = mc.EnsembleSpec(
+        "relu", widths=RELU_WIDTHS, depth=5, nets=10000, C_W=2.0, gamma=g, xi=x, seed=2
+    )
     return spec, mc.compare(spec)
 
 
@@ -101,8 +102,9 @@ def test_tanh_four_point_and_its_one_over_n_approach(tanh_mlp):
 def test_weights_and_gaussian_samplers_agree(tanh_mlp):
     """The conditional sampler reproduces the nets that carry weight matrices."""
     spec, ens, _ = tanh_mlp
-    w_spec = mc.EnsembleSpec("tanh", widths=spec.widths, depth=spec.depth, nets=1000,
-                             C_W=1.0, sampler="weights", seed=4)
+    w_spec = mc.EnsembleSpec(
+        "tanh", widths=spec.widths, depth=spec.depth, nets=1000, C_W=1.0, sampler="weights", seed=4
+    )
     a, b = mc.summarize(ens), mc.summarize(mc.simulate(w_spec))
     for key in ("K", "K12", "cov", "third"):
         z = (a[key].mean - b[key].mean) / np.hypot(a[key].se, b[key].se)
@@ -133,8 +135,9 @@ def test_relu_residual_four_point_needs_the_third_cumulant(relu_residual):
 def test_ntk_of_actual_nets():
     """NTK of output neuron 0 by autodiff of the nets: ReLU's single-input mean NTK is
     exact at any width (a sign-flip symmetry of each neuron), the pair NTK within 4 SE."""
-    spec = mc.EnsembleSpec("relu", widths=(16, 32), depth=4, nets=400, C_W=2.0,
-                           sampler="weights", ntk=True, seed=5)
+    spec = mc.EnsembleSpec(
+        "relu", widths=(16, 32), depth=4, nets=400, C_W=2.0, sampler="weights", ntk=True, seed=5
+    )
     cmp = mc.compare(spec)
     np.testing.assert_allclose(cmp["H"]["mean"][:, 0], 2.0, rtol=1e-5)  # layer 1: exact
     assert np.max(np.abs(cmp["H"]["z"])) < Z
@@ -142,10 +145,16 @@ def test_ntk_of_actual_nets():
 
 
 def test_spec_validation_names_the_parameter():
-    cases = [(dict(widths=(1,)), "width"), (dict(nets=1), "nets"), (dict(C_W=0.0), "C_W"),
-             (dict(sampler="exact"), "sampler"), (dict(ntk=True), "sampler"),
-             (dict(q12=2.0), "q12"), (dict(gamma=float("nan")), "gamma"),
-             (dict(activation="swishy"), "activation")]
+    cases = [
+        (dict(widths=(1,)), "width"),
+        (dict(nets=1), "nets"),
+        (dict(C_W=0.0), "C_W"),
+        (dict(sampler="exact"), "sampler"),
+        (dict(ntk=True), "sampler"),
+        (dict(q12=2.0), "q12"),
+        (dict(gamma=float("nan")), "gamma"),
+        (dict(activation="swishy"), "activation"),
+    ]
     for kwargs, name in cases:
         with pytest.raises(ParameterError) as err:
             mc.EnsembleSpec(**kwargs)

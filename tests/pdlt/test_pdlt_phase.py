@@ -24,8 +24,9 @@ def x64():
 
 
 def test_relu_boundary_is_cw_two():
-    d = pdlt_phase.phase_diagram("relu", C_b=np.linspace(0, 1, 5), C_W=[1.5, 1.99, 2.01, 3.0],
-                                 depth=30)
+    d = pdlt_phase.phase_diagram(
+        "relu", C_b=np.linspace(0, 1, 5), C_W=[1.5, 1.99, 2.01, 3.0], depth=30
+    )
     expected = np.broadcast_to(np.asarray([1.5, 1.99, 2.01, 3.0])[:, None] / 2, (4, 5))
     np.testing.assert_allclose(d.chi_perp, expected, rtol=1e-12)
     assert (d.phase[:2] == -1).all() and (d.phase[2:] == 1).all()
@@ -43,8 +44,7 @@ def test_tanh_diagram_critical_point_and_boundary():
     boundary = [cw[np.argmax(d.phase[:, j] > 0)] for j in range(cb.size)]
     assert np.all(np.diff(boundary) >= 0) and boundary[-1] > boundary[0] + 0.5
     assert (d.critical.C_b, d.critical.C_W) == (0.0, 1.0)
-    fine = pdlt_phase.phase_diagram("tanh", C_b=cb, C_W=cw, depth=200, nodes=150,
-                                    classify=False)
+    fine = pdlt_phase.phase_diagram("tanh", C_b=cb, C_W=cw, depth=200, nodes=150, classify=False)
     away = np.abs(fine.chi_perp - 1) > 1e-3
     assert (fine.phase[away] == d.phase[away]).all()
     np.testing.assert_allclose(d.chi_perp, fine.chi_perp, atol=5e-4)

@@ -35,8 +35,10 @@ def quad(f, k):
     def g(x):
         return f(math.sqrt(k) * x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
 
-    return sum(integrate.quad(g, a, b, epsabs=1e-15, epsrel=1e-14, limit=300)[0]
-               for a, b in ((-np.inf, 0), (0, np.inf)))
+    return sum(
+        integrate.quad(g, a, b, epsabs=1e-15, epsrel=1e-14, limit=300)[0]
+        for a, b in ((-np.inf, 0), (0, np.inf))
+    )
 
 
 def test_tanh_moments_against_adaptive_quadrature():
@@ -44,12 +46,14 @@ def test_tanh_moments_against_adaptive_quadrature():
         m = pr.moments("tanh", jnp.asarray(k), nodes=100)
         assert float(m["g"]) == pytest.approx(quad(lambda z: math.tanh(z) ** 2, k), abs=1e-9)
         assert float(m["sp2"]) == pytest.approx(
-            quad(lambda z: (1 - math.tanh(z) ** 2) ** 2, k), abs=1e-9)
+            quad(lambda z: (1 - math.tanh(z) ** 2) ** 2, k), abs=1e-9
+        )
         assert float(m["s4"]) == pytest.approx(quad(lambda z: math.tanh(z) ** 4, k), abs=1e-9)
     # larger K needs more nodes: error at K = 3 falls from ~4e-6 (80) to ~5e-10 (200)
     exact = quad(lambda z: math.tanh(z) ** 2, 3.0)
-    errors = [abs(float(pr.moments("tanh", jnp.asarray(3.0), nodes=n)["g"]) - exact)
-              for n in (80, 200)]
+    errors = [
+        abs(float(pr.moments("tanh", jnp.asarray(3.0), nodes=n)["g"]) - exact) for n in (80, 200)
+    ]
     assert errors[0] > 1e-7 > 1e-8 > errors[1]
 
 
@@ -60,8 +64,11 @@ def test_quadrature_matches_closed_forms(name):
     numeric = pr.moments(name, k, nodes=100, closed=False)
     for key in closed:
         np.testing.assert_allclose(numeric[key], closed[key], atol=1e-9, err_msg=key)
-    kernels = (jnp.asarray([1.0, 0.5, 0.8]), jnp.asarray([0.3, -0.2, 0.79]),
-               jnp.asarray([0.6, 0.4, 0.8]))
+    kernels = (
+        jnp.asarray([1.0, 0.5, 0.8]),
+        jnp.asarray([0.3, -0.2, 0.79]),
+        jnp.asarray([0.6, 0.4, 0.8]),
+    )
     closed = pr.pair_moments(name, *kernels)
     numeric = pr.pair_moments(name, *kernels, nodes=100, closed=False)
     for key in closed:
@@ -73,8 +80,10 @@ def test_kinked_function_converges_slowly():
     ~1e-2..1e-3 (the step sigma' is integrated by a polynomial rule), far above the
     smooth-activation accuracy, and still improves with nodes."""
     exact = pr.moments("relu", jnp.asarray(1.0))
-    errs = [abs(float(pr.moments(jax.nn.relu, jnp.asarray(1.0), nodes=n)["d3"])
-                - float(exact["d3"])) for n in (21, 81)]
+    errs = [
+        abs(float(pr.moments(jax.nn.relu, jnp.asarray(1.0), nodes=n)["d3"]) - float(exact["d3"]))
+        for n in (21, 81)
+    ]
     assert 1e-6 < errs[1] < errs[0] < 0.2
     g = float(pr.moments(jax.nn.relu, jnp.asarray(1.0), nodes=100)["g"])
     assert g == pytest.approx(0.5, abs=1e-3)

@@ -61,8 +61,9 @@ def test_tanh_kernel_decays_like_one_over_two_l():
     p = pr.profile("tanh", 1000, C_W=1.0, q=1.0)
     two_lk = np.asarray(2 * p.layers * p.K)[[9, 99, 999]]
     # the reference's numerics, to the digits it quotes
-    for value, quoted, digits in zip(two_lk, (1.16, 1.02, 1.003), (0.005, 0.005, 0.0005),
-                                     strict=True):
+    for value, quoted, digits in zip(
+        two_lk, (1.16, 1.02, 1.003), (0.005, 0.005, 0.0005), strict=True
+    ):
         assert value == pytest.approx(quoted, abs=digits)
     assert two_lk[0] > two_lk[1] > two_lk[2] > 1.0
 
@@ -86,8 +87,9 @@ def test_relu_angle_approaches_three_pi_over_l():
     assert ratio[9999] == pytest.approx(1.0, abs=3e-3)
 
 
-@pytest.mark.parametrize(("name", "cb", "cw"), [("erf", 0.1, 1.5), ("tanh", 0.0, 1.0),
-                                                 ("relu", 0.2, 1.7)])
+@pytest.mark.parametrize(
+    ("name", "cb", "cw"), [("erf", 0.1, 1.5), ("tanh", 0.0, 1.0), ("relu", 0.2, 1.7)]
+)
 def test_perturbations_match_exact_pair_recursion(name, cb, cw):
     """Inputs x0 +- eps d: the exact 2x2 recursion's gamma-basis components
     K_[1] = (K++ - K--)/2 and K_[2] = (K++ - 2K+- + K--)/4 agree with the linearised maps
@@ -101,8 +103,9 @@ def test_perturbations_match_exact_pair_recursion(name, cb, cw):
     pair = pr.pair_profile(name, depth, q11=q_pp, q12=q_pm, q22=q_mm, C_b=cb, C_W=cw)
     k1_exact = np.asarray(pair.K11 - pair.K22) / 2
     k2_exact = np.asarray(pair.K11 - 2 * pair.K12 + pair.K22) / 4
-    _, k1, k2 = pr.perturbation_profile(name, depth, K0=cb + cw * x0, K1=2 * eps * cw * x0d,
-                                        K2=eps**2 * cw * xd, C_b=cb, C_W=cw)
+    _, k1, k2 = pr.perturbation_profile(
+        name, depth, K0=cb + cw * x0, K1=2 * eps * cw * x0d, K2=eps**2 * cw * xd, C_b=cb, C_W=cw
+    )
     np.testing.assert_allclose(k1, k1_exact, rtol=1e-2)
     np.testing.assert_allclose(k2, k2_exact, rtol=1e-2)
 
@@ -127,8 +130,13 @@ def test_grid_broadcasting_matches_single_runs():
 
 
 def test_bad_parameters_are_named():
-    cases = [(dict(C_W=-1.0), "C_W"), (dict(C_b=float("nan")), "C_b"), (dict(q=0.0), "q"),
-             (dict(nodes=2), "nodes"), (dict(gamma=float("inf")), "gamma")]
+    cases = [
+        (dict(C_W=-1.0), "C_W"),
+        (dict(C_b=float("nan")), "C_b"),
+        (dict(q=0.0), "q"),
+        (dict(nodes=2), "nodes"),
+        (dict(gamma=float("inf")), "gamma"),
+    ]
     for kwargs, name in cases:
         with pytest.raises(ParameterError) as err:
             pr.profile("tanh", 3, **kwargs)

@@ -47,12 +47,26 @@ def quad_drift(force, noise, right, left):
     total = 0.0
     if z_hi < cut:
         pts = [0.0] if z_hi < 0 else None
-        total += integrate.quad(lambda z: (force + noise * z - right) * phi(z), z_hi, cut,
-                                points=pts, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+        total += integrate.quad(
+            lambda z: (force + noise * z - right) * phi(z),
+            z_hi,
+            cut,
+            points=pts,
+            epsabs=1e-13,
+            epsrel=1e-12,
+            limit=200,
+        )[0]
     if z_lo > -cut:
         pts = [0.0] if z_lo > 0 else None
-        total += integrate.quad(lambda z: (force + noise * z + left) * phi(z), -cut, z_lo,
-                                points=pts, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+        total += integrate.quad(
+            lambda z: (force + noise * z + left) * phi(z),
+            -cut,
+            z_lo,
+            points=pts,
+            epsabs=1e-13,
+            epsrel=1e-12,
+            limit=200,
+        )[0]
     return total
 
 
@@ -65,8 +79,14 @@ def chain_matrix(n: int) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("force", "noise", "right", "left"),
-    [(0.0, 0.1, 0.1, 0.1), (0.05, 0.1, 0.1, 0.2), (0.5, 0.2, 0.1, 0.1), (-0.7, 0.3, 0.2, 0.4),
-     (0.0, 1.0, 0.003, 0.004), (1.5, 2.0, 0.5, 0.0)],
+    [
+        (0.0, 0.1, 0.1, 0.1),
+        (0.05, 0.1, 0.1, 0.2),
+        (0.5, 0.2, 0.1, 0.1),
+        (-0.7, 0.3, 0.2, 0.4),
+        (0.0, 1.0, 0.003, 0.004),
+        (1.5, 2.0, 0.5, 0.0),
+    ],
 )
 def test_mean_drift_matches_monte_carlo(force, noise, right, left):
     rng = np.random.default_rng(20240719)
@@ -89,8 +109,9 @@ def test_mean_drift_matches_quadrature(force, noise, right, left):
 
 
 @SETTINGS
-@given(force=forces, noise=st.floats(min_value=1e-9, max_value=3.0), right=frictions,
-       left=frictions)
+@given(
+    force=forces, noise=st.floats(min_value=1e-9, max_value=3.0), right=frictions, left=frictions
+)
 def test_mean_drift_within_lipschitz_bound_of_S(force, noise, right, left):
     # S is 1-Lipschitz, so |E S(F + s xi) - S(F)| <= s E|xi| = s sqrt(2/pi); 1e-14 for
     # rounding of O(1) numbers.
@@ -101,8 +122,10 @@ def test_mean_drift_within_lipschitz_bound_of_S(force, noise, right, left):
 @pytest.mark.parametrize("force", [-1.0, -0.2, 0.0, 0.1, 0.3, 2.0])
 def test_mean_drift_tends_to_S_as_noise_vanishes(force):
     right, left = 0.1, 0.2
-    errors = [abs(drift.mean_drift_value(force, s, right, left) - S_clip(force, right, left))
-              for s in (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)]
+    errors = [
+        abs(drift.mean_drift_value(force, s, right, left) - S_clip(force, right, left))
+        for s in (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
+    ]
     assert errors[-1] <= 1e-6  # Lipschitz bound 0.8e-6
     assert all(b <= a + 1e-15 for a, b in zip(errors, errors[1:], strict=False))
     # noise = 0 is exactly the friction map
@@ -129,8 +152,10 @@ def test_mobility_numeric_derivative(force, noise, right, left):
     # central difference, h = 1e-5: truncation h^2 |g'''| / 6 <= 1e-10 / 6 * 0.25 / s^2
     # <= 5e-7 at s = 0.01, rounding ~ 1e-16 * 8 / h ~ 1e-10: tolerance 1e-6
     h = 1e-5
-    fd = (drift.mean_drift_value(force + h, noise, right, left)
-          - drift.mean_drift_value(force - h, noise, right, left)) / (2 * h)
+    fd = (
+        drift.mean_drift_value(force + h, noise, right, left)
+        - drift.mean_drift_value(force - h, noise, right, left)
+    ) / (2 * h)
     assert slope == pytest.approx(fd, abs=1e-6)
     # independent meaning: g'(F) = P(block moves) = P(F + s xi > mu_R) + P(F + s xi < -mu_L)
     p_move = stats.norm.sf((right - force) / noise) + stats.norm.cdf((-left - force) / noise)
@@ -161,7 +186,8 @@ def test_noise_lubricates(noise, right, left):
     # g is strictly increasing through 0 (finite difference, independent of the formula)
     h = 1e-3 * noise
     assert drift.mean_drift_value(h, noise, right, left) > drift.mean_drift_value(
-        -h, noise, right, left)
+        -h, noise, right, left
+    )
 
 
 def test_mobility_keeps_relative_accuracy_in_the_tail():
@@ -186,8 +212,13 @@ def test_stationary_force_is_the_brent_root(noise, right, left):
     noise = max(noise, a / 3)  # keep g'(F*) >= 2 Phi(-3): the root is well conditioned
     f_star = float(drift.stationary_force(right, left))
     assert -left <= f_star <= right
-    root = optimize.brentq(lambda f: drift.mean_drift_value(f, noise, right, left),
-                           -left, right, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    root = optimize.brentq(
+        lambda f: drift.mean_drift_value(f, noise, right, left),
+        -left,
+        right,
+        xtol=1e-15,
+        rtol=4 * np.finfo(float).eps,
+    )
     # g rounds at ~1e-16 * 8, divided by g' >= 2.7e-3: ~3e-13; tolerance 1e-10
     assert f_star == pytest.approx(root, abs=1e-10)
     assert abs(drift.mean_drift_value(f_star, noise, right, left)) <= 1e-12
@@ -206,8 +237,9 @@ def test_stationary_force_sign_is_the_ratchet_direction():
     assert drift.stationary_force(sp.Rational(1, 10), sp.Rational(1, 10)) == 0
     assert drift.stationary_force(0.3, 0.1) > 0 > drift.stationary_force(0.1, 0.3)
     # g(0) has the opposite sign of F* (g increasing): blocks creep toward the weaker side
-    assert drift.mean_drift_value(0.0, 0.2, 0.3, 0.1) < 0 < drift.mean_drift_value(0.0, 0.2, 0.1,
-                                                                                      0.3)
+    assert (
+        drift.mean_drift_value(0.0, 0.2, 0.3, 0.1) < 0 < drift.mean_drift_value(0.0, 0.2, 0.1, 0.3)
+    )
 
 
 # ---------------------------------------------------------------- relaxation
@@ -218,8 +250,7 @@ def test_laplacian_slowest_rate_is_smallest_eigenvalue(L):
     eig = np.linalg.eigvalsh(chain_matrix(L))
     assert np.all(eig < 0)
     # eigvalsh is backward stable: absolute error ~ 1e-15 on eigenvalues >= 2.6e-3
-    assert float(drift.laplacian_slowest_rate(L)) == pytest.approx(np.min(np.abs(eig)),
-                                                                  rel=1e-11)
+    assert float(drift.laplacian_slowest_rate(L)) == pytest.approx(np.min(np.abs(eig)), rel=1e-11)
 
 
 def test_relaxation_time_symbolic_form():
@@ -229,19 +260,26 @@ def test_relaxation_time_symbolic_form():
 
 
 @SETTINGS
-@given(L=st.integers(min_value=1, max_value=40), k=st.floats(min_value=0.05, max_value=5.0),
-       noise=noises, right=positive_frictions, left=positive_frictions)
+@given(
+    L=st.integers(min_value=1, max_value=40),
+    k=st.floats(min_value=0.05, max_value=5.0),
+    noise=noises,
+    right=positive_frictions,
+    left=positive_frictions,
+)
 def test_relaxation_time_value_recomputed_independently(L, k, noise, right, left):
     a = (right + left) / 2
     noise = max(noise, a / 3)
-    f_star = optimize.brentq(lambda f: drift.mean_drift_value(f, noise, right, left),
-                             -left, right, xtol=1e-15)
+    f_star = optimize.brentq(
+        lambda f: drift.mean_drift_value(f, noise, right, left), -left, right, xtol=1e-15
+    )
     p_move = stats.norm.sf((right - f_star) / noise) + stats.norm.cdf((-left - f_star) / noise)
     lam1 = np.min(np.abs(np.linalg.eigvalsh(chain_matrix(L))))
     expected = 1.0 / (k * p_move * lam1)
     # relative errors: eigvalsh ~1e-13, root error 1e-13 times g''/g' <= 1/s: 1e-9 overall
-    assert drift.relaxation_time_value(L, k, noise, right, left) == pytest.approx(expected,
-                                                                                 rel=1e-9)
+    assert drift.relaxation_time_value(L, k, noise, right, left) == pytest.approx(
+        expected, rel=1e-9
+    )
 
 
 def test_relaxation_time_limits():
@@ -252,18 +290,21 @@ def test_relaxation_time_limits():
     # huge noise: g' -> 1, tau -> 1 / (k lambda_1) (the free chain)
     lam1 = 4 * math.sin(math.pi / 12) ** 2
     assert drift.relaxation_time_value(5, 2.0, 1e6, 0.1, 0.1) == pytest.approx(
-        1 / (2.0 * lam1), rel=1e-6)
+        1 / (2.0 * lam1), rel=1e-6
+    )
 
 
-@pytest.mark.parametrize(("L", "k", "noise", "right", "left"),
-                         [(3, 1.0, 0.1, 0.1, 0.1), (6, 0.5, 0.05, 0.03, 0.08)])
+@pytest.mark.parametrize(
+    ("L", "k", "noise", "right", "left"), [(3, 1.0, 0.1, 0.1, 0.1), (6, 0.5, 0.05, 0.03, 0.08)]
+)
 def test_relaxation_time_is_slowest_mode_of_mean_field_jacobian(L, k, noise, right, left):
     """Linearise the mean-field flow of model (a) about its stationary state numerically."""
     model = OverdampedModel(L)
     flow = sp.lambdify((model.x, model.parameters), model.mean_field_flow, [drift.NUMERIC, "scipy"])
     y = 1.0
-    f_star = optimize.brentq(lambda f: drift.mean_drift_value(f, noise, right, left),
-                             -left, right, xtol=1e-15)
+    f_star = optimize.brentq(
+        lambda f: drift.mean_drift_value(f, noise, right, left), -left, right, xtol=1e-15
+    )
     # stationary state: k (A x + y e_L) = F* for every block
     b = np.zeros(L)
     b[-1] = y

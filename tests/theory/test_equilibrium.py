@@ -107,8 +107,13 @@ def test_moved_blocks_sit_at_the_friction_threshold(L, k, right, left, y):
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=friction_value, left=friction_value,
-       y=st.one_of(target_value, target_value.map(lambda v: -v)))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=friction_value,
+    left=friction_value,
+    y=st.one_of(target_value, target_value.map(lambda v: -v)),
+)
 def test_elongations_sum_to_target_and_match_positions(L, k, right, left, y):
     state = equilibrium.pulled_equilibrium(L, k, right, left, y)
     d = np.array(state.elongations)
@@ -132,8 +137,13 @@ def test_stuck_blocks_match_brute_force_count(L, k, right, left, y):
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, mus=st.lists(friction_value, min_size=2, max_size=2),
-       y=target_value, left=friction_value)
+@given(
+    L=blocks,
+    k=stiffness,
+    mus=st.lists(friction_value, min_size=2, max_size=2),
+    y=target_value,
+    left=friction_value,
+)
 def test_more_friction_never_fewer_stuck_blocks(L, k, mus, y, left):
     low, high = sorted(mus)
     stuck_low = equilibrium.pulled_equilibrium(L, k, low, left, y).stuck_blocks
@@ -142,12 +152,19 @@ def test_more_friction_never_fewer_stuck_blocks(L, k, mus, y, left):
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=friction_value, left=friction_value,
-       ys=st.lists(target_value, min_size=2, max_size=2))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=friction_value,
+    left=friction_value,
+    ys=st.lists(target_value, min_size=2, max_size=2),
+)
 def test_stronger_pull_never_more_stuck_blocks(L, k, right, left, ys):
     small, large = sorted(ys)
-    assert (equilibrium.pulled_equilibrium(L, k, right, left, large).stuck_blocks
-            <= equilibrium.pulled_equilibrium(L, k, right, left, small).stuck_blocks)
+    assert (
+        equilibrium.pulled_equilibrium(L, k, right, left, large).stuck_blocks
+        <= equilibrium.pulled_equilibrium(L, k, right, left, small).stuck_blocks
+    )
 
 
 @SETTINGS
@@ -156,10 +173,10 @@ def test_mirror_symmetry(L, k, right, left, y):
     forward = equilibrium.pulled_equilibrium(L, k, right, left, y)
     mirrored = equilibrium.pulled_equilibrium(L, k, left, right, -y)
     # x -> -x swaps the roles of mu_R and mu_L; the computation is the same up to the sign
-    np.testing.assert_allclose(mirrored.positions, -np.array(forward.positions), rtol=0,
-                               atol=1e-12)
-    np.testing.assert_allclose(mirrored.elongations, -np.array(forward.elongations), rtol=0,
-                               atol=1e-12)
+    np.testing.assert_allclose(mirrored.positions, -np.array(forward.positions), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        mirrored.elongations, -np.array(forward.elongations), rtol=0, atol=1e-12
+    )
     assert mirrored.stuck_blocks == forward.stuck_blocks
 
 
@@ -171,7 +188,7 @@ def test_symmetric_friction_equilibrium_is_odd_in_target(L, k, mu, y):
     np.testing.assert_allclose(minus.positions, -np.array(plus.positions), rtol=0, atol=1e-12)
     # for y < 0 the moved blocks stop at F = -mu_L (mirror of the F = mu_R rule)
     F = numpy_forces(minus.positions, k, -y)
-    np.testing.assert_allclose(F[minus.stuck_blocks:], -mu, rtol=0, atol=FORCE_TOL)
+    np.testing.assert_allclose(F[minus.stuck_blocks :], -mu, rtol=0, atol=FORCE_TOL)
 
 
 @SETTINGS
@@ -260,23 +277,25 @@ def test_static_equilibrium_conditions_hold_at_pulled_state(L, k, right, left, y
     assert all(c == sp.true for c in conditions)
     # the exact state agrees with the float one the function returns (one rounding each)
     state = equilibrium.pulled_equilibrium(L, k, right, left, y)
-    np.testing.assert_allclose([float(v) for v in x_exact], state.positions, rtol=1e-14,
-                               atol=1e-15)
+    np.testing.assert_allclose([float(v) for v in x_exact], state.positions, rtol=1e-14, atol=1e-15)
 
 
 def test_static_equilibrium_conditions_can_fail():
     # negative control: at rest with the target pulled far away, the last block is not
     # held (k y = 1 > mu_R = 1/2), so the condition F_L <= mu_R must be False
     x = [sp.Integer(0)] * 3
-    conds = equilibrium.static_equilibrium_conditions(x, 1, 1, sp.Rational(1, 2),
-                                                      sp.Rational(1, 2))
+    conds = equilibrium.static_equilibrium_conditions(x, 1, 1, sp.Rational(1, 2), sp.Rational(1, 2))
     assert conds[-2] == sp.false and conds[-1] == sp.true
     # symbolic: the conditions are exactly -mu_L <= F_l <= mu_R
     xs = chain.position_symbols(2)
     conds = equilibrium.static_equilibrium_conditions(xs)
     forces = chain.spring_forces(xs)
-    assert conds == [forces[0] <= friction.mu_R, forces[0] >= -friction.mu_L,
-                     forces[1] <= friction.mu_R, forces[1] >= -friction.mu_L]
+    assert conds == [
+        forces[0] <= friction.mu_R,
+        forces[0] >= -friction.mu_L,
+        forces[1] <= friction.mu_R,
+        forces[1] >= -friction.mu_L,
+    ]
 
 
 @pytest.mark.parametrize("L", [1, 3, 6])
@@ -289,7 +308,7 @@ def test_pulled_elongations_symbolic(L):
         x = list(itertools.accumulate(d[:-1]))
         F = chain.spring_forces(x, k, y)
         # moved blocks (l > L + 1 - n) feel exactly mu_R
-        assert all(sp.simplify(Fl - mu) == 0 for Fl in F[L + 1 - n:])
+        assert all(sp.simplify(Fl - mu) == 0 for Fl in F[L + 1 - n :])
         # the last stuck block feels k d_{L+2-n}, which is <= mu_R iff n (n+1) >= 2 y k / mu_R
         if n < L + 1:
             boundary = sp.simplify(F[L - n] - mu).subs(y, mu * n * (n + 1) / (2 * k))
@@ -301,8 +320,12 @@ def test_pulled_elongations_symbolic(L):
 
 @pytest.mark.parametrize(
     ("L", "k", "right", "left", "y"),
-    [(4, 1.0, 0.05, 0.07, 1.0), (7, 1.0, 0.1, 0.1, 1.0), (5, 0.5, 0.013, 0.2, 0.3),
-     (3, 2.0, 0.4, 0.1, -1.0)],
+    [
+        (4, 1.0, 0.05, 0.07, 1.0),
+        (7, 1.0, 0.1, 0.1, 1.0),
+        (5, 0.5, 0.013, 0.2, 0.3),
+        (3, 2.0, 0.4, 0.1, -1.0),
+    ],
 )
 def test_pulled_equilibrium_is_the_end_of_the_noiseless_flow(L, k, right, left, y):
     """Integrate dx/dt = S(F) from rest with scipy (S = F - clip(F, -mu_L, mu_R))."""

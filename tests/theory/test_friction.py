@@ -26,7 +26,8 @@ mu_R, mu_L, delta = friction.mu_R, friction.mu_L, friction.delta
 S_num = sp.lambdify((f_sym, mu_R, mu_L), friction.static_friction(f_sym), "numpy")
 kin_num = sp.lambdify((v_sym, mu_R, mu_L), friction.kinetic_friction(v_sym), "numpy")
 smooth_num = sp.lambdify(
-    (v_sym, mu_R, mu_L, delta), friction.smoothed_kinetic_friction(v_sym), "numpy")
+    (v_sym, mu_R, mu_L, delta), friction.smoothed_kinetic_friction(v_sym), "numpy"
+)
 
 mus = st.floats(min_value=0.0, max_value=5.0, allow_nan=False)
 forces = st.floats(min_value=-20.0, max_value=20.0, allow_nan=False)
@@ -46,8 +47,11 @@ def test_static_friction_equals_force_minus_clipped_force(f, right, left):
 
 @pytest.mark.parametrize(
     ("right", "left"),
-    [(sp.Rational(1, 10), sp.Rational(1, 10)), (sp.Rational(3, 1000), sp.Rational(1, 250)),
-     (sp.Integer(2), sp.Rational(1, 3))],
+    [
+        (sp.Rational(1, 10), sp.Rational(1, 10)),
+        (sp.Rational(3, 1000), sp.Rational(1, 250)),
+        (sp.Integer(2), sp.Rational(1, 3)),
+    ],
 )
 def test_static_friction_continuous_at_both_kinks(right, left):
     # sympy writes S with Min/Max; its limit code needs the Piecewise form
@@ -77,8 +81,12 @@ def test_static_friction_zero_inside_dead_zone(right, left, u):
 
 
 @SETTINGS
-@given(right=mus, left=mus, gap=st.floats(min_value=1e-3, max_value=10.0),
-       sign=st.sampled_from([1, -1]))
+@given(
+    right=mus,
+    left=mus,
+    gap=st.floats(min_value=1e-3, max_value=10.0),
+    sign=st.sampled_from([1, -1]),
+)
 def test_static_friction_slope_one_outside(right, left, gap, sign):
     f = right + gap if sign > 0 else -left - gap
     h = 1e-4 * gap  # stays on the same branch
@@ -105,8 +113,10 @@ def test_kinetic_friction_values(v, right, left):
 
 @SETTINGS
 @given(
-    v=st.floats(min_value=1e-3, max_value=10.0), sign=st.sampled_from([1, -1]),
-    right=st.floats(min_value=1e-3, max_value=5.0), left=st.floats(min_value=1e-3, max_value=5.0),
+    v=st.floats(min_value=1e-3, max_value=10.0),
+    sign=st.sampled_from([1, -1]),
+    right=st.floats(min_value=1e-3, max_value=5.0),
+    left=st.floats(min_value=1e-3, max_value=5.0),
 )
 def test_smoothed_friction_tends_to_kinetic_friction(v, sign, right, left):
     v = sign * v
@@ -138,8 +148,12 @@ def test_smoothed_friction_vanishes_at_rest_and_is_continuous():
 
 
 @SETTINGS
-@given(v=st.floats(min_value=-10.0, max_value=10.0), right=mus, left=mus,
-       d=st.floats(min_value=1e-3, max_value=10.0))
+@given(
+    v=st.floats(min_value=-10.0, max_value=10.0),
+    right=mus,
+    left=mus,
+    d=st.floats(min_value=1e-3, max_value=10.0),
+)
 def test_smoothed_friction_sign_and_bound(v, right, left, d):
     value = float(smooth_num(v, right, left, d))
     # it opposes the motion with the right threshold and never exceeds it

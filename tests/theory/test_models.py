@@ -68,8 +68,15 @@ def overdamped_mean_field_flow(L: int):
 
 
 @SETTINGS
-@given(data=st.data(), L=blocks, k=pos, y=coord, right=fric, left=fric,
-       eta=st.floats(min_value=1e-6, max_value=0.1))
+@given(
+    data=st.data(),
+    L=blocks,
+    k=pos,
+    y=coord,
+    right=fric,
+    left=fric,
+    eta=st.floats(min_value=1e-6, max_value=0.1),
+)
 def test_overdamped_update_without_noise_is_x_plus_eta_S_of_F(data, L, k, y, right, left, eta):
     x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
     update = overdamped_update(L, False)
@@ -81,20 +88,31 @@ def test_overdamped_update_without_noise_is_x_plus_eta_S_of_F(data, L, k, y, rig
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     # (update - x) / eta is S(F) itself, i.e. the noiseless flow
     flow = overdamped_noiseless_flow(L)
-    np.testing.assert_allclose(np.array(flow(x, (k, y, right, left, 0.0, eta)), dtype=float),
-                               S_clip(numpy_forces(x, k, y), right, left), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.array(flow(x, (k, y, right, left, 0.0, eta)), dtype=float),
+        S_clip(numpy_forces(x, k, y), right, left),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 @SETTINGS
-@given(data=st.data(), L=blocks, k=pos, y=coord, right=fric, left=fric,
-       eps=st.floats(min_value=0.0, max_value=2.0), shared=st.booleans())
+@given(
+    data=st.data(),
+    L=blocks,
+    k=pos,
+    y=coord,
+    right=fric,
+    left=fric,
+    eps=st.floats(min_value=0.0, max_value=2.0),
+    shared=st.booleans(),
+)
 def test_overdamped_update_with_noise(data, L, k, y, right, left, eps, shared):
     x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
     model = OverdampedModel(L, shared_noise=shared)
     xi = np.array(data.draw(st.lists(coord, min_size=len(model.xi), max_size=len(model.xi))))
     eta = 0.01
-    got = np.array(overdamped_update(L, shared)(x, xi, (k, y, right, left, eps, eta)),
-                   dtype=float)
+    got = np.array(overdamped_update(L, shared)(x, xi, (k, y, right, left, eps, eta)), dtype=float)
     noise = np.full(L, xi[0]) if shared else xi  # one kick for all blocks when shared
     expected = x + eta * S_clip(numpy_forces(x, k, y) + eps * noise, right, left)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
@@ -144,16 +162,21 @@ def test_mean_field_flow_is_monte_carlo_mean_of_update(F, eps, right, left):
     n = 1_000_000
     step = overdamped_update(1, False)
     xi = rng.standard_normal(n)
-    samples = (np.asarray(step(np.full(1, x1), (xi,), (1.0, 1.0, right, left, eps, 0.01))[0])
-               - x1) / 0.01
+    samples = (
+        np.asarray(step(np.full(1, x1), (xi,), (1.0, 1.0, right, left, eps, 0.01))[0]) - x1
+    ) / 0.01
     stderr = samples.std() / math.sqrt(n)
     # 5 standard errors of the Monte Carlo mean (two-sided p ~ 6e-7), fixed seed.
     assert abs(samples.mean() - mean_field) <= 5 * stderr + 1e-12
 
 
 @SETTINGS
-@given(F=st.floats(min_value=-5.0, max_value=5.0), right=fric, left=fric,
-       eps=st.floats(min_value=100.0, max_value=1e5))
+@given(
+    F=st.floats(min_value=-5.0, max_value=5.0),
+    right=fric,
+    left=fric,
+    eps=st.floats(min_value=100.0, max_value=1e5),
+)
 def test_mean_field_flow_large_noise_limit(F, right, left, eps):
     """g(F) -> F - (mu_R - mu_L)/2 as eps_bar -> infinity.
 
@@ -170,8 +193,12 @@ def test_mean_field_flow_large_noise_limit(F, right, left, eps):
 
 
 @SETTINGS
-@given(F=st.floats(min_value=-3.0, max_value=3.0), right=fric, left=fric,
-       eps=st.floats(min_value=1e-9, max_value=1e-3))
+@given(
+    F=st.floats(min_value=-3.0, max_value=3.0),
+    right=fric,
+    left=fric,
+    eps=st.floats(min_value=1e-9, max_value=1e-3),
+)
 def test_mean_field_flow_small_noise_limit_is_noiseless_flow(F, right, left, eps):
     x1 = (1.0 - F) / 2.0
     params = (1.0, 1.0, right, left, eps, 0.01)
@@ -197,14 +224,31 @@ def numpy_underdamped_drift(x, v, k, y, right, left, m, gamma, friction_of_v):
 
 
 @SETTINGS
-@given(data=st.data(), L=blocks, k=pos, y=coord, right=fric, left=fric, m=pos,
-       gamma=st.floats(min_value=0.0, max_value=2.0), shared=st.booleans())
+@given(
+    data=st.data(),
+    L=blocks,
+    k=pos,
+    y=coord,
+    right=fric,
+    left=fric,
+    m=pos,
+    gamma=st.floats(min_value=0.0, max_value=2.0),
+    shared=st.booleans(),
+)
 def test_underdamped_drift_rows(data, L, k, y, right, left, m, gamma, shared):
     model = UnderdampedModel(L, shared_noise=shared)
     x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
-    v = np.array(data.draw(st.lists(
-        st.floats(min_value=0.01, max_value=3.0).flatmap(
-            lambda a: st.sampled_from([a, -a])), min_size=L, max_size=L)))
+    v = np.array(
+        data.draw(
+            st.lists(
+                st.floats(min_value=0.01, max_value=3.0).flatmap(
+                    lambda a: st.sampled_from([a, -a])
+                ),
+                min_size=L,
+                max_size=L,
+            )
+        )
+    )
     params = (k, y, right, left, m, gamma, 0.0, 0.0, 1e-3)
     exact = sp.lambdify((model.state, model.parameters), model.drift, "numpy")
     got = np.array(exact(np.concatenate([x, v]), params), dtype=float)
@@ -252,24 +296,43 @@ def test_underdamped_diffusion_shapes_and_entries(L):
     assert indep[:L, :] == sp.zeros(L, L)
     assert indep[L:, :] == sp.eye(L) * amplitude
     # noise covariances: all-ones block (fully correlated) versus identity (independent)
-    assert sp.simplify(shared * shared.T - sp.diag(sp.zeros(L, L), sp.ones(L, L) * amplitude**2)) \
-        == sp.zeros(2 * L, 2 * L)
-    assert sp.simplify(indep * indep.T - sp.diag(sp.zeros(L, L), sp.eye(L) * amplitude**2)) \
-        == sp.zeros(2 * L, 2 * L)
+    assert sp.simplify(
+        shared * shared.T - sp.diag(sp.zeros(L, L), sp.ones(L, L) * amplitude**2)
+    ) == sp.zeros(2 * L, 2 * L)
+    assert sp.simplify(
+        indep * indep.T - sp.diag(sp.zeros(L, L), sp.eye(L) * amplitude**2)
+    ) == sp.zeros(2 * L, 2 * L)
 
 
 def test_underdamped_latex_and_parameters():
     shared = UnderdampedModel(3)
     assert shared.shared_noise  # model (b) defaults to one shared Brownian motion
-    assert shared.parameters == (chain.k, chain.y, friction.mu_R, friction.mu_L, ud.m,
-                                 ud.gamma, ud.eps, ud.lam, friction.delta)
+    assert shared.parameters == (
+        chain.k,
+        chain.y,
+        friction.mu_R,
+        friction.mu_L,
+        ud.m,
+        ud.gamma,
+        ud.eps,
+        ud.lam,
+        friction.delta,
+    )
     allowed = set(shared.state) | set(shared.parameters)
     for row in (*shared.drift, *shared.smoothed_drift):
         assert row.free_symbols <= allowed
     text = shared.latex()
     assert isinstance(text, str)
-    for piece in ("dx_\\ell = v_\\ell", r"\gamma v_\ell", "f(v_\\ell)", "dW_t",
-                  r"e^{-\lambda t}", r"\mu_{R}", r"- \mu_{L}", "F_\\ell"):
+    for piece in (
+        "dx_\\ell = v_\\ell",
+        r"\gamma v_\ell",
+        "f(v_\\ell)",
+        "dW_t",
+        r"e^{-\lambda t}",
+        r"\mu_{R}",
+        r"- \mu_{L}",
+        "F_\\ell",
+    ):
         assert piece in text
     assert r"dW_{\ell,t}" in UnderdampedModel(3, shared_noise=False).latex()
 
@@ -297,8 +360,16 @@ def test_stick_slip_shapes_and_noise_symbols(L):
 
 
 @SETTINGS
-@given(data=st.data(), L=blocks, k=pos, y=coord, m=pos, hstep=st.floats(1e-4, 0.1),
-       eps=st.floats(0.0, 1.0), shared=st.booleans())
+@given(
+    data=st.data(),
+    L=blocks,
+    k=pos,
+    y=coord,
+    m=pos,
+    hstep=st.floats(1e-4, 0.1),
+    eps=st.floats(0.0, 1.0),
+    shared=st.booleans(),
+)
 def test_stick_slip_without_friction_is_symplectic_euler(data, L, k, y, m, hstep, eps, shared):
     model, step = stick_slip(L, shared)
     x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
@@ -314,8 +385,14 @@ def test_stick_slip_without_friction_is_symplectic_euler(data, L, k, y, m, hstep
 
 
 @SETTINGS
-@given(L=blocks, k=pos, y=st.floats(0.0, 1.0), m=pos, hstep=st.floats(1e-4, 0.1),
-       margin=st.floats(0.0, 2.0))
+@given(
+    L=blocks,
+    k=pos,
+    y=st.floats(0.0, 1.0),
+    m=pos,
+    hstep=st.floats(1e-4, 0.1),
+    margin=st.floats(0.0, 2.0),
+)
 def test_stick_slip_holds_a_block_inside_the_friction_cone(L, k, y, m, hstep, margin):
     # at rest at x = 0, the only force is k y on the last block; with mu_R >= k y the trial
     # velocity h k y / m is within the friction impulse h mu_R / m: nothing moves, exactly
@@ -329,16 +406,29 @@ def test_stick_slip_holds_a_block_inside_the_friction_cone(L, k, y, m, hstep, ma
 
 
 @SETTINGS
-@given(data=st.data(), L=blocks, k=st.floats(0.1, 3.0), y=coord,
-       right=fric, left=fric, m=st.floats(0.5, 3.0), gamma=st.floats(0.0, 1.0))
-def test_stick_slip_step_is_consistent_with_the_coulomb_drift(data, L, k, y, right, left, m,
-                                                               gamma):
+@given(
+    data=st.data(),
+    L=blocks,
+    k=st.floats(0.1, 3.0),
+    y=coord,
+    right=fric,
+    left=fric,
+    m=st.floats(0.5, 3.0),
+    gamma=st.floats(0.0, 1.0),
+)
+def test_stick_slip_step_is_consistent_with_the_coulomb_drift(data, L, k, y, right, left, m, gamma):
     """(x' - x)/h -> v and (v' - v)/h -> (F - gamma v - f(v))/m for sliding blocks (v != 0)."""
     model, step = stick_slip(L, True)
     x = np.array(data.draw(st.lists(coord, min_size=L, max_size=L)))
-    v = np.array(data.draw(st.lists(
-        st.floats(min_value=0.1, max_value=3.0).flatmap(lambda a: st.sampled_from([a, -a])),
-        min_size=L, max_size=L)))
+    v = np.array(
+        data.draw(
+            st.lists(
+                st.floats(min_value=0.1, max_value=3.0).flatmap(lambda a: st.sampled_from([a, -a])),
+                min_size=L,
+                max_size=L,
+            )
+        )
+    )
     hstep = 1e-6
     params = (k, y, right, left, m, gamma, 0.0, 0.0, 1e-3, hstep, 0.0)
     got = np.array(step(np.concatenate([x, v]), np.zeros(1), params), dtype=float)

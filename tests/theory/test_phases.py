@@ -39,8 +39,9 @@ def numpy_forces(x, k, y):
 
 
 def brent_stationary_force(noise, right, left):
-    return optimize.brentq(lambda f: drift.mean_drift_value(f, noise, right, left),
-                           -left, right, xtol=1e-15)
+    return optimize.brentq(
+        lambda f: drift.mean_drift_value(f, noise, right, left), -left, right, xtol=1e-15
+    )
 
 
 # ---------------------------------------------------------------- stationary profile
@@ -59,8 +60,14 @@ def test_stationary_elongations_symbolic(L):
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, y=targets, right=frictions, left=frictions,
-       noise=st.floats(min_value=0.05, max_value=2.0))
+@given(
+    L=blocks,
+    k=stiffness,
+    y=targets,
+    right=frictions,
+    left=frictions,
+    noise=st.floats(min_value=0.05, max_value=2.0),
+)
 def test_stationary_profile_balances_the_stationary_force(L, k, y, right, left, noise):
     d = np.array([float(v) for v in phases.stationary_elongations(L, k, y, right, left)])
     x = np.cumsum(d)[:-1]
@@ -86,7 +93,8 @@ def test_stationary_curvature_and_spread(L, k, y, right, left):
     assert float(chain.spread(list(d))) == pytest.approx(v_inf, abs=1e-12)
     # convex exactly when mu_L > mu_R (blocks slip forward more easily than back)
     assert phases.classify(c_inf, 0.0) == (
-        "convex" if left > right else "concave" if left < right else "linear")
+        "convex" if left > right else "concave" if left < right else "linear"
+    )
 
 
 def test_stationary_spread_symbolic_general_L():
@@ -95,26 +103,44 @@ def test_stationary_spread_symbolic_general_L():
     for n in (1, 4, 9):
         d = phases.stationary_elongations(n)
         diff = (expr.subs(L, n) - chain.spread(d)).subs(
-            {friction.mu_R: sp.Rational(3, 10), friction.mu_L: sp.Rational(1, 7),
-             chain.k: sp.Rational(2), chain.y: sp.Rational(1)})
+            {
+                friction.mu_R: sp.Rational(3, 10),
+                friction.mu_L: sp.Rational(1, 7),
+                chain.k: sp.Rational(2),
+                chain.y: sp.Rational(1),
+            }
+        )
         assert sp.simplify(diff) == 0
 
 
 # ---------------------------------------------------------------- boundaries
 
 
-_boundary_args = (phases.c_b, phases.c_0, phases.T, phases.L_sym, chain.k, friction.mu_R,
-                  friction.mu_L)
+_boundary_args = (
+    phases.c_b,
+    phases.c_0,
+    phases.T,
+    phases.L_sym,
+    chain.k,
+    friction.mu_R,
+    friction.mu_L,
+)
 _boundary_mp = sp.lambdify(_boundary_args, phases.boundary_expr(), "mpmath")
-_curvature_mp = sp.lambdify((*_boundary_args[1:], drift.sigma), phases.curvature_expr(),
-                            [{"Phi": mpmath.ncdf}, "mpmath"])
+_curvature_mp = sp.lambdify(
+    (*_boundary_args[1:], drift.sigma), phases.curvature_expr(), [{"Phi": mpmath.ncdf}, "mpmath"]
+)
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions,
-       c0=st.floats(min_value=-5.0, max_value=5.0),
-       fraction=st.floats(min_value=0.01, max_value=0.99),
-       p=st.floats(min_value=1e-3, max_value=0.49))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    c0=st.floats(min_value=-5.0, max_value=5.0),
+    fraction=st.floats(min_value=0.01, max_value=0.99),
+    p=st.floats(min_value=1e-3, max_value=0.49),
+)
 def test_boundary_expr_solves_curvature_equation(L, k, right, left, c0, fraction, p):
     """Pick a valid (level, T) from the fraction and p of the docstring; substitute back."""
     c_inf = L * (left - right) / (2 * k)
@@ -131,9 +157,15 @@ def test_boundary_expr_solves_curvature_equation(L, k, right, left, c0, fraction
     assert sigma_b > 0
 
 
-params = st.tuples(blocks, stiffness, frictions, frictions,
-                   st.floats(min_value=1.0, max_value=1e4),
-                   st.floats(min_value=1e-3, max_value=1.0), st.sampled_from([-1, 1]))
+params = st.tuples(
+    blocks,
+    stiffness,
+    frictions,
+    frictions,
+    st.floats(min_value=1.0, max_value=1e4),
+    st.floats(min_value=1e-3, max_value=1.0),
+    st.sampled_from([-1, 1]),
+)
 
 
 @SETTINGS
@@ -169,9 +201,14 @@ def test_boundary_noise_is_brent_root_of_predicted_curvature(args):
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions,
-       fraction=st.floats(min_value=0.02, max_value=0.98),
-       p=st.floats(min_value=0.01, max_value=0.45))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    fraction=st.floats(min_value=0.02, max_value=0.98),
+    p=st.floats(min_value=0.01, max_value=0.45),
+)
 def test_boundary_noise_where_a_boundary_exists(L, k, right, left, fraction, p):
     """Levels strictly between c_0 and c(sigma = inf), so a crossing exists by construction."""
     c0 = phases.pulled_curvature(L, k, right, left)
@@ -206,8 +243,10 @@ def test_boundary_noise_examples_with_both_boundaries():
     s2 = phases.boundary_noise(tol, L, k, right, left, duration)
     assert 0 < s1 < s2
     # phase order in sigma: concave, linear, convex
-    shapes = [phases.classify(phases.predict(L, k, right, left, s, duration).curvature, tol)
-              for s in (s1 / 2, math.sqrt(s1 * s2), 2 * s2)]
+    shapes = [
+        phases.classify(phases.predict(L, k, right, left, s, duration).curvature, tol)
+        for s in (s1 / 2, math.sqrt(s1 * s2), 2 * s2)
+    ]
     assert shapes == ["concave", "linear", "convex"]
     # symmetric friction: c_inf = 0 is linear, so no linear/convex boundary exists
     assert math.isnan(phases.boundary_noise(tol, L, k, 0.2, 0.2, duration))
@@ -218,8 +257,14 @@ def test_boundary_noise_examples_with_both_boundaries():
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions, y=targets,
-       duration=st.floats(min_value=0.0, max_value=1e6))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    y=targets,
+    duration=st.floats(min_value=0.0, max_value=1e6),
+)
 def test_predict_without_noise_is_the_pulled_equilibrium(L, k, right, left, y, duration):
     pred = phases.predict(L, k, right, left, 0.0, duration, y)
     state = equilibrium.pulled_equilibrium(L, k, right, left, y)
@@ -229,15 +274,20 @@ def test_predict_without_noise_is_the_pulled_equilibrium(L, k, right, left, y, d
     assert pred.curvature == pytest.approx(d[0] - d[-1], abs=1e-12)
     assert pred.spread == pytest.approx(np.std(d), abs=1e-12)
     assert pred.relaxation_time == math.inf
-    assert pred.curvature == pytest.approx(phases.pulled_curvature(L, k, right, left, y),
-                                           abs=1e-12)
+    assert pred.curvature == pytest.approx(phases.pulled_curvature(L, k, right, left, y), abs=1e-12)
     # the pulled profile is concave whenever mu_R > 0 (elongations grow toward the target)
     assert pred.curvature < 0
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions, y=targets,
-       noise=st.floats(min_value=0.05, max_value=2.0))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    y=targets,
+    noise=st.floats(min_value=0.05, max_value=2.0),
+)
 def test_predict_long_training_reaches_stationary_profile(L, k, right, left, y, noise):
     noise = max(noise, (right + left) / 6)
     tau = phases.predict(L, k, right, left, noise, 1.0, y).relaxation_time
@@ -253,10 +303,17 @@ def test_predict_long_training_reaches_stationary_profile(L, k, right, left, y, 
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions, noise=noises,
-       durations=st.lists(st.floats(min_value=0.0, max_value=1e4), min_size=2, max_size=2))
-def test_predicted_curvature_moves_monotonically_from_c0_to_c_inf(L, k, right, left, noise,
-                                                                   durations):
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    noise=noises,
+    durations=st.lists(st.floats(min_value=0.0, max_value=1e4), min_size=2, max_size=2),
+)
+def test_predicted_curvature_moves_monotonically_from_c0_to_c_inf(
+    L, k, right, left, noise, durations
+):
     short, long = sorted(durations)
     c0 = phases.pulled_curvature(L, k, right, left)
     c_inf = L * (left - right) / (2 * k)
@@ -268,38 +325,73 @@ def test_predicted_curvature_moves_monotonically_from_c0_to_c_inf(L, k, right, l
 
 
 @SETTINGS
-@given(L=blocks, k=stiffness, right=frictions, left=frictions, noise=noises,
-       duration=st.floats(min_value=0.0, max_value=1e4))
+@given(
+    L=blocks,
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    noise=noises,
+    duration=st.floats(min_value=0.0, max_value=1e4),
+)
 def test_predict_matches_symbolic_curvature_expr(L, k, right, left, noise, duration):
     # a / sigma <= 5: beyond that the 30-digit evalf of 1 + erf(-a/(sigma sqrt 2)) in the
     # symbolic tau loses its digits to cancellation (a limitation of the reference only)
     noise = max(noise, (right + left) / 10)
     pred = phases.predict(L, k, right, left, noise, duration)
     c0 = phases.pulled_curvature(L, k, right, left)
-    values = {phases.c_0: c0, phases.T: duration, phases.L_sym: L, chain.k: k,
-              drift.sigma: noise, friction.mu_R: right, friction.mu_L: left}
-    expected = float(phases.curvature_expr().evalf(30, subs={s: sp.Rational(v)
-                                                              for s, v in values.items()}))
+    values = {
+        phases.c_0: c0,
+        phases.T: duration,
+        phases.L_sym: L,
+        chain.k: k,
+        drift.sigma: noise,
+        friction.mu_R: right,
+        friction.mu_L: left,
+    }
+    expected = float(
+        phases.curvature_expr().evalf(30, subs={s: sp.Rational(v) for s, v in values.items()})
+    )
     # numpy path vs 30-digit sympy; the numeric tau uses erfc, the symbolic one erf:
     # O(1) curvatures, 1e-9 absolute
     assert pred.curvature == pytest.approx(expected, abs=1e-9)
-    tau = float(phases.relaxation_time_expr().evalf(30, subs={
-        phases.L_sym: L, chain.k: sp.Rational(k), drift.sigma: sp.Rational(noise),
-        friction.mu_R: sp.Rational(right), friction.mu_L: sp.Rational(left)}))
+    tau = float(
+        phases.relaxation_time_expr().evalf(
+            30,
+            subs={
+                phases.L_sym: L,
+                chain.k: sp.Rational(k),
+                drift.sigma: sp.Rational(noise),
+                friction.mu_R: sp.Rational(right),
+                friction.mu_L: sp.Rational(left),
+            },
+        )
+    )
     assert pred.relaxation_time == pytest.approx(tau, rel=1e-9)
 
 
 @settings(max_examples=25, deadline=None)  # 30-digit evalf of L + 1 expressions each
-@given(L=st.integers(min_value=1, max_value=8), k=stiffness, right=frictions, left=frictions,
-       y=targets, noise=st.floats(min_value=0.05, max_value=2.0),
-       duration=st.floats(min_value=0.0, max_value=1e3))
+@given(
+    L=st.integers(min_value=1, max_value=8),
+    k=stiffness,
+    right=frictions,
+    left=frictions,
+    y=targets,
+    noise=st.floats(min_value=0.05, max_value=2.0),
+    duration=st.floats(min_value=0.0, max_value=1e3),
+)
 def test_elongations_expr_matches_predict(L, k, right, left, y, noise, duration):
     noise = max(noise, (right + left) / 10)  # a / sigma <= 5 (see test above)
     pred = phases.predict(L, k, right, left, noise, duration, y)
     n = equilibrium.pulled_equilibrium(L, k, right, left, y).moving_elongations
     d = phases.elongations_expr(L, n)
-    values = {phases.T: duration, chain.k: k, chain.y: y, drift.sigma: noise,
-              friction.mu_R: right, friction.mu_L: left}
+    values = {
+        phases.T: duration,
+        chain.k: k,
+        chain.y: y,
+        drift.sigma: noise,
+        friction.mu_R: right,
+        friction.mu_L: left,
+    }
     values = {s: sp.Rational(v) for s, v in values.items()}
     got = [float(dl.evalf(30, subs=values)) for dl in d]
     # symbolic d(T) at 30 digits vs the numpy interpolation: O(1) numbers, 1e-9 absolute

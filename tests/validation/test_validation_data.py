@@ -17,8 +17,9 @@ FASHION_INSTALLED = all(
     for stem in data.FASHION_FILES.values()
 )
 needs_fashion = pytest.mark.skipif(
-    not FASHION_INSTALLED, reason="dataset-fashion-mnist not installed "
-    "(apt-get install dataset-fashion-mnist)")
+    not FASHION_INSTALLED,
+    reason="dataset-fashion-mnist not installed (apt-get install dataset-fashion-mnist)",
+)
 
 
 def check_dataset(ds, train, test, features, classes):
@@ -31,7 +32,11 @@ def check_dataset(ds, train, test, features, classes):
     assert np.all(np.isfinite(ds.x_train)) and np.all(np.isfinite(ds.x_test))
     info = ds.describe()
     assert (info["train_size"], info["test_size"], info["features"], info["classes"]) == (
-        train, test, features, classes)
+        train,
+        test,
+        features,
+        classes,
+    )
     assert sum(info["train_class_counts"]) == train
 
 
@@ -72,8 +77,10 @@ def test_mnist1d_subsample_is_seeded_subset(mnist1d_seed3):
     # every kept row is a row of the full set, with its label, and no row twice
     ds = mnist1d_seed3[0]
     full = {row.tobytes(): label for row, label in zip(ds.x_train, ds.y_train, strict=True)}
-    assert all(full[row.tobytes()] == label
-               for row, label in zip(small.x_train, small.y_train, strict=True))
+    assert all(
+        full[row.tobytes()] == label
+        for row, label in zip(small.x_train, small.y_train, strict=True)
+    )
     assert len({row.tobytes() for row in small.x_train}) == 256
 
 
@@ -116,8 +123,9 @@ def test_gmm_statistics():
     # the mixture and the test set do not depend on the training-set size
     small = data.load_dataset("gmm", seed=5, train_size=100, test_size=1000)
     np.testing.assert_array_equal(small.x_test, ds.x_test)
-    assert not np.array_equal(data.load_dataset("gmm", seed=6, train_size=100).x_train,
-                              small.x_train)
+    assert not np.array_equal(
+        data.load_dataset("gmm", seed=6, train_size=100).x_train, small.x_train
+    )
 
 
 def test_gmm_defaults():
@@ -145,8 +153,12 @@ def test_bad_names_and_sizes_raise_parameter_error(tmp_path):
 
 def save_npz(path, **arrays):
     rng = np.random.default_rng(0)
-    base = {"x_train": rng.normal(size=(50, 7)), "y_train": rng.integers(0, 4, 50),
-            "x_test": rng.normal(size=(20, 7)), "y_test": rng.integers(0, 5, 20)}
+    base = {
+        "x_train": rng.normal(size=(50, 7)),
+        "y_train": rng.integers(0, 4, 50),
+        "x_test": rng.normal(size=(20, 7)),
+        "y_test": rng.integers(0, 5, 20),
+    }
     base.update(arrays)
     np.savez(path, **{k: v for k, v in base.items() if v is not None})
     return base
@@ -163,16 +175,19 @@ def test_npz_round_trip(tmp_path):
     check_dataset(sub, 10, 20, 7, 5)
 
 
-@pytest.mark.parametrize("bad, key", [
-    ({"y_test": None}, "y_test"),
-    ({"x_train": np.ones(50)}, "x_train"),
-    ({"x_test": np.ones((20, 6))}, "x_test"),
-    ({"y_train": np.zeros(49, dtype=int)}, "y_train"),
-    ({"y_train": np.zeros(50)}, "y_train"),  # float labels
-    ({"y_test": -np.ones(20, dtype=int)}, "y_test"),
-    ({"x_test": np.full((20, 7), np.nan)}, "x_test"),
-    ({"x_train": np.array([["a"] * 7] * 50)}, "x_train"),
-])
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        ({"y_test": None}, "y_test"),
+        ({"x_train": np.ones(50)}, "x_train"),
+        ({"x_test": np.ones((20, 6))}, "x_test"),
+        ({"y_train": np.zeros(49, dtype=int)}, "y_train"),
+        ({"y_train": np.zeros(50)}, "y_train"),  # float labels
+        ({"y_test": -np.ones(20, dtype=int)}, "y_test"),
+        ({"x_test": np.full((20, 7), np.nan)}, "x_test"),
+        ({"x_train": np.array([["a"] * 7] * 50)}, "x_train"),
+    ],
+)
 def test_npz_errors_name_the_key(tmp_path, bad, key):
     path = tmp_path / "bad.npz"
     save_npz(path, **bad)
@@ -185,8 +200,7 @@ def test_npz_errors_name_the_key(tmp_path, bad, key):
 
 def write_idx(path, array, compress):
     """IDX as LeCun's MNIST page describes it: 0x00 0x00 0x08 ndim, big-endian sizes."""
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", s)
-                                                      for s in array.shape)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", s) for s in array.shape)
     payload = header + array.astype(np.uint8).tobytes()
     if compress:
         with gzip.open(f"{path}.gz", "wb") as f:
@@ -207,8 +221,7 @@ def pil_style_weights(n_in, n_out):
     kernel of half-width s, weights over input pixel centres j + 1/2, normalised."""
     s = n_in / n_out
     centres = np.arange(n_in) + 0.5
-    w = np.maximum(0.0, 1.0 - np.abs(centres[None, :] - (np.arange(n_out)[:, None] + 0.5) * s)
-                   / s)
+    w = np.maximum(0.0, 1.0 - np.abs(centres[None, :] - (np.arange(n_out)[:, None] + 0.5) * s) / s)
     return w / w.sum(axis=1, keepdims=True)
 
 
@@ -223,16 +236,19 @@ def test_resize_matches_pil_and_explicit_filter():
         ref = np.asarray(pil.fromarray(image, mode="F").resize((10, 10), pil.BILINEAR))
         np.testing.assert_allclose(small, ref, atol=1e-6)
     # a constant image stays constant (weights sum to one, also at the borders)
-    np.testing.assert_allclose(data.resize_images(np.full((1, 28, 28), 0.3), 10), 0.3,
-                               rtol=1e-6)
+    np.testing.assert_allclose(data.resize_images(np.full((1, 28, 28), 0.3), 10), 0.3, rtol=1e-6)
 
 
 def test_fashion_reader_on_written_idx_files(tmp_path, monkeypatch):
     """The IDX reader and the 10x10 pipeline on small files written here, plain and gzip,
     found through the environment variable."""
     rng = np.random.default_rng(1)
-    raw = {"x_train": rng.integers(0, 256, (30, 28, 28)), "y_train": rng.integers(0, 10, 30),
-           "x_test": rng.integers(0, 256, (12, 28, 28)), "y_test": rng.integers(0, 10, 12)}
+    raw = {
+        "x_train": rng.integers(0, 256, (30, 28, 28)),
+        "y_train": rng.integers(0, 10, 30),
+        "x_test": rng.integers(0, 256, (12, 28, 28)),
+        "y_test": rng.integers(0, 10, 12),
+    }
     for i, (key, stem) in enumerate(data.FASHION_FILES.items()):
         write_idx(tmp_path / stem, raw[key], compress=i % 2 == 0)
     monkeypatch.setenv(data.FASHION_ENV, str(tmp_path))
@@ -243,8 +259,9 @@ def test_fashion_reader_on_written_idx_files(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ds.y_test, raw["y_test"])
     expected_train = resize_reference(raw["x_train"] / 255.0)
     order = np.lexsort(expected_train.T.round(5))
-    np.testing.assert_allclose(ds.x_train[np.lexsort(ds.x_train.T.round(5))],
-                               expected_train[order], atol=1e-6)
+    np.testing.assert_allclose(
+        ds.x_train[np.lexsort(ds.x_train.T.round(5))], expected_train[order], atol=1e-6
+    )
     with pytest.raises(ParameterError) as err:  # default 2560 > 30 available
         data.load_dataset("fashion-mnist")
     assert err.value.name == "train_size"

@@ -49,8 +49,7 @@ def test_cka_matches_explicit_gram_matrices(shape, seed):
     assert 0.0 <= got <= 1.0 + 1e-12  # Cauchy-Schwarz
 
 
-@given(shape=st.sampled_from(SHAPES), scale=st.floats(1e-3, 1e3),
-       seed=st.integers(0, 2**32 - 1))
+@given(shape=st.sampled_from(SHAPES), scale=st.floats(1e-3, 1e3), seed=st.integers(0, 2**32 - 1))
 def test_cka_invariant_to_orthogonal_maps_scaling_and_shifts(shape, scale, seed):
     x, y = features(seed, shape)
     rng = np.random.default_rng(seed + 1)
@@ -69,12 +68,14 @@ def test_identical_inputs_give_zero_change():
     feats = [rng.normal(size=(256, 100)).astype(np.float32), rng.normal(size=(256, 10))]
     np.testing.assert_array_equal(np.asarray(lazy.relative_weight_change(weights, weights)), 0)
     # float32 CKA of X with itself: ||G||^2 / (||G|| ||G||), rounding ~1e-6
-    np.testing.assert_allclose(np.asarray(lazy.feature_kernel_change(feats, feats)), 0,
-                               atol=1e-5)
+    np.testing.assert_allclose(np.asarray(lazy.feature_kernel_change(feats, feats)), 0, atol=1e-5)
 
 
-@given(shapes=st.sampled_from([[(5, 3)], [(4,), (2, 3, 2)], [(7, 7), (7,), (1, 7)]]),
-       seed=st.integers(0, 2**32 - 1), factor=st.floats(-3.0, 3.0))
+@given(
+    shapes=st.sampled_from([[(5, 3)], [(4,), (2, 3, 2)], [(7, 7), (7,), (1, 7)]]),
+    seed=st.integers(0, 2**32 - 1),
+    factor=st.floats(-3.0, 3.0),
+)
 def test_relative_weight_change_matches_numpy(shapes, seed, factor):
     rng = np.random.default_rng(seed)
     w0 = [rng.normal(size=s) for s in shapes]
@@ -82,8 +83,10 @@ def test_relative_weight_change_matches_numpy(shapes, seed, factor):
     with jax.enable_x64(True):
         got = np.asarray(lazy.relative_weight_change(w0, w1))
         scaled = np.asarray(lazy.relative_weight_change(w0, [(1 + factor) * w for w in w0]))
-    expected = [np.linalg.norm((b - a).ravel()) / np.linalg.norm(a.ravel())
-                for a, b in zip(w0, w1, strict=True)]
+    expected = [
+        np.linalg.norm((b - a).ravel()) / np.linalg.norm(a.ravel())
+        for a, b in zip(w0, w1, strict=True)
+    ]
     np.testing.assert_allclose(got, expected, rtol=1e-12)  # float64 rounding
     np.testing.assert_allclose(scaled, abs(factor), rtol=1e-9, atol=1e-12)  # W1 = (1+t) W0
 

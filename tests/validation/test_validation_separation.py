@@ -33,8 +33,10 @@ def numpy_covariances(x, y, k):
 def numpy_measures(x, y, k):
     sw, sb = numpy_covariances(x, y, k)
     rcond = x.shape[1] * np.finfo(x.dtype).eps  # relative cutoff on the singular values
-    return (np.log(np.trace(sw) / np.trace(sb)),
-            np.log(np.trace(sw @ np.linalg.pinv(sb, rcond=rcond))))
+    return (
+        np.log(np.trace(sw) / np.trace(sb)),
+        np.log(np.trace(sw @ np.linalg.pinv(sb, rcond=rcond))),
+    )
 
 
 def draw(seed, shape, spread=1.0):
@@ -42,8 +44,7 @@ def draw(seed, shape, spread=1.0):
     n, f, k = shape
     rng = np.random.default_rng(seed)
     y = rng.integers(0, k, n)
-    x = rng.normal(0.0, spread, (k, f))[y] + rng.normal(0.0, 1.0, (n, f)) * rng.uniform(
-        0.2, 2.0, f)
+    x = rng.normal(0.0, spread, (k, f))[y] + rng.normal(0.0, 1.0, (n, f)) * rng.uniform(0.2, 2.0, f)
     return x, y
 
 
@@ -52,8 +53,7 @@ def measures(x, y, k):
     return float(sep.separation_trace(xj, yj, k)), float(sep.separation_pinv(xj, yj, k))
 
 
-@given(shape=st.sampled_from(SHAPES), spread=st.floats(0.1, 5.0),
-       seed=st.integers(0, 2**32 - 1))
+@given(shape=st.sampled_from(SHAPES), spread=st.floats(0.1, 5.0), seed=st.integers(0, 2**32 - 1))
 def test_measures_match_numpy_loop(shape, spread, seed):
     x, y = draw(seed, shape, spread)
     k = shape[2]
@@ -88,8 +88,7 @@ def random_orthogonal(rng, f):
     return q * np.sign(np.diag(r))
 
 
-@given(shape=st.sampled_from(SHAPES), scale=st.floats(1e-3, 1e3),
-       seed=st.integers(0, 2**32 - 1))
+@given(shape=st.sampled_from(SHAPES), scale=st.floats(1e-3, 1e3), seed=st.integers(0, 2**32 - 1))
 def test_invariant_under_rotation_and_scaling(shape, scale, seed):
     x, y = draw(seed, shape)
     q = random_orthogonal(np.random.default_rng(seed + 1), shape[1])
@@ -119,8 +118,7 @@ def merge(x, y, a, b, t):
     return x, drop
 
 
-@given(shape=st.sampled_from(SHAPES), t=st.floats(0.05, 1.0),
-       seed=st.integers(0, 2**32 - 1))
+@given(shape=st.sampled_from(SHAPES), t=st.floats(0.05, 1.0), seed=st.integers(0, 2**32 - 1))
 def test_merging_two_classes_raises_separation(shape, t, seed):
     """Pulling two class means together (towards their pooled mean) raises D_trace strictly
     (tr Sigma_b drops by the closed-form amount, tr Sigma_w is unchanged). For D_pinv it
@@ -135,10 +133,10 @@ def test_merging_two_classes_raises_separation(shape, t, seed):
     with jax.enable_x64(True):
         before = measures(x, y, k)
         after = measures(merged, y, k)
-        sw0, sb0 = (np.asarray(a) for a in sep.within_between(jnp.asarray(x),
-                                                               jnp.asarray(y), k))
-        sw1, sb1 = (np.asarray(a) for a in sep.within_between(jnp.asarray(merged),
-                                                               jnp.asarray(y), k))
+        sw0, sb0 = (np.asarray(a) for a in sep.within_between(jnp.asarray(x), jnp.asarray(y), k))
+        sw1, sb1 = (
+            np.asarray(a) for a in sep.within_between(jnp.asarray(merged), jnp.asarray(y), k)
+        )
     # float64 rounding of O(1) sums
     np.testing.assert_allclose(sw1, sw0, atol=1e-10)
     assert np.trace(sb0) - np.trace(sb1) == pytest.approx(drop / n, rel=1e-9, abs=1e-12)
@@ -156,8 +154,9 @@ def test_one_sided_merge_is_not_monotone():
     y = np.array([0, 1, 2])
     with jax.enable_x64(True):
         _, before = sep.within_between(jnp.asarray(x), jnp.asarray(y), 3)
-        _, after = sep.within_between(jnp.asarray(np.array([[0.0], [0.0], [11.0]])),
-                                      jnp.asarray(y), 3)
+        _, after = sep.within_between(
+            jnp.asarray(np.array([[0.0], [0.0], [11.0]])), jnp.asarray(y), 3
+        )
     assert float(before[0, 0]) == pytest.approx(74 / 3, rel=1e-12)
     assert float(after[0, 0]) == pytest.approx(242 / 9, rel=1e-12)
     assert float(after[0, 0]) > float(before[0, 0])
@@ -177,8 +176,7 @@ def test_coincident_class_means_limit():
     assert d_pinv == -np.inf and d_trace == np.inf
 
 
-@given(shape=st.sampled_from(SHAPES), scale=st.floats(0.1, 10.0),
-       seed=st.integers(0, 2**32 - 1))
+@given(shape=st.sampled_from(SHAPES), scale=st.floats(0.1, 10.0), seed=st.integers(0, 2**32 - 1))
 def test_identity_layer_carries_no_load(shape, scale, seed):
     """A layer that is the identity (or an orthogonal map times a scale: the same
     representation) has elongation d = D_{l-1} - D_l = 0."""
@@ -189,8 +187,9 @@ def test_identity_layer_carries_no_load(shape, scale, seed):
             same = jnp.stack([measure(jnp.asarray(x), jnp.asarray(y), shape[2])] * 2)
             d = sep.load_curve_statistics(same).elongations
             assert float(d[0]) == 0.0
-            moved = jnp.stack([measure(jnp.asarray(f), jnp.asarray(y), shape[2])
-                               for f in (x, scale * x @ q)])
+            moved = jnp.stack(
+                [measure(jnp.asarray(f), jnp.asarray(y), shape[2]) for f in (x, scale * x @ q)]
+            )
             assert abs(float(sep.load_curve_statistics(moved).elongations[0])) < 1e-8
 
 
@@ -214,8 +213,11 @@ def numpy_load_statistics(curve):
 
 
 # few shapes: each compiles once
-@given(layers=st.sampled_from([2, 3, 8]), batch=st.sampled_from([(), (3,), (2, 4)]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    layers=st.sampled_from([2, 3, 8]),
+    batch=st.sampled_from([(), (3,), (2, 4)]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_load_curve_statistics_match_authors_loop(layers, batch, seed):
     curves = np.random.default_rng(seed).normal(size=(*batch, layers))
     with jax.enable_x64(True):

@@ -26,8 +26,17 @@ def toy():
 
 
 def tiny_spec(**kw):
-    base = dict(knob="data-noise", dataset="toy", alphas=(0.0, 1.0), values=(0.0, 0.5),
-                seeds=2, epochs=3, depth=3, width=8, train_size=None)
+    base = dict(
+        knob="data-noise",
+        dataset="toy",
+        alphas=(0.0, 1.0),
+        values=(0.0, 0.5),
+        seeds=2,
+        epochs=3,
+        depth=3,
+        width=8,
+        train_size=None,
+    )
     return sweep.SweepSpec(**{**base, **kw})
 
 
@@ -62,8 +71,7 @@ def test_batched_sweep_matches_streamed(toy, tmp_path):
     streamed = sweep.run(tiny_spec(), tmp_path / "a", toy)
     batched = sweep.run(tiny_spec(batched=True), tmp_path / "b", toy)
     # float32, vmapped vs one at a time over 3 Adam steps: summation order only.
-    np.testing.assert_allclose(batched["separation_trace"], streamed["separation_trace"],
-                               atol=1e-3)
+    np.testing.assert_allclose(batched["separation_trace"], streamed["separation_trace"], atol=1e-3)
 
 
 def test_records_have_the_documented_keys(toy, tmp_path):
@@ -72,8 +80,7 @@ def test_records_have_the_documented_keys(toy, tmp_path):
     recs = sweep.records(spec, fields)
     assert len(recs) == spec.nets
     for rec in recs:
-        for key in ("alpha", "value", "seed", "test_accuracy", "load_curve", "spread",
-                    "curvature"):
+        for key in ("alpha", "value", "seed", "test_accuracy", "load_curve", "spread", "curvature"):
             assert key in rec
         assert len(rec["load_curve"]) == spec.depth  # h_0 .. h_{depth-1}
         d = -np.diff(rec["load_curve"])
@@ -82,9 +89,16 @@ def test_records_have_the_documented_keys(toy, tmp_path):
     json.dumps(recs)  # serialisable
 
 
-@pytest.mark.parametrize(("field", "value"), [("knob", "temperature"), ("alphas", (1.5,)),
-                                              ("values", (-0.1,)), ("seeds", 0),
-                                              ("measure", "cka")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("knob", "temperature"),
+        ("alphas", (1.5,)),
+        ("values", (-0.1,)),
+        ("seeds", 0),
+        ("measure", "cka"),
+    ],
+)
 def test_bad_sweep_spec_names_the_parameter(field, value):
     with pytest.raises(ParameterError) as err:
         tiny_spec(**{field: value})
@@ -125,10 +139,17 @@ def test_shuffled_nets_score_worse(table):
     points = np.stack([mu, np.log(sigma)], -1)
     c, v = scale * c_of(points), scale * v_of(points)
     perm = np.random.default_rng(0).permutation(c.size)
-    shuffled = compare.compare("data-noise", alphas, values, c.ravel()[perm].reshape(c.shape),
-                               v.ravel()[perm].reshape(v.shape), depth=8, table=table, starts=4)
-    planted = compare.compare("data-noise", alphas, values, c, v, depth=8, table=table,
-                              starts=4)
+    shuffled = compare.compare(
+        "data-noise",
+        alphas,
+        values,
+        c.ravel()[perm].reshape(c.shape),
+        v.ravel()[perm].reshape(v.shape),
+        depth=8,
+        table=table,
+        starts=4,
+    )
+    planted = compare.compare("data-noise", alphas, values, c, v, depth=8, table=table, starts=4)
     assert shuffled["held_out"]["spearman_c"] < planted["held_out"]["spearman_c"] - 0.3
 
 
@@ -144,5 +165,6 @@ def test_maps_are_monotone(theta):
 
 def test_knob_coordinate_orders_noise():
     assert np.all(np.diff(compare.knob_coordinate("batch-size", np.array([5, 50, 500]))) < 0)
-    assert np.all(np.diff(compare.knob_coordinate("learning-rate",
-                                                  np.array([1e-4, 1e-2, 0.5]))) > 0)
+    assert np.all(
+        np.diff(compare.knob_coordinate("learning-rate", np.array([1e-4, 1e-2, 0.5]))) > 0
+    )

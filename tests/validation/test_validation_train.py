@@ -22,8 +22,7 @@ def numpy_loss(flat: np.ndarray, unravel, x: np.ndarray, y: np.ndarray, alpha: f
 
     h = bn(x, p["bn_scale"][0], p["bn_shift"][0])
     for l in range(1, DEPTH):
-        z = bn(h @ p["weights"][l - 1].T + p["biases"][l - 1], p["bn_scale"][l],
-               p["bn_shift"][l])
+        z = bn(h @ p["weights"][l - 1].T + p["biases"][l - 1], p["bn_scale"][l], p["bn_shift"][l])
         h = np.where(z >= 0, z, alpha * z)
     logits = h @ p["weights"][-1].T + p["biases"][-1]
     logits = logits - logits.max(1, keepdims=True)
@@ -32,8 +31,12 @@ def numpy_loss(flat: np.ndarray, unravel, x: np.ndarray, y: np.ndarray, alpha: f
 
 
 def flatten(params: mlp.MLP):
-    parts = {"weights": params.weights, "biases": params.biases,
-             "bn_scale": params.bn_scale, "bn_shift": params.bn_shift}
+    parts = {
+        "weights": params.weights,
+        "biases": params.biases,
+        "bn_scale": params.bn_scale,
+        "bn_shift": params.bn_shift,
+    }
     shapes = {k: [np.asarray(a).shape for a in v] for k, v in parts.items()}
     flat = np.concatenate([np.asarray(a, np.float64).ravel() for v in parts.values() for a in v])
 
@@ -43,7 +46,7 @@ def flatten(params: mlp.MLP):
             out[k] = []
             for s in ss:
                 size = int(np.prod(s))
-                out[k].append(vec[i:i + size].reshape(s))
+                out[k].append(vec[i : i + size].reshape(s))
                 i += size
         return out
 
@@ -55,8 +58,9 @@ def finite_difference_gradient(flat, unravel, x, y, alpha, h=1e-6):
     for i in range(flat.size):
         e = np.zeros_like(flat)
         e[i] = h
-        grad[i] = (numpy_loss(flat + e, unravel, x, y, alpha)
-                   - numpy_loss(flat - e, unravel, x, y, alpha)) / (2 * h)
+        grad[i] = (
+            numpy_loss(flat + e, unravel, x, y, alpha) - numpy_loss(flat - e, unravel, x, y, alpha)
+        ) / (2 * h)
     return grad
 
 
@@ -73,11 +77,18 @@ def test_one_step_matches_hand_computed_update(tiny, optimizer):
     """One full-batch epoch = one step; compare with a finite-difference gradient step."""
     x, y = tiny
     alpha, lr = 0.3, 0.05
-    config = train.TrainConfig(depth=DEPTH, width=WIDTH, epochs=1, optimizer=optimizer,
-                               early_stopping=False)
+    config = train.TrainConfig(
+        depth=DEPTH, width=WIDTH, epochs=1, optimizer=optimizer, early_stopping=False
+    )
     with jax.enable_x64(True):
-        trained = train.train(config, jnp.asarray(x), jnp.asarray(y), CLASSES,
-                              train.Hyper(alpha=alpha, learning_rate=lr), jax.random.key(3))
+        trained = train.train(
+            config,
+            jnp.asarray(x),
+            jnp.asarray(y),
+            CLASSES,
+            train.Hyper(alpha=alpha, learning_rate=lr),
+            jax.random.key(3),
+        )
         flat0, unravel = flatten(trained.initial)
         flat1, _ = flatten(trained.params)
     grad = finite_difference_gradient(flat0, unravel, x, y, alpha)
@@ -91,8 +102,9 @@ def test_one_step_matches_hand_computed_update(tiny, optimizer):
         big = np.abs(grad) > 1e-5
         np.testing.assert_allclose(flat1[big], (flat0 - lr * np.sign(grad))[big], atol=1e-6)
     # The loss of the first epoch is the initial loss.
-    assert float(trained.losses[0]) == pytest.approx(numpy_loss(flat0, unravel, x, y, alpha),
-                                                     rel=1e-9)
+    assert float(trained.losses[0]) == pytest.approx(
+        numpy_loss(flat0, unravel, x, y, alpha), rel=1e-9
+    )
 
 
 def test_batchnorm_running_statistics_follow_pytorch(tiny):
@@ -101,15 +113,19 @@ def test_batchnorm_running_statistics_follow_pytorch(tiny):
     x, y = tiny
     config = train.TrainConfig(depth=DEPTH, width=WIDTH, epochs=1, early_stopping=False)
     with jax.enable_x64(True):
-        trained = train.train(config, jnp.asarray(x), jnp.asarray(y), CLASSES, train.Hyper(),
-                              jax.random.key(0))
+        trained = train.train(
+            config, jnp.asarray(x), jnp.asarray(y), CLASSES, train.Hyper(), jax.random.key(0)
+        )
         mean, var = np.asarray(trained.stats.mean[0]), np.asarray(trained.stats.var[0])
         np.testing.assert_allclose(mean, 0.1 * x.mean(0), atol=1e-12)
         np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(0, ddof=1), atol=1e-12)
-        _, _, feats = mlp.forward(trained.params, trained.stats, jnp.asarray(x), alpha=1.0,
-                                  train=False)
-        scale, shift = np.asarray(trained.params.bn_scale[0]), np.asarray(
-            trained.params.bn_shift[0])
+        _, _, feats = mlp.forward(
+            trained.params, trained.stats, jnp.asarray(x), alpha=1.0, train=False
+        )
+        scale, shift = (
+            np.asarray(trained.params.bn_scale[0]),
+            np.asarray(trained.params.bn_shift[0]),
+        )
         expected = (x - mean) / np.sqrt(var + mlp.BN_EPS) * scale + shift
         np.testing.assert_allclose(np.asarray(feats[0]), expected, atol=1e-12)
 
@@ -151,11 +167,13 @@ def test_vmapped_training_equals_one_by_one():
         x = jnp.asarray(rng.normal(size=(48, 5)))
         y = jnp.asarray(rng.integers(0, 3, 48), jnp.int32)
         config = train.TrainConfig(depth=3, width=6, epochs=4)
-        hypers = train.Hyper(alpha=jnp.array([0.0, 0.5, 1.0]),
-                             learning_rate=jnp.array([1e-3, 1e-2, 3e-3]),
-                             dropout=jnp.array([0.0, 0.1, 0.0]),
-                             data_noise=jnp.array([0.0, 0.0, 0.3]),
-                             gradient_noise=jnp.zeros(3))
+        hypers = train.Hyper(
+            alpha=jnp.array([0.0, 0.5, 1.0]),
+            learning_rate=jnp.array([1e-3, 1e-2, 3e-3]),
+            dropout=jnp.array([0.0, 0.1, 0.0]),
+            data_noise=jnp.array([0.0, 0.0, 0.3]),
+            gradient_noise=jnp.zeros(3),
+        )
         keys = jnp.stack([jax.random.key(s) for s in range(3)])
 
         def final_weights(hyper, key):

@@ -26,8 +26,12 @@ def parse_int(text: str) -> int:
 
 def add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="write figures (PNG, PDF) and a results file into DIR")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write figures (PNG, PDF) and a results file into DIR",
+    )
 
 
 def emit(args, payload: dict, text: str) -> None:
@@ -38,12 +42,10 @@ def emit(args, payload: dict, text: str) -> None:
         print(text)
 
 
-
 def _jsonable(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value)}")
-
 
 
 def clean(value):
@@ -57,7 +59,6 @@ def clean(value):
     return value
 
 
-
 def write_results(out: Path | None, name: str, payload: dict) -> None:
     if out is None:
         return
@@ -67,11 +68,8 @@ def write_results(out: Path | None, name: str, payload: dict) -> None:
     tmp.replace(out / f"{name}.json")
 
 
-
 def sem(samples):
     """Standard error of the mean over the first (seed) axis; None for one seed."""
     if samples.shape[0] < 2:
         return None
     return (samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0])).tolist()
-
-

@@ -13,57 +13,85 @@ from __future__ import annotations
 from springblock.cli.common import add_output, clean, emit, parse_float, parse_int, write_results
 from springblock.params import ParameterError, check_int, check_real
 
-ACTIVATION_HELP = ("activation: relu, leaky_relu[:SLOPE], linear, tanh, erf, sin, gelu, swish, "
-                   "softplus, sigmoid")
+ACTIVATION_HELP = (
+    "activation: relu, leaky_relu[:SLOPE], linear, tanh, erf, sin, gelu, swish, softplus, sigmoid"
+)
 
 
 def register(groups) -> None:
     """Add the ``pdlt`` command group to the top-level subparsers ``groups``."""
-    pdlt = groups.add_parser("pdlt", help="effective theory of deep MLPs at initialization "
-                             "(PDLT): criticality, kernels, finite-width corrections")
-    sub = pdlt.add_subparsers(dest="command", required=True,
-                              metavar="{criticality,kernel,finite-width}")
+    pdlt = groups.add_parser(
+        "pdlt",
+        help="effective theory of deep MLPs at initialization "
+        "(PDLT): criticality, kernels, finite-width corrections",
+    )
+    sub = pdlt.add_subparsers(
+        dest="command", required=True, metavar="{criticality,kernel,finite-width}"
+    )
 
     cr = sub.add_parser(
-        "criticality", help="universality class and critical initialization",
+        "criticality",
+        help="universality class and critical initialization",
         description="Universality class (scale-invariant, K*=0, half-stable or none), "
         "critical (C_b, C_W), fixed point K*, exponents and four-point slope of an "
-        "activation, with the (C_b, C_W) order-to-chaos phase diagram as figure.")
+        "activation, with the (C_b, C_W) order-to-chaos phase diagram as figure.",
+    )
     cr.add_argument("--activation", required=True, help=ACTIVATION_HELP)
-    cr.add_argument("--grid", type=parse_int, default=96,
-                    help="phase-diagram points per axis (default 96)")
-    cr.add_argument("--phase-depth", type=parse_int, default=100,
-                    help="layers iterated for the phase diagram (default 100)")
+    cr.add_argument(
+        "--grid", type=parse_int, default=96, help="phase-diagram points per axis (default 96)"
+    )
+    cr.add_argument(
+        "--phase-depth",
+        type=parse_int,
+        default=100,
+        help="layers iterated for the phase diagram (default 100)",
+    )
     add_output(cr)
 
     kn = sub.add_parser(
-        "kernel", help="infinite-width kernel, its perturbations and the NTK through depth",
+        "kernel",
+        help="infinite-width kernel, its perturbations and the NTK through depth",
         description="Depth profile of the kernel of one input and of an input pair (full "
         "2x2 kernel), the susceptibilities, the gamma-basis perturbation K_[2] and the NTK, "
-        "with fitted power-law exponents. Default initialization: the critical one.")
+        "with fitted power-law exponents. Default initialization: the critical one.",
+    )
     kn.add_argument("--activation", required=True, help=ACTIVATION_HELP)
     kn.add_argument("--depth", "-L", type=parse_int, required=True, help="layers (>= 2)")
     _add_init(kn)
-    for name, default, text in (("q11", 1.0, "x_a.x_a/n_0"), ("q12", 0.5, "x_a.x_b/n_0"),
-                                ("q22", 1.0, "x_b.x_b/n_0")):
-        kn.add_argument(f"--{name}", type=parse_float, default=default,
-                        help=f"input Gram entry {text} (default {default:g})")
+    for name, default, text in (
+        ("q11", 1.0, "x_a.x_a/n_0"),
+        ("q12", 0.5, "x_a.x_b/n_0"),
+        ("q22", 1.0, "x_b.x_b/n_0"),
+    ):
+        kn.add_argument(
+            f"--{name}",
+            type=parse_float,
+            default=default,
+            help=f"input Gram entry {text} (default {default:g})",
+        )
     add_output(kn)
 
     fw = sub.add_parser(
-        "finite-width", help="four-point correction: theory vs Monte Carlo of actual nets",
+        "finite-width",
+        help="four-point correction: theory vs Monte Carlo of actual nets",
         description="Monte Carlo of finite-width networks (widths N/4, N/2, N) against "
         "the 1/n theory: mean kernel, Cov(z_i^2, z_j^2) = V/n, third cumulant, pair "
-        "kernel (and NTK with --ntk), with standard errors and z-scores.")
+        "kernel (and NTK with --ntk), with standard errors and z-scores.",
+    )
     fw.add_argument("--activation", required=True, help=ACTIVATION_HELP)
     fw.add_argument("--width", "-n", type=parse_int, required=True, help="largest width N")
     fw.add_argument("--depth", "-L", type=parse_int, required=True, help="layers (>= 2)")
-    fw.add_argument("--mc-samples", type=parse_int, default=2000,
-                    help="networks per width (>= 2; default 2000)")
+    fw.add_argument(
+        "--mc-samples", type=parse_int, default=2000, help="networks per width (>= 2; default 2000)"
+    )
     _add_init(fw)
-    fw.add_argument("--sampler", choices=("gaussian", "weights"), default="gaussian",
-                    help="gaussian: exact conditional sampling (fast); weights: draw every "
-                    "weight matrix (needed for --ntk)")
+    fw.add_argument(
+        "--sampler",
+        choices=("gaussian", "weights"),
+        default="gaussian",
+        help="gaussian: exact conditional sampling (fast); weights: draw every "
+        "weight matrix (needed for --ntk)",
+    )
     fw.add_argument("--ntk", action="store_true", help="also measure the NTK (weights)")
     fw.add_argument("--seed", type=parse_int, default=0, help="random seed (default 0)")
     add_output(fw)
@@ -74,13 +102,17 @@ def register(groups) -> None:
 def _add_init(p) -> None:
     p.add_argument("--cb", type=parse_float, help="bias variance C_b (>= 0; default: critical)")
     p.add_argument("--cw", type=parse_float, help="weight variance C_W (> 0; default: critical)")
-    p.add_argument("--gamma", type=parse_float, default=0.0,
-                   help="residual shortcut weight (default 0: plain MLP)")
-    p.add_argument("--xi", type=parse_float, default=1.0, help="residual branch weight "
-                   "(default 1)")
+    p.add_argument(
+        "--gamma",
+        type=parse_float,
+        default=0.0,
+        help="residual shortcut weight (default 0: plain MLP)",
+    )
+    p.add_argument("--xi", type=parse_float, default=1.0, help="residual branch weight (default 1)")
 
 
 # --- validation -------------------------------------------------------------------------------
+
 
 def _activation(args):
     from springblock.numerics import pdlt_recursions as pr
@@ -99,14 +131,16 @@ def _initialization(args, act) -> tuple[float, float, object]:
     crit = pr.criticality(act)
     if cb is None or cw is None:
         if crit.universality_class == "none":
-            raise ParameterError("cw", None, f"given with --cb: {act.name} has no critical "
-                                 "initialization")
+            raise ParameterError(
+                "cw", None, f"given with --cb: {act.name} has no critical initialization"
+            )
         cb = crit.C_b if cb is None else cb
         cw = crit.C_W if cw is None else cw
     return cb, cw, crit
 
 
 # --- criticality -------------------------------------------------------------------------------
+
 
 def cmd_criticality(args) -> int:
     grid = check_int("grid", args.grid, 4, 1024)
@@ -131,14 +165,25 @@ def cmd_criticality(args) -> int:
         cw_max = 4.0 if crit.C_W is None else max(4.0, 2 * crit.C_W)
         cb_max = 1.0 if not crit.C_b else max(1.0, 2 * crit.C_b)
         diagram = pdlt_phase.phase_diagram(
-            act, C_b=[cb_max * i / (grid - 1) for i in range(grid)],
+            act,
+            C_b=[cb_max * i / (grid - 1) for i in range(grid)],
             C_W=[0.25 + (cw_max - 0.25) * i / (grid - 1) for i in range(grid)],
-            depth=depth, classify=False)
-        diagram = type(diagram)(diagram.C_b, diagram.C_W, diagram.K, diagram.chi_par,
-                                diagram.chi_perp, diagram.depth, crit)
+            depth=depth,
+            classify=False,
+        )
+        diagram = type(diagram)(
+            diagram.C_b,
+            diagram.C_W,
+            diagram.K,
+            diagram.chi_par,
+            diagram.chi_perp,
+            diagram.depth,
+            crit,
+        )
         payload["phase_diagram"] = clean(diagram.to_json())
-        payload["figures"] = figures.save(phase_figure(diagram, act.name), args.out,
-                                          "phase_diagram")
+        payload["figures"] = figures.save(
+            phase_figure(diagram, act.name), args.out, "phase_diagram"
+        )
         write_results(args.out, "criticality", payload)
     emit(args, payload, "\n".join(text))
     return 0
@@ -155,6 +200,7 @@ def _jsonable(value):
 
 
 # --- kernel ------------------------------------------------------------------------------
+
 
 def fit_exponent(layers, values) -> float | None:
     """p in |values| ~ l^(-p), least squares on log-log over the deeper half of layers."""
@@ -189,32 +235,55 @@ def cmd_kernel(args) -> int:
     layers = np.arange(1, depth + 1)
     angle = np.arccos(np.clip(np.asarray(pair.cos_angle), -1.0, 1.0))
     k_star = crit.K_star if crit.K_star is not None else 0.0
-    fits = {"K - K*": fit_exponent(layers, np.asarray(single.K) - k_star),
-            "angle": fit_exponent(layers, angle), "K_[2]": fit_exponent(layers, np.asarray(k2)),
-            "H": fit_exponent(layers, np.asarray(single.H))}
-    payload = clean({
-        "activation": act.name, "universality_class": crit.universality_class,
-        "C_b": cb, "C_W": cw, "gamma": args.gamma, "xi": args.xi, "depth": depth,
-        "q": {"q11": q11, "q12": q12, "q22": q22}, "layers": layers.tolist(),
-        "K": np.asarray(single.K).tolist(), "K12": np.asarray(pair.K12).tolist(),
-        "K22": np.asarray(pair.K22).tolist(), "angle": angle.tolist(),
-        "chi_par": np.asarray(single.chi_par).tolist(),
-        "chi_perp": np.asarray(single.chi_perp).tolist(), "h": np.asarray(single.h).tolist(),
-        "K_2": np.asarray(k2).tolist(), "H": np.asarray(single.H).tolist(),
-        "H12": np.asarray(pair.H12).tolist(),
-        "fitted_exponents": fits, "predicted_exponents": crit.exponents,
-        "exponent_convention": "X ~ l^(-p): p listed"})
-    text = [f"{act.name} ({crit.universality_class}), C_b = {cb:.6g}, C_W = {cw:.6g}, "
-            f"gamma = {args.gamma:g}, xi = {args.xi:g}, {depth} layers",
-            f"{'l':>6} {'K':>12} {'K12':>12} {'angle':>10} {'chi_par':>9} {'chi_perp':>9} "
-            f"{'NTK H':>12}"]
+    fits = {
+        "K - K*": fit_exponent(layers, np.asarray(single.K) - k_star),
+        "angle": fit_exponent(layers, angle),
+        "K_[2]": fit_exponent(layers, np.asarray(k2)),
+        "H": fit_exponent(layers, np.asarray(single.H)),
+    }
+    payload = clean(
+        {
+            "activation": act.name,
+            "universality_class": crit.universality_class,
+            "C_b": cb,
+            "C_W": cw,
+            "gamma": args.gamma,
+            "xi": args.xi,
+            "depth": depth,
+            "q": {"q11": q11, "q12": q12, "q22": q22},
+            "layers": layers.tolist(),
+            "K": np.asarray(single.K).tolist(),
+            "K12": np.asarray(pair.K12).tolist(),
+            "K22": np.asarray(pair.K22).tolist(),
+            "angle": angle.tolist(),
+            "chi_par": np.asarray(single.chi_par).tolist(),
+            "chi_perp": np.asarray(single.chi_perp).tolist(),
+            "h": np.asarray(single.h).tolist(),
+            "K_2": np.asarray(k2).tolist(),
+            "H": np.asarray(single.H).tolist(),
+            "H12": np.asarray(pair.H12).tolist(),
+            "fitted_exponents": fits,
+            "predicted_exponents": crit.exponents,
+            "exponent_convention": "X ~ l^(-p): p listed",
+        }
+    )
+    text = [
+        f"{act.name} ({crit.universality_class}), C_b = {cb:.6g}, C_W = {cw:.6g}, "
+        f"gamma = {args.gamma:g}, xi = {args.xi:g}, {depth} layers",
+        f"{'l':>6} {'K':>12} {'K12':>12} {'angle':>10} {'chi_par':>9} {'chi_perp':>9} "
+        f"{'NTK H':>12}",
+    ]
     for i in sorted({0, 1, 2, 4, 9, 19, 49, 99, 199, 499, 999, depth - 1}):
         if i < depth:
-            text.append(f"{i + 1:>6} {float(single.K[i]):>12.6g} {float(pair.K12[i]):>12.6g} "
-                        f"{angle[i]:>10.4g} {float(single.chi_par[i]):>9.5g} "
-                        f"{float(single.chi_perp[i]):>9.5g} {float(single.H[i]):>12.6g}")
-    text.append("fitted exponents (X ~ l^-p): " + ", ".join(
-        f"{k} {v:.3g}" if v is not None else f"{k} -" for k, v in fits.items()))
+            text.append(
+                f"{i + 1:>6} {float(single.K[i]):>12.6g} {float(pair.K12[i]):>12.6g} "
+                f"{angle[i]:>10.4g} {float(single.chi_par[i]):>9.5g} "
+                f"{float(single.chi_perp[i]):>9.5g} {float(single.H[i]):>12.6g}"
+            )
+    text.append(
+        "fitted exponents (X ~ l^-p): "
+        + ", ".join(f"{k} {v:.3g}" if v is not None else f"{k} -" for k, v in fits.items())
+    )
     if args.out:
         from springblock import figures
 
@@ -225,6 +294,7 @@ def cmd_kernel(args) -> int:
 
 
 # --- finite width -----------------------------------------------------------------------------
+
 
 def cmd_finite_width(args) -> int:
     width = check_int("width", args.width, 2, 1 << 14)
@@ -240,51 +310,84 @@ def cmd_finite_width(args) -> int:
     from springblock.validation import pdlt_montecarlo as mc
 
     widths = tuple(sorted({w for w in (width // 4, width // 2, width) if w >= 2}))
-    spec = mc.EnsembleSpec(act, widths=widths, depth=depth, nets=nets, C_b=cb, C_W=cw,
-                           gamma=args.gamma, xi=args.xi, sampler=args.sampler, ntk=args.ntk,
-                           seed=args.seed)
+    spec = mc.EnsembleSpec(
+        act,
+        widths=widths,
+        depth=depth,
+        nets=nets,
+        C_b=cb,
+        C_W=cw,
+        gamma=args.gamma,
+        xi=args.xi,
+        sampler=args.sampler,
+        ntk=args.ntk,
+        seed=args.seed,
+    )
     result = mc.compare(spec)
     th = result["theory"]
     n = np.asarray(widths, float)
     # 1/n scaling at the last layer: n Cov - V should shrink like 1/n
     gap = result["nCov"]["mean"][:, -1] - th["V"][-1]
-    payload = clean({
-        "activation": act.name, "universality_class": crit.universality_class,
-        "C_b": cb, "C_W": cw, "gamma": args.gamma, "xi": args.xi, "depth": depth,
-        "widths": list(widths), "mc_samples": nets, "sampler": args.sampler, "seed": args.seed,
-        "layers": list(range(1, depth + 1)),
-        "theory": {k: np.asarray(v).tolist() for k, v in th.items()},
-        "measured": {k: {f: np.asarray(v[f]).tolist() for f in ("mean", "se", "theory", "z")}
-                     for k, v in result.items() if k not in ("theory", "widths")},
-        "max_abs_z": {k: float(np.max(np.abs(v["z"])))
-                      for k, v in result.items() if k not in ("theory", "widths")},
-        "last_layer_gap_nCov_minus_V": gap.tolist(),
-        "gap_times_n": (gap * n).tolist(),
-        "note": "z = (measured - theory)/SE per width and layer; nCov = n Cov(z_i^2, z_j^2) "
-                "-> V; nCov_reference compares with the recursion without the "
-                "third-cumulant term"})
-    text = [f"{act.name}, C_b = {cb:.6g}, C_W = {cw:.6g}, gamma = {args.gamma:g}, "
-            f"xi = {args.xi:g}; {nets} nets per width, widths {list(widths)}, {depth} layers",
-            f"{'n':>6} {'l':>4} {'n Cov/K^2 (MC)':>20} {'V/K^2 (theory)':>15} {'z':>6}"]
+    payload = clean(
+        {
+            "activation": act.name,
+            "universality_class": crit.universality_class,
+            "C_b": cb,
+            "C_W": cw,
+            "gamma": args.gamma,
+            "xi": args.xi,
+            "depth": depth,
+            "widths": list(widths),
+            "mc_samples": nets,
+            "sampler": args.sampler,
+            "seed": args.seed,
+            "layers": list(range(1, depth + 1)),
+            "theory": {k: np.asarray(v).tolist() for k, v in th.items()},
+            "measured": {
+                k: {f: np.asarray(v[f]).tolist() for f in ("mean", "se", "theory", "z")}
+                for k, v in result.items()
+                if k not in ("theory", "widths")
+            },
+            "max_abs_z": {
+                k: float(np.max(np.abs(v["z"])))
+                for k, v in result.items()
+                if k not in ("theory", "widths")
+            },
+            "last_layer_gap_nCov_minus_V": gap.tolist(),
+            "gap_times_n": (gap * n).tolist(),
+            "note": "z = (measured - theory)/SE per width and layer; nCov = n Cov(z_i^2, z_j^2) "
+            "-> V; nCov_reference compares with the recursion without the "
+            "third-cumulant term",
+        }
+    )
+    text = [
+        f"{act.name}, C_b = {cb:.6g}, C_W = {cw:.6g}, gamma = {args.gamma:g}, "
+        f"xi = {args.xi:g}; {nets} nets per width, widths {list(widths)}, {depth} layers",
+        f"{'n':>6} {'l':>4} {'n Cov/K^2 (MC)':>20} {'V/K^2 (theory)':>15} {'z':>6}",
+    ]
     k_mc = result["K"]["mean"]
     for i, w in enumerate(widths):
         for l in sorted({1, depth // 2, depth - 1}):
             mean = result["nCov"]["mean"][i, l] / k_mc[i, l] ** 2
             se = result["nCov"]["se"][i, l] / k_mc[i, l] ** 2
-            text.append(f"{w:>6} {l + 1:>4} {mean:>12.4g} +- {se:<6.2g} "
-                        f"{th['V'][l] / th['K'][l] ** 2:>15.4g} {result['nCov']['z'][i, l]:>6.2f}")
+            text.append(
+                f"{w:>6} {l + 1:>4} {mean:>12.4g} +- {se:<6.2g} "
+                f"{th['V'][l] / th['K'][l] ** 2:>15.4g} {result['nCov']['z'][i, l]:>6.2f}"
+            )
     text.append("max |z|: " + ", ".join(f"{k} {v:.2f}" for k, v in payload["max_abs_z"].items()))
     if args.out:
         from springblock import figures
 
-        payload["figures"] = figures.save(finite_width_figure(result, spec), args.out,
-                                          "finite_width")
+        payload["figures"] = figures.save(
+            finite_width_figure(result, spec), args.out, "finite_width"
+        )
         write_results(args.out, "finite_width", payload)
     emit(args, payload, "\n".join(text))
     return 0
 
 
 # --- figures -------------------------------------------------------------------------------------
+
 
 def phase_figure(diagram, name: str):
     """log chi_perp over (C_b, C_W) with the order-to-chaos boundary and critical point."""
@@ -298,15 +401,28 @@ def phase_figure(diagram, name: str):
     fig, ax = plt.subplots(figsize=(6, 4.5))
     lyap = np.clip(np.log(np.clip(diagram.chi_perp, 1e-12, None)), -2.0, 2.0)
     lim = float(np.nanmax(np.abs(lyap))) or 1.0
-    mesh = ax.pcolormesh(diagram.C_b, diagram.C_W, lyap, cmap="RdBu_r",
-                         norm=TwoSlopeNorm(0.0, -lim, lim), shading="auto")
+    mesh = ax.pcolormesh(
+        diagram.C_b,
+        diagram.C_W,
+        lyap,
+        cmap="RdBu_r",
+        norm=TwoSlopeNorm(0.0, -lim, lim),
+        shading="auto",
+    )
     fig.colorbar(mesh, ax=ax, label=r"$\log\chi_\perp$ at $K^{(L)}$ (clipped to $\pm 2$)")
     if np.nanmin(lyap) < 0 < np.nanmax(lyap):
         ax.contour(diagram.C_b, diagram.C_W, lyap, levels=[0.0], colors="k", linewidths=1.2)
     crit = diagram.critical
     if crit is not None and crit.C_W is not None:
-        ax.plot([crit.C_b], [crit.C_W], "*", color="gold", ms=14, mec="k",
-                label=f"critical ({crit.universality_class})")
+        ax.plot(
+            [crit.C_b],
+            [crit.C_W],
+            "*",
+            color="gold",
+            ms=14,
+            mec="k",
+            label=f"critical ({crit.universality_class})",
+        )
         ax.legend(loc="upper right", fontsize=8)
     ax.text(0.02, 0.95, "chaotic", transform=ax.transAxes, va="top", fontsize=9)
     ax.text(0.70, 0.05, "ordered", transform=ax.transAxes, fontsize=9)
@@ -329,8 +445,9 @@ def kernel_figure(p: dict):
     axes[0].loglog(layers, p["K"], label=r"$K^{(\ell)}$")
     axes[0].loglog(layers, np.abs(p["K_2"]), label=r"$|K_{[2]}|$ (perturbation)")
     if p["universality_class"] == "K*=0":
-        axes[0].loglog(layers, p["K"][-1] * layers[-1] / layers, "k:", lw=1,
-                       label=r"$\propto 1/\ell$")
+        axes[0].loglog(
+            layers, p["K"][-1] * layers[-1] / layers, "k:", lw=1, label=r"$\propto 1/\ell$"
+        )
     axes[0].set_xlabel(r"layer $\ell$")
     axes[0].legend(fontsize=8)
     axes[0].set_title("kernel and perturbation")
@@ -349,8 +466,9 @@ def kernel_figure(p: dict):
     axes[2].set_xlabel(r"layer $\ell$")
     axes[2].legend(fontsize=8, loc="center left")
     axes[2].set_title("susceptibilities and NTK")
-    fig.suptitle(f"{p['activation']} ({p['universality_class']}), C_b = {p['C_b']:.4g}, "
-                 f"C_W = {p['C_W']:.4g}")
+    fig.suptitle(
+        f"{p['activation']} ({p['universality_class']}), C_b = {p['C_b']:.4g}, C_W = {p['C_W']:.4g}"
+    )
     fig.tight_layout()
     return fig
 
@@ -369,10 +487,24 @@ def finite_width_figure(result: dict, spec):
     ntk = "H" in result
     fig, axes = plt.subplots(1, 4 if ntk else 3, figsize=(20 if ntk else 15, 4.2))
     for i, w in enumerate(widths):
-        axes[0].errorbar(layers, result["K"]["mean"][i], yerr=result["K"]["se"][i], fmt="o",
-                         ms=3, capsize=2, label=f"MC n={w}")
-        axes[1].errorbar(layers, result["nCov"]["mean"][i], yerr=result["nCov"]["se"][i],
-                         fmt="o", ms=3, capsize=2, label=f"MC n={w}")
+        axes[0].errorbar(
+            layers,
+            result["K"]["mean"][i],
+            yerr=result["K"]["se"][i],
+            fmt="o",
+            ms=3,
+            capsize=2,
+            label=f"MC n={w}",
+        )
+        axes[1].errorbar(
+            layers,
+            result["nCov"]["mean"][i],
+            yerr=result["nCov"]["se"][i],
+            fmt="o",
+            ms=3,
+            capsize=2,
+            label=f"MC n={w}",
+        )
     axes[0].plot(layers, th["K"], "k-", label="theory K (n = inf)")
     axes[0].set_ylabel(r"$E[z_i^2]$")
     axes[1].plot(layers, th["V"], "k-", label="theory V")
@@ -396,16 +528,24 @@ def finite_width_figure(result: dict, spec):
     if ntk:
         for i, w in enumerate(widths):
             for key, marker in (("H", "o"), ("H12", "s")):
-                axes[3].errorbar(layers, result[key]["mean"][i], yerr=result[key]["se"][i],
-                                 fmt=marker, ms=3, capsize=2,
-                                 label=f"MC {key}, n={w}" if key == "H" or i == 0 else None)
+                axes[3].errorbar(
+                    layers,
+                    result[key]["mean"][i],
+                    yerr=result[key]["se"][i],
+                    fmt=marker,
+                    ms=3,
+                    capsize=2,
+                    label=f"MC {key}, n={w}" if key == "H" or i == 0 else None,
+                )
         axes[3].plot(layers, th["H"], "k-", label=r"theory $H_{aa}$")
         axes[3].plot(layers, th["H12"], "k--", label=r"theory $H_{ab}$")
         axes[3].set_xlabel(r"layer $\ell$")
         axes[3].set_ylabel("NTK of output neuron 0")
         axes[3].legend(fontsize=7)
     act = spec.compiled_activation.name
-    fig.suptitle(f"{act}: C_b = {spec.C_b:.4g}, C_W = {spec.C_W:.4g}, gamma = {spec.gamma:g}, "
-                 f"xi = {spec.xi:g}, {spec.nets} nets per width ({spec.sampler})")
+    fig.suptitle(
+        f"{act}: C_b = {spec.C_b:.4g}, C_W = {spec.C_W:.4g}, gamma = {spec.gamma:g}, "
+        f"xi = {spec.xi:g}, {spec.nets} nets per width ({spec.sampler})"
+    )
     fig.tight_layout()
     return fig
