@@ -1,11 +1,20 @@
-"""Shared test settings: strict JAX rank promotion and the hypothesis profiles.
+"""Shared test settings: strict JAX rank promotion, the hypothesis profiles, and the
+``precision`` fixture.
 
 ``CI`` set in the environment selects the fast "ci" profile, otherwise "dev".
+
+Where a result depends on JAX's floating-point precision, the test takes the ``precision``
+fixture and runs twice: with ``jax_enable_x64`` off (float32, JAX's default and what the
+noisy ensembles and the trainer use) and on (float64, what the CLI switches on). Each such
+test states a tolerance per precision, derived from the unit roundoff of that precision.
 """
 
 import os
+from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -23,3 +32,27 @@ def _restore_x64():
     before = jax.config.jax_enable_x64
     yield
     jax.config.update("jax_enable_x64", before)
+
+
+@dataclass(frozen=True)
+class Precision:
+    """One floating-point setting of JAX: ``dtype`` and its unit roundoff ``eps``."""
+
+    name: str
+    dtype: type
+
+    @property
+    def eps(self) -> float:
+        return float(np.finfo(self.dtype).eps)
+
+    def pick(self, float32: float, float64: float) -> float:
+        """The tolerance stated for this precision."""
+        return float32 if self.dtype is jnp.float32 else float64
+
+
+@pytest.fixture(params=["float32", "float64"])
+def precision(request):
+    """Run the test with jax_enable_x64 off (float32) and on (float64)."""
+    x64 = request.param == "float64"
+    with jax.enable_x64(x64):
+        yield Precision(request.param, jnp.float64 if x64 else jnp.float32)

@@ -217,3 +217,19 @@ def test_parse_target():
     assert cv.parse_target("3:0.2, 1:0.5") == ((1, 0.5), (3, 0.2))
     with pytest.raises(ParameterError):
         cv.parse_target("1:1,1:2")
+
+
+def test_predictions_do_not_depend_on_the_global_precision(precision):
+    """The learning-curve solvers always run in float64 (``curves_solve.x64``): kappa's
+    Newton-bisection and the mode sums need it for E_g ~ 1e-5 next to O(1) traces. With JAX
+    left in float32 or switched to float64 they return the same float64 numbers, bit for
+    bit (same compiled function, same inputs)."""
+    spec = cv.KernelSpec(
+        "relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0, readout_bias=0.1, dim=3
+    )
+    got = cv.predict(spec, ((2, 1.0),), [40, 160, 640], 0.05)
+    assert np.asarray(got.self_consistent).dtype == np.float64
+    with jax.enable_x64(True):
+        reference = cv.predict(spec, ((2, 1.0),), [40, 160, 640], 0.05)
+    for name in ("equivalent_kernel", "ek_corrected", "self_consistent", "kappa"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(reference, name), name)

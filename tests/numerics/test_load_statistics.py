@@ -40,16 +40,21 @@ def test_load_statistics_matches_numpy(blocks, batch, target, seed):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
 
 
-def test_linear_profile_has_zero_spread_and_curvature():
+def test_linear_profile_has_zero_spread_and_curvature(precision):
     """Limiting case: equal elongations y/(L+1) (zero friction) give v = 0 and c = 0;
-    a pulled, concave profile gives c < 0 (deep layers carry the load)."""
+    a pulled, concave profile gives c < 0 (deep layers carry the load). In float32 and
+    float64: the elongations are differences of O(1) positions, so they carry about one
+    ulp of 1 (float32 1.2e-7, float64 2.2e-16); tolerances are a few ulps."""
     L = 7
-    with jax.enable_x64(True):
-        linear = statistics.load_statistics(jnp.arange(1, L + 1) / (L + 1), 1.0)
-        concave = statistics.load_statistics(jnp.array([0, 0, 0, 0.1, 0.25, 0.45, 0.7]), 1.0)
-    np.testing.assert_allclose(np.asarray(linear.elongations), 1 / (L + 1), atol=1e-15)
-    assert abs(float(linear.spread)) < 1e-12 and abs(float(linear.curvature)) < 1e-15
+    linear = statistics.load_statistics(jnp.arange(1, L + 1, dtype=precision.dtype) / (L + 1), 1.0)
+    concave = statistics.load_statistics(
+        jnp.array([0, 0, 0, 0.1, 0.25, 0.45, 0.7], precision.dtype), 1.0
+    )
+    assert linear.spread.dtype == precision.dtype
+    ulps = 4 * precision.eps
+    np.testing.assert_allclose(np.asarray(linear.elongations), 1 / (L + 1), atol=ulps)
+    assert abs(float(linear.spread)) < ulps and abs(float(linear.curvature)) < ulps
     np.testing.assert_allclose(
-        np.asarray(linear.load_curve), 1 - np.arange(L + 1) / (L + 1), atol=1e-15
+        np.asarray(linear.load_curve), 1 - np.arange(L + 1) / (L + 1), atol=ulps
     )
     assert float(concave.curvature) < 0

@@ -33,6 +33,25 @@ def test_relu_four_point_slope_is_five():
     np.testing.assert_allclose(p.K, 2.6, rtol=1e-14)
 
 
+def test_exact_recursions_in_both_precisions(precision):
+    """The compiled recursions follow the JAX precision (dtype) and keep the exact solutions
+    to the rounding of that precision: ReLU at C_W = 2 keeps K = C_W q and adds 5 to V/K^2
+    per layer; the linear net's K is a geometric sequence. float32 tolerances: V/K^2 reaches
+    ~200 after 40 layers, so the per-layer difference of 5 carries ~200 eps = 2.4e-5
+    relative (measured 3e-6); K after 12 affine steps ~12 eps (measured 2.6e-7)."""
+    p = pr.profile("relu", 40, C_W=2.0, q=1.3)
+    assert p.K.dtype == precision.dtype
+    np.testing.assert_allclose(p.K, 2.6, rtol=precision.pick(1e-6, 1e-14))
+    slope = np.diff(np.asarray(p.V / p.K**2, np.float64))
+    np.testing.assert_allclose(slope, 5.0, rtol=precision.pick(3e-5, 1e-12))
+    g, x, cb, cw = 0.6, 0.9, 0.3, 1.1
+    lin = pr.profile("linear", 12, C_b=cb, C_W=cw, gamma=g, xi=x, q=0.5)
+    k = [cb + cw * 0.5]
+    for _ in range(11):
+        k.append((g * g + x * x * cw) * k[-1] + x * x * cb)
+    np.testing.assert_allclose(lin.K, k, rtol=precision.pick(2e-6, 1e-13))
+
+
 @pytest.mark.parametrize("a", [-0.5, 0.3])  # any slope: test_pdlt_criticality (hypothesis)
 def test_leaky_relu_slope_and_criticality(a):
     name = f"leaky_relu:{a!r}"
