@@ -81,6 +81,7 @@ def _equations() -> dict[str, Equation]:
     from springblock.theory import (
         chain,
         drift,
+        dynamics_repr,
         equilibrium,
         friction,
         overdamped,
@@ -273,6 +274,31 @@ def _equations() -> dict[str, Equation]:
         "phases.boundary": (
             "phases.boundary_expr",
             lambda: eq(r"\sigma_b", phases.boundary_expr()),
+        ),
+        # dynamics_repr.py: van Rossem-Saxe pair equations, Saxe et al. deep linear nets
+        "dynamics.pair_equations": (
+            "dynamics_repr.PairModel",
+            lambda: lines(dynamics_repr.PairModel().latex()),
+        ),
+        "dynamics.conserved": (
+            "dynamics_repr.PairModel",
+            lambda: eq("C", dynamics_repr.PairModel().conserved),
+        ),
+        "dynamics.final_distance": (
+            "dynamics_repr.final_distance",
+            lambda: eq(r"h_\infty", dynamics_repr.final_distance()),
+        ),
+        "dynamics.rich_limit": (
+            "dynamics_repr.rich_limit",
+            lambda: eq(r"h_\infty^{\mathrm{rich}}", dynamics_repr.rich_limit()),
+        ),
+        "dynamics.deep_linear": (
+            "dynamics_repr.DeepLinearMode",
+            lambda: eq(r"\frac{du}{dt}", dynamics_repr.DeepLinearMode(3).rhs[0]),
+        ),
+        "dynamics.deep_linear_closed_form": (
+            "dynamics_repr.DeepLinearMode",
+            lambda: eq("u(t)", dynamics_repr.DeepLinearMode(2).closed_form()),
         ),
     }
     return {name: Equation(source, latex) for name, (source, latex) in table.items()}
