@@ -30,8 +30,9 @@ retyped here. The sources and derivations are in those modules' docstrings.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, ParamSpec, TypeVar, overload
 
 import jax
 import jax.numpy as jnp
@@ -47,12 +48,15 @@ from springblock.theory import curves_theory as ct
 KAPPA_ITERATIONS = 60
 KINDS = ("nngp", "ntk")
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-def x64(fn):
+
+def x64(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` with double precision enabled (results keep their float64 dtype)."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with jax.enable_x64(True):
             return fn(*args, **kwargs)
 
@@ -270,7 +274,19 @@ def _recurrence(l_max: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(fa(ls, dim), dtype=np.float64), np.asarray(fb(ls, dim), dtype=np.float64)
 
 
-def gegenbauer_table(t: Float[Array, "..."], l_max: int, dim: int) -> Float[Array, "l ..."]:
+@overload
+def gegenbauer_table(
+    t: Float[np.ndarray, "..."], l_max: int, dim: int
+) -> Float[np.ndarray, "l ..."]: ...
+
+
+@overload
+def gegenbauer_table(t: Float[Array, "..."], l_max: int, dim: int) -> Float[Array, "l ..."]: ...
+
+
+def gegenbauer_table(
+    t: Float[np.ndarray, "..."] | Float[Array, "..."], l_max: int, dim: int
+) -> Float[np.ndarray, "l ..."] | Float[Array, "l ..."]:
     """P_l^(d)(t) for l = 0..l_max stacked on a leading axis (three-term recurrence of
     :func:`springblock.theory.curves_spectrum.recurrence_coefficients`); works on numpy
     or jax arrays."""

@@ -234,7 +234,9 @@ def _fit_compiled(points: int, pairs: int):
         return jnp.sum(r**2) / (3 * points * jnp.sum(data[8])), trajectories(log_rates, data)
 
     grid = jax.jit(jax.vmap(loss_and_path, in_axes=(0, None)))
-    solver = optx.LevenbergMarquardt(rtol=1e-8, atol=1e-10)
+    solver: optx.LevenbergMarquardt[Array, Array, None] = optx.LevenbergMarquardt(
+        rtol=1e-8, atol=1e-10
+    )
 
     @jax.jit
     def refine(start, data):
@@ -356,7 +358,7 @@ def _deep_linear_solver(depth: int):
 @x64
 def deep_linear(
     times, singular_values, u0, tau: float = 1.0, depth: int = 2, method: str = "auto"
-) -> Float[Array, "modes times"]:
+) -> Float[np.ndarray, "modes times"]:
     """Mode strengths u_alpha(t) of a depth-``depth`` linear net from balanced aligned
     initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax)
     or "auto" (closed form when available)."""

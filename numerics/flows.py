@@ -77,7 +77,7 @@ def solve(
     (*G, saves), evenly spaced up to ``duration``. One compiled, vmapped diffrax call.
     float64 by default (needs ``jax_enable_x64``; falls back to float32 otherwise).
     """
-    if not jax.config.jax_enable_x64:
+    if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]  # dynamic jax config attribute
         dtype = jnp.float32
     grid = jnp.broadcast_arrays(
         *[jnp.asarray(v, dtype) for v in (stiffness, target, mu_right, mu_left, noise, duration)]

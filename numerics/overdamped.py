@@ -24,7 +24,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from springblock.numerics.compile import vector_function
 from springblock.theory import OverdampedModel
@@ -155,12 +155,12 @@ def shard_trajectories(tree):
 def simulate(
     blocks: int,
     *,
-    stiffness: float | Float[Array, "..."] = 1.0,
-    target: float | Float[Array, "..."] = 1.0,
-    mu_right: float | Float[Array, "..."] = 0.1,
-    mu_left: float | Float[Array, "..."] = 0.1,
-    noise: float | Float[Array, "..."] = 0.1,
-    dt: float | Float[Array, "..."] = 0.01,
+    stiffness: float | Float[ArrayLike, "..."] = 1.0,
+    target: float | Float[ArrayLike, "..."] = 1.0,
+    mu_right: float | Float[ArrayLike, "..."] = 0.1,
+    mu_left: float | Float[ArrayLike, "..."] = 0.1,
+    noise: float | Float[ArrayLike, "..."] = 0.1,
+    dt: float | Float[ArrayLike, "..."] = 0.01,
     steps: int = 10_000,
     seeds: int = 1,
     shared_noise: bool = False,

@@ -30,6 +30,11 @@ from springblock.theory import pdlt_gaussian as pg
 K_MAX = 1e8
 
 
+def _finite_or_null(a: np.ndarray) -> list:
+    """``a.tolist()`` with every non-finite entry replaced by None (JSON null)."""
+    return np.where(np.isfinite(a), a, np.array(None, dtype=object)).tolist()
+
+
 @dataclass(frozen=True)
 class PhaseDiagram:
     """Arrays of shape (len(C_W), len(C_b)): kernel after ``depth`` layers and the
@@ -53,8 +58,8 @@ class PhaseDiagram:
             "C_b": self.C_b.tolist(),
             "C_W": self.C_W.tolist(),
             "depth": self.depth,
-            "K": np.where(np.isfinite(self.K), self.K, None).tolist(),
-            "chi_perp": np.where(np.isfinite(self.chi_perp), self.chi_perp, None).tolist(),
+            "K": _finite_or_null(self.K),
+            "chi_perp": _finite_or_null(self.chi_perp),
             "chaotic_fraction": float(np.mean(self.phase > 0)),
         }
 

@@ -52,8 +52,6 @@ MOMENT_NAMES = tuple(m.name for m in pg.MOMENTS)
 #: z range on which a user-supplied activation must be finite (with its derivative).
 CHECK_RANGE = 20.0
 
-ActivationLike = str | pg.Activation | Callable
-
 
 # --- activations -----------------------------------------------------------------------------
 
@@ -74,6 +72,10 @@ class CompiledActivation:
     closed_names: tuple[str, ...]
     closed_single: Callable | None
     closed_pair: Callable | None
+
+
+#: What :func:`resolve` accepts (a CompiledActivation passes through unchanged).
+ActivationLike = str | pg.Activation | CompiledActivation | Callable
 
 
 def _compile_closed(act: pg.Activation):
@@ -229,9 +231,9 @@ def quadrature_moments(
     act: CompiledActivation, k: Float[Array, "..."], names: tuple[str, ...], nodes: int
 ) -> Float[Array, "... m"]:
     """Gauss-Hermite values of the moments ``names`` at kernel(s) ``k``."""
-    x, w = gauss_hermite(nodes)
-    x = jnp.asarray(x, k.dtype).reshape((1,) * k.ndim + (-1,))
-    w = jnp.asarray(w, k.dtype)
+    x_np, w_np = gauss_hermite(nodes)
+    x = jnp.asarray(x_np, k.dtype).reshape((1,) * k.ndim + (-1,))
+    w = jnp.asarray(w_np, k.dtype)
     zz = jnp.sqrt(k)[..., None] * x
     kk = jnp.broadcast_to(k[..., None], zz.shape)
     vals = _integrands(names)(zz, kk, act.sigma(zz), act.dsigma(zz))
@@ -269,6 +271,7 @@ def _moment_array(
     missing = tuple(n for n in names if n not in have)
     cols = {}
     if have:
+        assert act.closed_single is not None  # set whenever closed_names is non-empty
         vals = act.closed_single(k)
         cols.update({n: vals[..., act.closed_names.index(n)] for n in have})
     if missing:
@@ -279,11 +282,11 @@ def _moment_array(
 
 def quadrature_pair(act: CompiledActivation, k11, k12, k22, nodes: int):
     """2-d Gauss-Hermite (pair, dpair) = (<sigma_a sigma_b>, <sigma'_a sigma'_b>)."""
-    x, w = gauss_hermite(nodes)
+    x, w_np = gauss_hermite(nodes)
     prefix = (1,) * k11.ndim
     xs = jnp.asarray(x, k11.dtype).reshape(prefix + (-1, 1))
     ys = jnp.asarray(x, k11.dtype).reshape(prefix + (1, -1))
-    w = jnp.asarray(w, k11.dtype)
+    w = jnp.asarray(w_np, k11.dtype)
     rho = jnp.clip(k12 / jnp.sqrt(k11 * k22), -1.0, 1.0)[..., None, None]
     u = jnp.sqrt(k11)[..., None, None] * xs + 0.0 * ys
     v = jnp.sqrt(k22)[..., None, None] * (rho * xs + jnp.sqrt(1.0 - rho**2) * ys)
@@ -759,7 +762,7 @@ def _half_stable_evaluator(act: CompiledActivation, nodes: int):
 def half_stable_roots(
     activation: ActivationLike,
     *,
-    k_range=(1e-3, 1e3),
+    k_range: tuple[float, float] = (1e-3, 1e3),
     grid: int = 241,
     nodes: int = 200,
     xtol: float = 1e-10,

@@ -42,6 +42,7 @@ class Trajectories(NamedTuple):
 
 def _parameter_values(config: Underdamped) -> tuple[float, ...]:
     c, f = config.chain, config.friction
+    assert f.left is not None  # Friction.__post_init__ fills it in
     return (
         c.stiffness,
         c.target,
@@ -140,6 +141,7 @@ def simulate(
     """Run model (b) from rest for ``seeds`` noise realisations in one compiled call."""
     if method not in ("stick-slip", "smoothed"):
         raise ParameterError("method", method, "'stick-slip' or 'smoothed'")
+    assert config.friction.left is not None  # Friction.__post_init__ fills it in
     mu_max = max(config.friction.right, config.friction.left)
     smallest = config.dt * mu_max / (2 * config.mass)
     if method == "smoothed" and config.smoothing <= smallest:

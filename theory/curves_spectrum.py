@@ -178,6 +178,7 @@ def gaussian_products(activation: str) -> tuple[sp.Expr, sp.Expr]:
     the closed forms of :mod:`~springblock.theory.pdlt_gaussian` (Cho & Saul 2009 for the
     ReLU family, Williams 1996 for erf, ...) at K11 = K22 = q, K12 = c."""
     act = named_activation(activation)
+    assert act.pair is not None and act.dpair is not None  # named_activation checked both
     values = {pg.K11: q, pg.K22: q, pg.K12: c}
     return sp.simplify(act.pair.subs(values)), sp.simplify(act.dpair.subs(values))
 

@@ -165,6 +165,7 @@ def compare(
         )
         if best is None or fit.fun < best.fun:
             best = fit
+    assert best is not None, "starts must be >= 1"
     c_pred, v_pred = predict(best.x)
     mu, sigma, scale = maps(best.x, A, U)
 

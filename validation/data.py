@@ -368,8 +368,9 @@ def _fashion_mnist(train_size, test_size, seed) -> Dataset:
     ToTensor), subsampled, then resized 28x28 -> 10x10 by :func:`resize_images` and
     flattened row-major to 100 features in [0, 1]."""
     directory = fashion_mnist_dir()
-    paths = {key: _find_idx(directory, stem) for key, stem in FASHION_FILES.items()}
-    missing = [FASHION_FILES[key] for key, path in paths.items() if path is None]
+    found = {key: _find_idx(directory, stem) for key, stem in FASHION_FILES.items()}
+    paths = {key: path for key, path in found.items() if path is not None}
+    missing = [FASHION_FILES[key] for key in found if key not in paths]
     if missing:
         raise DatasetUnavailable(
             f"FashionMNIST is not installed: {', '.join(missing)}[.gz] not found in "

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -79,7 +80,7 @@ class EnsembleSpec:
     seed: int = 0
     chunk: int | None = None
     float64: bool = False
-    _resolved: object = field(default=None, repr=False, compare=False)
+    _resolved: pr.CompiledActivation | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_resolved", pr.resolve(self.activation))
@@ -129,6 +130,7 @@ class EnsembleSpec:
 
     @property
     def compiled_activation(self) -> pr.CompiledActivation:
+        assert self._resolved is not None  # set by __post_init__
         return self._resolved
 
     @property
@@ -309,7 +311,8 @@ class Ensemble:
 
 def simulate(spec: EnsembleSpec) -> Ensemble:
     """Run the ensemble: every width, every net, every layer in one compiled call."""
-    dt = jnp.float64 if (spec.float64 and jax.config.jax_enable_x64) else jnp.float32
+    x64 = jax.config.jax_enable_x64  # type: ignore[attr-defined]  # dynamic jax config attribute
+    dt = jnp.float64 if (spec.float64 and x64) else jnp.float32
     n_max = max(spec.widths)
     count = len(spec.widths) * spec.nets
     keys = jax.random.split(jax.random.key(spec.seed), count)
@@ -391,7 +394,7 @@ def theory(spec: EnsembleSpec, *, nodes: int = 100) -> dict:
     """PDLT predictions for ``spec``, arrays of shape (depth,) (K, V, T, K1, H) and the
     pair kernel/NTK; the four-point V without the third-cumulant term as ``V_reference``."""
     act = spec.compiled_activation
-    kw = dict(
+    kw: dict[str, Any] = dict(
         C_b=spec.C_b,
         C_W=spec.C_W,
         gamma=spec.gamma,
@@ -443,7 +446,7 @@ def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100
     if spec.ntk:
         rows["H"] = (est["H"], np.broadcast_to(th["H"], est["H"].mean.shape))
         rows["H12"] = (est["H12"], np.broadcast_to(th["H12"], est["H12"].mean.shape))
-    out = {}
+    out: dict[str, Any] = {}
     for name, (e, pred) in rows.items():
         with np.errstate(divide="ignore", invalid="ignore"):
             zscore = np.where(e.se > 0, (e.mean - pred) / e.se, 0.0)

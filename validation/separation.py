@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, ArrayLike, Float, Int
 
 
 def _centred(features: Float[Array, "N F"], labels: Int[Array, " N"], num_classes: int):
@@ -114,7 +114,7 @@ class LoadCurveStatistics(NamedTuple):
     curvature: Float[Array, "..."]
 
 
-def load_curve_statistics(separation: Float[Array, "... L"]) -> LoadCurveStatistics:
+def load_curve_statistics(separation: Float[ArrayLike, "... L"]) -> LoadCurveStatistics:
     """Statistics of load curves D_0..D_{L-1} on the last axis (any leading batch axes).
 
     As the authors' ``v_and_c`` (``src/utils.py``) and reference section 1: load of layer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -125,7 +126,7 @@ def phase_diagram_figure(diagram):
     return fig
 
 
-def load_curves_figure(curves: dict[str, np.ndarray], title: str, errors=None):
+def load_curves_figure(curves: Mapping[str, np.ndarray | Sequence[float]], title: str, errors=None):
     """Load curves y - x_l against l, one line per entry of ``curves``."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, curve in curves.items():

@@ -10,6 +10,7 @@ the error; the stages before it stay on disk.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import platform
@@ -157,7 +158,7 @@ def run(
     p: Preset, out: Path = Path("springblock-results/run"), log=print, progress: bool = True
 ) -> dict:
     """Run every stage of preset ``p`` (reusing stored ones) and write ``OUT/report.html``."""
-    from springblock.cli.nets import run_compare, run_sweep
+    from springblock.cli.nets import run_compare
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -172,11 +173,15 @@ def run(
             out,
             tag,
             spec.to_json(),
-            lambda s=spec, d=panel_dir: _slim(run_sweep(s, d, progress)),
+            functools.partial(_sweep_stage, spec, panel_dir, progress),
             log,
         )
         stages[f"compare-{spec.knob}"] = stage(
-            out, f"compare-{spec.knob}", spec.to_json(), lambda d=panel_dir: run_compare(d), log
+            out,
+            f"compare-{spec.knob}",
+            spec.to_json(),
+            functools.partial(run_compare, panel_dir),
+            log,
         )
     report = write_report(out, p, stages, time.perf_counter() - started)
     log(f"report: {report}")
@@ -186,6 +191,13 @@ def run(
         "reused": [k for k, v in stages.items() if v.get("reused")],
         "total_wall_time_s": time.perf_counter() - started,
     }
+
+
+def _sweep_stage(spec: SweepSpec, panel_dir: Path, progress: bool) -> dict:
+    """Run (or resume) one panel's sweep; the stage keeps the slim payload."""
+    from springblock.cli.nets import run_sweep
+
+    return _slim(run_sweep(spec, panel_dir, progress))
 
 
 def _slim(payload: dict) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from typing import Any
 
 from springblock.cli.common import add_output, clean, emit, parse_float, parse_int, write_results
 from springblock.params import ParameterError, check_int
@@ -489,7 +490,7 @@ def cmd_tune(args) -> int:
     )
     error = out["self_consistent"]  # (settings, N)
     names = ("depth", "weight", "bias", "ridge")
-    best = []
+    best: list[dict[str, Any]] = []
     for j, size in enumerate(n):
         order = np.argsort(error[:, j])[:top]
         best.append(

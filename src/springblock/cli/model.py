@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from springblock.cli.common import (
     add_output,
@@ -23,6 +24,9 @@ from springblock.params import (
     Underdamped,
     check_int,
 )
+
+if TYPE_CHECKING:
+    from springblock.numerics import overdamped, underdamped
 
 DEFAULT_PHASE_OUT = Path("springblock-results") / "phase-diagram"
 
@@ -186,11 +190,12 @@ def cmd_equilibrium(args) -> int:
 
     c = _chain(args)
     f = Friction(args.mu_right, args.mu_left)
+    assert f.left is not None  # Friction.__post_init__ fills it in
     eq = equilibrium.pulled_equilibrium(c.blocks, c.stiffness, f.right, f.left, c.target)
     d = list(eq.elongations)
     load = [c.target - x for x in (0.0, *eq.positions)]
     mu = f.right if c.target >= 0 else f.left
-    payload = {
+    payload: dict[str, Any] = {
         "blocks": c.blocks,
         "stiffness": c.stiffness,
         "target": c.target,
@@ -278,6 +283,7 @@ def cmd_simulate(args) -> int:
 
     c, f = cfg.chain, cfg.friction
     started = time.perf_counter()
+    run: overdamped.Trajectories | underdamped.Trajectories
     if args.variant == "overdamped":
         from springblock.numerics import overdamped
         from springblock.theory import phases

@@ -199,7 +199,10 @@ def run_sweep(spec, out: Path, show_progress: bool = True) -> dict:
     )
     arrays = {k: v for k, v in fields.items() if isinstance(v, np.ndarray)}
     np.savez(
-        out / "sweep.npz", alphas=np.array(spec.alphas), values=np.array(spec.values), **arrays
+        out / "sweep.npz",
+        alphas=np.array(spec.alphas),
+        values=np.array(spec.values),
+        **arrays,  # type: ignore[arg-type]  # mypy matches **arrays to allow_pickle: bool too
     )
     payload = {
         "spec": spec.to_json(),

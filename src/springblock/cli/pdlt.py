@@ -10,8 +10,13 @@ springblock.validation.pdlt_montecarlo.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from springblock.cli.common import add_output, clean, emit, parse_float, parse_int, write_results
 from springblock.params import ParameterError, check_int, check_real
+
+if TYPE_CHECKING:
+    from springblock.theory.pdlt_criticality import Criticality
 
 ACTIVATION_HELP = (
     "activation: relu, leaky_relu[:SLOPE], linear, tanh, erf, sin, gelu, swish, softplus, sigmoid"
@@ -120,7 +125,7 @@ def _activation(args):
     return pr.resolve(args.activation)
 
 
-def _initialization(args, act) -> tuple[float, float, object]:
+def _initialization(args, act) -> tuple[float, float, Criticality]:
     """(C_b, C_W, criticality): the given values, else the critical ones."""
     from springblock.numerics import pdlt_recursions as pr
 
@@ -136,6 +141,7 @@ def _initialization(args, act) -> tuple[float, float, object]:
             )
         cb = crit.C_b if cb is None else cb
         cw = crit.C_W if cw is None else cw
+    assert cb is not None and cw is not None  # only the class "none" has no C_b, C_W
     return cb, cw, crit
 
 
