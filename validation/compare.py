@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import interpolate, optimize, stats
 
+from springblock.params import check_int
+
 ASYMMETRY = 4 / 3  # mu_L / mu_R, the authors' underdamped-notebook ratio
 DURATION = 100.0
 MU_MAX = 0.3
@@ -118,6 +120,7 @@ def compare(
 
     ``curvature`` and ``spread`` are cell means over seeds, dims (alpha, value).
     """
+    starts = check_int("starts", starts, 1, 10_000)
     alphas, values = np.asarray(alphas, float), np.asarray(values, float)
     table = table or model_table(depth - 2)
     c_of, v_of = table.interpolators()
@@ -165,7 +168,7 @@ def compare(
         )
         if best is None or fit.fun < best.fun:
             best = fit
-    assert best is not None, "starts must be >= 1"
+    assert best is not None  # starts >= 1 (checked above)
     c_pred, v_pred = predict(best.x)
     mu, sigma, scale = maps(best.x, A, U)
 

@@ -294,6 +294,7 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
         (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "0.99"], "--values"),
         (["nets", "sweep", "--out", "x", "--dataset", "no-such-set"], "--dataset"),
         (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
+        (["nets", "compare", "--out", "/nonexistent/dir", "--starts", "0"], "--starts"),
     ],
 )
 def test_nets_bad_input(argv, flag, capsys):

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from springblock.cli.common import emit, parse_float, parse_int, write_results
-from springblock.params import ParameterError
+from springblock.params import ParameterError, check_int
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -251,6 +251,7 @@ def run_compare(out: Path, starts: int = 12) -> dict:
     from springblock.validation import compare, sweep
     from springblock.validation.sweep import SweepSpec
 
+    starts = check_int("starts", starts, 1, 10_000)
     path = out / "sweep.json"
     if not path.exists():
         raise ParameterError(
