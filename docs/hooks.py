@@ -80,11 +80,15 @@ def _equations() -> dict[str, Equation]:
 
     from springblock.theory import (
         chain,
+        curves_theory,
         drift,
         dynamics_repr,
         equilibrium,
         friction,
         overdamped,
+        pdlt_criticality,
+        pdlt_finite_width,
+        pdlt_gaussian,
         phases,
         underdamped,
     )
@@ -118,6 +122,30 @@ def _equations() -> dict[str, Equation]:
     ex_b = underdamped.UnderdampedModel(2)
     d_sym = sp.symbols(f"d_1:{small + 2}", real=True)
     d_vec = sp.Matrix(d_sym).T
+
+    def modes(term):
+        """sum over the Mercer modes k of a per-mode term."""
+        return sp.Sum(term, (sp.Symbol("k"), 1, sp.oo))
+
+    def cl(expr) -> str:
+        """LaTeX of a learning-curve expression with the per-mode symbols indexed by k."""
+        ct = curves_theory
+        names = {
+            ct.ridge: r"\sigma^2",
+            ct.noise: r"\varepsilon^2",
+            ct.lam: r"\lambda_k",
+            ct.g2: "g_k^2",
+        }
+        return sp.latex(expr, symbol_names=names)
+
+    moment_names = {
+        m.symbol: m.symbol.name
+        for m in (*pdlt_gaussian.MOMENT.values(), *pdlt_gaussian.PAIR_MOMENT.values())
+    }
+
+    def pl(expr) -> str:
+        """LaTeX of a PDLT expression; the moment symbols are named by their LaTeX."""
+        return sp.latex(expr, symbol_names=moment_names)
 
     table = {
         # chain.py
@@ -274,6 +302,81 @@ def _equations() -> dict[str, Equation]:
         "phases.boundary": (
             "phases.boundary_expr",
             lambda: eq(r"\sigma_b", phases.boundary_expr()),
+        ),
+        # curves_theory.py: per-mode terms of the learning-curve predictions
+        "curves.ek_filter": (
+            "curves_theory.ek_filter",
+            lambda: eq(r"\text{gain}_{\mathrm{EK}}", cl(curves_theory.ek_filter())),
+        ),
+        "curves.correction_term": (
+            "curves_theory.correction_term",
+            lambda: eq(r"S = \sum_k s_k,\quad s_k", cl(curves_theory.correction_term())),
+        ),
+        "curves.corrected_filter": (
+            "curves_theory.corrected_filter",
+            lambda: eq(r"\text{gain}_{\mathrm{EK}+1/N}", cl(curves_theory.corrected_filter())),
+        ),
+        "curves.kappa_equation": (
+            "curves_theory.kappa_residual_total",
+            lambda: eq(
+                "0",
+                cl(curves_theory.kappa_residual_total(modes(curves_theory.kappa_term()))),
+            ),
+        ),
+        "curves.gamma": (
+            "curves_theory.gamma_term",
+            lambda: eq(r"\gamma", cl(modes(curves_theory.gamma_term()))),
+        ),
+        "curves.sc_error": (
+            "curves_theory.sc_error",
+            lambda: eq(
+                r"E_g",
+                cl(
+                    curves_theory.sc_error().subs(
+                        curves_theory.bias_sum, modes(curves_theory.sc_bias_term())
+                    )
+                ),
+            ),
+        ),
+        "curves.gp_variance": (
+            "curves_theory.gp_posterior_variance",
+            lambda: eq(r"\langle\mathrm{Var}\,f\rangle", cl(curves_theory.gp_posterior_variance())),
+        ),
+        # pdlt_*.py: recursions at initialization (Roberts, Yaida & Hanin)
+        "pdlt.kernel_map": (
+            "pdlt_criticality.kernel_map",
+            lambda: eq("K^{(\\ell+1)}", pl(pdlt_criticality.kernel_map())),
+        ),
+        "pdlt.chi_parallel": (
+            "pdlt_criticality.chi_parallel",
+            lambda: eq("\\chi_\\parallel", pl(pdlt_criticality.chi_parallel())),
+        ),
+        "pdlt.chi_perp": (
+            "pdlt_criticality.chi_perp",
+            lambda: eq("\\chi_\\perp", pl(pdlt_criticality.chi_perp())),
+        ),
+        "pdlt.critical_initialization": (
+            "pdlt_criticality.critical_initialization",
+            lambda: eq("(C_b, C_W)", pl(sp.Tuple(*pdlt_criticality.critical_initialization()))),
+        ),
+        "pdlt.ntk_map": (
+            "pdlt_finite_width.ntk_map",
+            lambda: eq("H^{(\\ell+1)}", pl(pdlt_finite_width.ntk_map())),
+        ),
+        "pdlt.four_point_map": (
+            "pdlt_finite_width.four_point_map",
+            lambda: eq("V^{(\\ell+1)}", pl(pdlt_finite_width.four_point_map())),
+        ),
+        "pdlt.third_cumulant_map": (
+            "pdlt_finite_width.third_cumulant_map",
+            lambda: eq("T^{(\\ell+1)}", pl(pdlt_finite_width.third_cumulant_map())),
+        ),
+        "pdlt.scale_invariant_covariance": (
+            "pdlt_finite_width.scale_invariant_exact_covariance",
+            lambda: eq(
+                "\\mathrm{Cov}(z_i^2, z_j^2)/K^2",
+                pl(pdlt_finite_width.scale_invariant_exact_covariance()),
+            ),
         ),
         # dynamics_repr.py: van Rossem-Saxe pair equations, Saxe et al. deep linear nets
         "dynamics.pair_equations": (
