@@ -32,7 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     for group in GROUPS:
         group.register(groups)
+    _state_defaults(parser)
     return parser
+
+
+def _state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append "(default: X)" to every option's help that does not state its default, in
+    every subcommand, so ``--help`` always shows what a bare command runs with."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _state_defaults(sub)
+            continue
+        default = action.default
+        if (
+            not action.option_strings
+            or action.nargs == 0  # flags (store_true, help, version)
+            or default is None
+            or default is argparse.SUPPRESS
+            or "default" in (action.help or "")
+        ):
+            continue
+        shown = " ".join(map(str, default)) if isinstance(default, tuple | list) else default
+        action.help = f"{action.help} (default: {shown})" if action.help else f"default: {shown}"
 
 
 def main(argv: list[str] | None = None) -> int:

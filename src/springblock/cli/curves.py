@@ -121,14 +121,16 @@ def register(groups) -> None:
     _add_problem(cp, "40 80 160 320")
     g = cp.add_argument_group("measurement")
     g.add_argument("--datasets", type=parse_int, default=200, help="datasets per N (>= 2)")
-    g.add_argument("--test-points", type=parse_int, default=1000)
+    g.add_argument(
+        "--test-points", type=parse_int, default=1000, help="fresh test points per dataset"
+    )
     g.add_argument(
         "--posterior-points",
         type=parse_int,
         default=0,
         help="test points for the mean GP posterior variance (0: skip)",
     )
-    g.add_argument("--seed", type=parse_int, default=0)
+    g.add_argument("--seed", type=parse_int, default=0, help="seed of data and targets")
     g.add_argument("--nets", action="store_true", help="also train wide nets (NTK kernel)")
     g.add_argument("--width", type=parse_int, default=1024, help="net width (with --nets)")
     g.add_argument(
@@ -147,15 +149,33 @@ def register(groups) -> None:
         "target of given polynomial content.",
     )
     tu.add_argument("--activation", default="relu", help="as for predict (default relu)")
-    tu.add_argument("--kernel", choices=("nngp", "ntk"), default="nngp")
-    tu.add_argument("--dim", type=parse_int, default=3)
-    tu.add_argument("--depths", type=_numbers(int), default=(1, 2, 3, 4))
-    tu.add_argument("--weights", type=_numbers(float), default=(1.0, 1.5, 2.0, 2.5))
-    tu.add_argument("--biases", type=_numbers(float), default=(0.0, 0.1, 0.5))
-    tu.add_argument("--ridges", type=_numbers(float), default=(1e-3, 1e-2, 0.1, 1.0))
-    tu.add_argument("--target", default="1:0.5,2:1,3:0.25")
-    tu.add_argument("--noise", type=parse_float, default=0.0)
-    tu.add_argument("--n", type=_numbers(int), default=(50, 200, 800))
+    tu.add_argument("--kernel", choices=("nngp", "ntk"), default="nngp", help="NNGP or NTK")
+    tu.add_argument("--dim", type=parse_int, default=3, help="input dimension d (>= 2)")
+    tu.add_argument(
+        "--depths", type=_numbers(int), default=(1, 2, 3, 4), help="hidden layers to try"
+    )
+    tu.add_argument(
+        "--weights",
+        type=_numbers(float),
+        default=(1.0, 1.5, 2.0, 2.5),
+        help="weight variances C_W to try (> 0)",
+    )
+    tu.add_argument(
+        "--biases", type=_numbers(float), default=(0.0, 0.1, 0.5), help="bias variances C_b (>= 0)"
+    )
+    tu.add_argument(
+        "--ridges",
+        type=_numbers(float),
+        default=(1e-3, 1e-2, 0.1, 1.0),
+        help="ridges sigma^2 to try (> 0)",
+    )
+    tu.add_argument(
+        "--target", default="1:0.5,2:1,3:0.25", help="target power per degree, DEGREE:POWER pairs"
+    )
+    tu.add_argument("--noise", type=parse_float, default=0.0, help="label-noise variance eps^2")
+    tu.add_argument(
+        "--n", type=_numbers(int), default=(50, 200, 800), help="sample sizes to optimise for"
+    )
     tu.add_argument("--top", type=parse_int, default=5, help="settings to list (default 5)")
     add_output(tu)
 

@@ -34,28 +34,33 @@ def _add_net(p: argparse.ArgumentParser, layers: int, tracked: int, steps: int) 
         help="initialisation gains, e.g. '0.8 1.2 2' (default: rich, "
         "intermediate, lazy = 0.8, 1.2, 2.0)",
     )
-    g.add_argument("--width", type=parse_int, default=64)
-    g.add_argument("--hidden-layers", type=parse_int, default=layers)
+    g.add_argument("--width", type=parse_int, default=64, help="hidden width")
+    g.add_argument("--hidden-layers", type=parse_int, default=layers, help="hidden layers")
     g.add_argument(
         "--tracked-layer",
         type=parse_int,
         default=tracked,
         help=f"hidden layer whose representation is measured (0-based; default {tracked})",
     )
-    g.add_argument("--nonlinearity", choices=("leaky_relu", "tanh", "linear"), default="leaky_relu")
+    g.add_argument(
+        "--nonlinearity",
+        choices=("leaky_relu", "tanh", "linear"),
+        default="leaky_relu",
+        help="hidden activation (leaky ReLU slope 0.01)",
+    )
     g.add_argument(
         "--lr",
         type=parse_float,
         help="learning rate (default: 0.02 / max(1, (gain^2/2)^layers), per gain)",
     )
-    g.add_argument("--steps", type=parse_int, default=steps)
+    g.add_argument("--steps", type=parse_int, default=steps, help="gradient-descent steps")
     g.add_argument(
         "--samples",
         type=parse_int,
         default=100,
         help="measurements along the run used in the fit (default 100)",
     )
-    g.add_argument("--seed", type=parse_int, default=0)
+    g.add_argument("--seed", type=parse_int, default=0, help="initialisation seed")
     g.add_argument(
         "--controls",
         type=_names,
@@ -119,12 +124,17 @@ def register(groups) -> None:
         "balanced, aligned initialisation vs the Saxe et al. solution "
         "tau du/dt = D u^(2-2/D) (s - u) (closed form for D <= 2, diffrax otherwise).",
     )
-    li.add_argument("--singular-values", type=_numbers, default=(3.0, 2.0, 1.0, 0.5))
+    li.add_argument(
+        "--singular-values",
+        type=_numbers,
+        default=(3.0, 2.0, 1.0, 0.5),
+        help="singular values s of the input-output correlation",
+    )
     li.add_argument("--u0", type=parse_float, default=1e-3, help="initial mode strength")
     li.add_argument("--depth", type=parse_int, default=2, help="weight matrices D")
-    li.add_argument("--lr", type=parse_float, default=1e-3)
-    li.add_argument("--steps", type=parse_int, default=8000)
-    li.add_argument("--seed", type=parse_int, default=0)
+    li.add_argument("--lr", type=parse_float, default=1e-3, help="learning rate (tau = 1/lr)")
+    li.add_argument("--steps", type=parse_int, default=8000, help="gradient-descent steps")
+    li.add_argument("--seed", type=parse_int, default=0, help="seed of the random rotations U, V")
     add_output(li)
 
     for parser, func in ((tp, cmd_two_point), (xo, cmd_xor), (li, cmd_linear)):
