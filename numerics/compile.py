@@ -6,7 +6,7 @@ Every equation the numerics evaluate comes from :mod:`springblock.theory` throug
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -21,20 +21,22 @@ def vector_function(
     parameters: Sequence[sp.Symbol],
     exprs: Sequence[sp.Expr],
     extra: Sequence[Sequence[sp.Symbol]] = (),
+    functions: Mapping[str, Callable] | None = None,
 ) -> Callable:
     """Compile ``exprs`` into ``f(state, *extra, params) -> array``.
 
-        ``state`` (and every array in ``extra``) carries its components on the last axis,
-        ``params`` is a tuple of scalars or arrays broadcastable against one component; the
-        result stacks the expressions on the last axis, so batch axes pass through. The
-        generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
+    ``state`` (and every array in ``extra``) carries its components on the last axis,
+    ``params`` is a tuple of scalars or arrays broadcastable against one component; the
+    result stacks the expressions on the last axis, so batch axes pass through. The
+    generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
     functions and the normal cdf ``Phi`` (:class:`springblock.theory.drift.Phi`) taken from
-    ``jax.scipy.special``).
+    ``jax.scipy.special``). ``functions`` overrides the implementation of named functions
+    (e.g. ``{"acos": fast_acos}``).
     """
     raw = sp.lambdify(
         [list(state), *[list(e) for e in extra], *parameters],
         list(exprs),
-        modules=[_JAX_SPECIAL, "jax"],
+        modules=[dict(functions or {}), _JAX_SPECIAL, "jax"],
     )
 
     def evaluate(x, *rest):

@@ -12,11 +12,13 @@ retyped here. The sources and derivations are in those modules' docstrings.
 * Spectra: lambda_l = c_d int_0^pi k(cos th) P_l(cos th) sin(th)^(d-2) dth by Gauss-Legendre
   quadrature in the angle, all l at once as one matrix product with a cached table of
   P_l at the nodes. The arc-cosine and erf kernels are analytic functions of th on [0, pi]
-  (t = cos th removes the (1 - t)^(1/2) singularities of the kernel in t), so the rule
+  (t = cos th removes the (1 - t)^(3/2) (ReLU NNGP) and (1 - t)^(1/2) (ReLU NTK)
+  singularities of the kernels in t), so the rule
   converges exponentially; ``2 l_max + 200`` nodes resolve P_l up to l_max.
 * Truncation: the modes above l_max carry the trace T_tail = k(1) - sum_(l <= l_max)
   N(d, l) lambda_l. Their eigenvalues are below lambda_(l_max) and, for the N used here,
-  N lambda << kappa, so each contributes lambda/kappa to H(kappa) and lambda to S: the tail
+  N lambda << sigma^2 <= kappa, so each contributes lambda/kappa to H(kappa) and lambda to
+  S: the tail
   adds T_tail/kappa and T_tail respectively (its share of gamma, <= N lambda_max T_tail /
   kappa^2, is dropped). Targets must lie below l_max.
 * kappa: safeguarded Newton iteration on phi(u) = 1 - H(e^u) (u = log kappa), kept inside
@@ -199,34 +201,15 @@ def _sqrt_nonnegative(x):
     return jnp.sqrt(jnp.maximum(x, 0.0))
 
 
-def _vector_function_fast(state, parameters, exprs):
-    """:func:`springblock.numerics.compile.vector_function` with acos -> :func:`fast_acos`
-    and sqrt -> :func:`_sqrt_nonnegative` (every sqrt of the layer maps has an argument
-    that is nonnegative for |c| <= q)."""
-    from springblock.numerics.compile import _JAX_SPECIAL
-
-    raw = sp.lambdify(
-        [list(state), *parameters],
-        list(exprs),
-        modules=[{"acos": fast_acos, "sqrt": _sqrt_nonnegative}, _JAX_SPECIAL, "jax"],
-    )
-
-    def evaluate(x, params):
-        columns = raw(jnp.moveaxis(x, -1, 0), *params)
-        shape = jnp.broadcast_shapes(*[jnp.shape(col) for col in columns], x.shape[:-1])
-        return jnp.stack([jnp.broadcast_to(col, shape) for col in columns], axis=-1).astype(x.dtype)
-
-    return evaluate
-
-
 @functools.cache
-def _layer_functions(activation: str, fast: bool = True):
-    """The first layer and the layer map, compiled from :class:`LayerMap`; ``fast`` swaps
-    acos for :func:`fast_acos` (``fast=False``: the plain :func:`vector_function`)."""
+def _layer_functions(activation: str):
+    """The first layer and the layer map, compiled from :class:`LayerMap` with acos ->
+    :func:`fast_acos` and sqrt -> :func:`_sqrt_nonnegative` (every sqrt of the layer maps
+    has an argument that is nonnegative for |c| <= q)."""
     model = cs.LayerMap(activation)
-    compile_ = _vector_function_fast if fast else vector_function
-    first = compile_((cs.t,), model.first_parameters, model.first)
-    step = compile_(model.state, model.parameters, model.step)
+    fast = {"acos": fast_acos, "sqrt": _sqrt_nonnegative}
+    first = vector_function((cs.t,), model.first_parameters, model.first, functions=fast)
+    step = vector_function(model.state, model.parameters, model.step, functions=fast)
     return first, step
 
 
@@ -520,13 +503,18 @@ def predict(
     n = np.atleast_1d(np.asarray(n, dtype=np.float64))
     if n.ndim != 1 or not np.all(np.isfinite(n)) or np.any(n < 1):
         raise ParameterError("n", n.tolist(), "sample sizes >= 1")
-    spec = spec_or_spectrum
-    spec_spectrum = spectrum(spec, l_max) if isinstance(spec, KernelSpec) else spec
-    powers = target_powers(check_target(target), len(spec_spectrum.eigenvalues) - 1)
+    pairs = check_target(target)  # before the spectrum: bad input fails before any work
+    if isinstance(spec_or_spectrum, KernelSpec):
+        kernel_spectrum = spectrum(spec_or_spectrum, l_max)
+    elif l_max is not None:
+        raise ParameterError("l_max", l_max, "None when a Spectrum is given (it fixes l_max)")
+    else:
+        kernel_spectrum = spec_or_spectrum
+    powers = target_powers(pairs, len(kernel_spectrum.eigenvalues) - 1)
     out = _curve_compiled()(
-        jnp.asarray(spec_spectrum.eigenvalues),
-        jnp.asarray(spec_spectrum.degeneracies),
-        spec_spectrum.tail,
+        jnp.asarray(kernel_spectrum.eigenvalues),
+        jnp.asarray(kernel_spectrum.degeneracies),
+        kernel_spectrum.tail,
         jnp.asarray(powers),
         jnp.asarray(n),
         ridge,
@@ -595,6 +583,7 @@ def predict_grid(
     broadcast) at the M sample sizes ``n``: dict of (S, M) arrays."""
     KernelSpec(activation=activation, kind=kind, dim=dim)  # validates names and dim
     l_max = default_l_max(dim) if l_max is None else check_int("l_max", l_max, 1, 5000)
+    noise = check_real("noise", noise, minimum=0.0)
     depth = np.atleast_1d(np.asarray(depth))
     arrays = np.broadcast_arrays(
         depth, *(np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (weight, bias, ridge))
@@ -641,12 +630,6 @@ def predict_grid(
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def harmonic_count(degree: int, dim: int) -> int:
-    """Total number of harmonics of degree <= ``degree``: a degree-l target needs about this
-    many samples (~ d^l / l!)."""
-    return int(sum(cs.degeneracy(l, dim) for l in range(degree + 1)))
-
-
 __all__ = [
     "KernelSpec",
     "Prediction",
@@ -662,5 +645,4 @@ __all__ = [
     "solve_kappa",
     "spectrum",
     "target_powers",
-    "harmonic_count",
 ]

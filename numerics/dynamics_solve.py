@@ -15,8 +15,8 @@ equation and closed form); nothing is retyped here.
   (optimistix) from the best point of a grid. The grid fixes eta_h/eta_y at the value the
   measured final distance implies through the closed-form final state (theory
   :func:`~springblock.theory.dynamics_repr.ratio_from_final_state`) and scans the overall
-  rate over four decades around 45 / (duration x max h), as the authors' ``optimize_eta``
-  scans with the rich-limit ratio.
+  rate eta_y over four decades, 0.1 to 1000 / (duration x max h) (the two-point nets land
+  near 45), as the authors' ``optimize_eta`` scans with the rich-limit ratio.
 * :func:`deep_linear` gives the mode strength u(t) of a depth-D linear net: the closed form
   for D <= 2, diffrax for D > 2.
 """
@@ -141,7 +141,7 @@ def solve_pairs(
     times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "none", stiff: bool = True
 ) -> PairTrajectory:
     """Integrate the pair equations from (h0, y0, w0) for every pair (broadcast arrays) and
-    return the trajectories at ``times`` (increasing, > 0) with C evaluated on them.
+    return the trajectories at ``times`` (increasing, >= 0) with C evaluated on them.
 
     Near the fixed point w relaxes at rate ~ eta_y h while h settles at rate ~ eta_h dx2/h,
     so long horizons from lazy starts (large h) are stiff: ``stiff`` selects the implicit
@@ -375,6 +375,14 @@ def deep_linear(
     if np.any(~np.isfinite(u_start)) or np.any(u_start <= 0):
         raise ParameterError("u0", u_start.tolist(), "finite and > 0")
     times = np.asarray(times, dtype=np.float64)
+    if (
+        times.ndim != 1
+        or times.size == 0
+        or not np.all(np.isfinite(times))
+        or times[0] < 0
+        or np.any(np.diff(times) <= 0)
+    ):
+        raise ParameterError("times", "array", "1-d, finite, >= 0 and increasing")
     _, closed = _deep_linear_functions(depth)
     if method == "closed" and closed is None:
         raise ParameterError("method", method, "'ode' for depth > 2 (no closed form)")
@@ -408,7 +416,14 @@ def _learning_time_function():
 def learning_time(singular_values, u0, u_final, tau: float = 1.0) -> np.ndarray:
     """Time for a two-layer mode to grow from u0 to u_final (< s), Saxe et al.; compiled
     from :meth:`~springblock.theory.dynamics_repr.DeepLinearMode.learning_time`."""
-    s, u0, u_final = (np.asarray(v, dtype=np.float64) for v in (singular_values, u0, u_final))
-    if np.any(u0 <= 0) or np.any(u_final >= s) or np.any(u0 >= s):
-        raise ParameterError("u0", u0.tolist(), "0 < u0, u_final < s")
+    tau = check_real("tau", tau, minimum=0.0, strict=True)
+    s, u0, u_final = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (singular_values, u0, u_final))
+    )
+    if not np.all(np.isfinite(s) & (s > 0)):
+        raise ParameterError("singular_values", s.tolist(), "finite and > 0")
+    if not np.all((u0 > 0) & (u0 < s)):
+        raise ParameterError("u0", u0.tolist(), "0 < u0 < s")
+    if not np.all((u_final > u0) & (u_final < s)):
+        raise ParameterError("u_final", u_final.tolist(), "u0 < u_final < s")
     return np.asarray(_learning_time_function()(s, tau, u0, u_final))

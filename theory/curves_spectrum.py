@@ -119,11 +119,6 @@ def density_constant(d=d_sym) -> sp.Expr:
     return sp.gamma(half * d) / (sp.sqrt(sp.pi) * sp.gamma((d - 1) * half))
 
 
-def density(d: int, x: sp.Expr = t) -> sp.Expr:
-    """Density of t = x.x' for x uniform on S^(d-1): c_d (1 - t^2)^((d-3)/2)."""
-    return density_constant(d) * (1 - x**2) ** sp.Rational(d - 3, 2)
-
-
 def angular_weight(d: int, angle: sp.Expr = theta) -> sp.Expr:
     """The same measure in the angle: c_d sin(theta)^(d-2) on [0, pi]."""
     return density_constant(d) * sp.sin(angle) ** (d - 2)
@@ -141,11 +136,6 @@ def funk_hecke(kernel_of_angle: sp.Expr, l: int, d: int, angle: sp.Symbol = thet
     return sp.nsimplify(
         sp.simplify(density_constant(d) * sp.integrate(integrand, (angle, 0, sp.pi)))
     )
-
-
-def mercer_sum(eigenvalues, d: int, x: sp.Expr = t) -> sp.Expr:
-    """sum_l lambda_l N(d, l) P_l(x): the kernel rebuilt from its eigenvalues."""
-    return sum(lam * degeneracy(l, d) * gegenbauer(l, d, x) for l, lam in enumerate(eigenvalues))
 
 
 # --- kernels of wide nets ------------------------------------------------------------------

@@ -262,18 +262,28 @@ def init_net(key: PRNGKeyArray, dim: int, width: int, depth: int) -> list:
     ]
 
 
-def net_apply(params, x: Float[Array, "n d"], activation: str, values) -> Float[Array, " n"]:
-    """z^(1) = sqrt(C_b) b + sqrt(C_in) W x; z^(l+1) = sqrt(C_b) b + sqrt(C_W/n) W sigma(z);
-    the readout uses its own bias variance (:mod:`springblock.theory.curves_spectrum`)."""
-    weight, bias, input_weight, readout_bias = values
+def last_hidden(params, x: Float[Array, "n d"], activation: str, values) -> Float[Array, "n h"]:
+    """sigma(z^(L)), the last hidden layer's activations: z^(1) = sqrt(C_b) b + sqrt(C_in) W x,
+    z^(l+1) = sqrt(C_b) b + sqrt(C_W/n) W sigma(z^(l))
+    (:mod:`springblock.theory.curves_spectrum`)."""
+    weight, bias, input_weight, _ = values
     sigma = activation_callable(activation)
     (w, b), *rest = params
     z = x @ w.T * jnp.sqrt(input_weight) + jnp.sqrt(bias) * b[None, :]
-    for i, (w, b) in enumerate(rest):
-        scale = jnp.sqrt(weight / w.shape[1])
-        b_var = readout_bias if i == len(rest) - 1 else bias
-        z = sigma(z) @ w.T * scale + jnp.sqrt(b_var) * b[None, :]
-    return z[:, 0]
+    for w, b in rest[:-1]:
+        z = sigma(z) @ w.T * jnp.sqrt(weight / w.shape[1]) + jnp.sqrt(bias) * b[None, :]
+    return sigma(z)
+
+
+def net_apply(params, x: Float[Array, "n d"], activation: str, values) -> Float[Array, " n"]:
+    """The readout sqrt(C_b,out) b + sqrt(C_W/n) W sigma(z^(L)) on :func:`last_hidden`; the
+    readout uses its own bias variance."""
+    weight, _, _, readout_bias = values
+    w, b = params[-1]
+    features = last_hidden(params, x, activation, values)
+    return (features @ w.T * jnp.sqrt(weight / w.shape[1]) + jnp.sqrt(readout_bias) * b[None, :])[
+        :, 0
+    ]
 
 
 def empirical_ntk(params, x1, x2, activation: str, values) -> Float[Array, "n m"]:
@@ -424,15 +434,6 @@ def net_learning_curve(
 def empirical_nngp(params, x1, x2, activation: str, values) -> Float[Array, "n m"]:
     """The readout's input kernel of one finite net, C_b,out + (C_W/n) phi(x).phi(x'), with
     phi the last hidden layer's activations: the NNGP up to O(1/sqrt(n)) fluctuations."""
-    weight, bias, input_weight, readout_bias = values
-    sigma = activation_callable(activation)
-
-    def features(x):
-        (w, b), *rest = params
-        z = x @ w.T * jnp.sqrt(input_weight) + jnp.sqrt(bias) * b[None, :]
-        for w, b in rest[:-1]:
-            z = sigma(z) @ w.T * jnp.sqrt(weight / w.shape[1]) + jnp.sqrt(bias) * b[None, :]
-        return sigma(z)
-
-    f1, f2 = features(x1), features(x2)
+    weight, _, _, readout_bias = values
+    f1, f2 = (last_hidden(params, x, activation, values) for x in (x1, x2))
     return readout_bias + weight * (f1 @ f2.T) / f1.shape[1]

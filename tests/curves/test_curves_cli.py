@@ -11,7 +11,6 @@ import jax
 import pytest
 
 from springblock.cli import curves, dynamics
-from springblock.params import ParameterError
 
 
 def run(argv, capsys) -> dict:
@@ -159,32 +158,43 @@ def test_dynamics_xor_and_linear_json(capsys):
     data = run(
         ["dynamics", "linear", "--singular-values", "2 1", "--steps", "400", "--lr", "1e-2"], capsys
     )
+    # gradient descent is the Euler scheme of the mode ODE, so the gap is O(lr): measured
+    # 0.028 (1.4% of s = 2) at lr = 1e-2; 0.05 bounds it with margin (test_dynamics_train
+    # measures the first-order convergence itself)
     assert len(data["modes"]) == 2 and data["max_abs_error"] < 0.05
 
 
 @pytest.mark.parametrize(
-    ("argv", "name"),
+    ("argv", "flag"),
     [
-        (["curves", "predict", "--ridge", "0"], "ridge"),
-        (["curves", "predict", "--dim", "1"], "dim"),
-        (["curves", "predict", "--target", "2=1"], "target"),
-        (["curves", "predict", "--depth", "0"], "depth"),
-        (["curves", "predict", "--weight", "nan"], "weight"),
-        (["curves", "compare", "--datasets", "1"], "datasets"),
-        (["curves", "compare", "--nets"], "kind"),
-        (["curves", "tune", "--ridges", "-1"], "ridge"),
-        (["dynamics", "two-point", "--gains", "0"], "gain"),
-        (["dynamics", "two-point", "--tracked-layer", "9"], "tracked_layer"),
-        (["dynamics", "two-point", "--controls", "other"], "perturbation"),
-        (["dynamics", "linear", "--u0", "5"], "u0"),
+        (["curves", "predict", "--ridge", "0"], "--ridge"),
+        (["curves", "predict", "--dim", "1"], "--dim"),
+        (["curves", "predict", "--target", "2=1"], "--target"),
+        (["curves", "predict", "--target", "2:-1"], "--target"),
+        (["curves", "predict", "--depth", "0"], "--depth"),
+        (["curves", "predict", "--weight", "nan"], "--weight"),
+        (["curves", "compare", "--datasets", "1"], "--datasets"),
+        (["curves", "compare", "--nets"], "--kernel"),
+        (["curves", "tune", "--ridges", "-1"], "--ridges"),
+        (["curves", "tune", "--weights", "0"], "--weights"),
+        (["curves", "tune", "--biases", "-1"], "--biases"),
+        (["curves", "tune", "--noise", "-1"], "--noise"),
+        (["dynamics", "two-point", "--gains", "0"], "--gains"),
+        (["dynamics", "two-point", "--tracked-layer", "9"], "--tracked-layer"),
+        (["dynamics", "two-point", "--controls", "other"], "--controls"),
+        (["dynamics", "linear", "--u0", "5"], "--u0"),
+        (["dynamics", "linear", "--seed", "-1"], "--seed"),
     ],
 )
-def test_bad_input_names_the_parameter(argv, name):
-    p = argparse.ArgumentParser()
-    g = p.add_subparsers(dest="group", required=True)
-    curves.register(g)
-    dynamics.register(g)
-    args = p.parse_args(argv)
-    with pytest.raises(ParameterError) as err:
-        args.func(args)
-    assert err.value.name == name
+def test_bad_input_exits_2_naming_an_existing_flag(argv, flag, capsys):
+    """The error names the option the user typed (not the library's parameter name), and
+    that option exists in the command's --help."""
+    from springblock import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert f"argument {flag}:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main([*argv[:2], "--help"])
+    assert flag in capsys.readouterr().out

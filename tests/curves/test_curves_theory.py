@@ -204,6 +204,26 @@ def test_grid_matches_single_predictions():
             ),
             "ridge",
         ),
+        (
+            lambda: cv.predict_grid(
+                "relu",
+                "nngp",
+                3,
+                ((1, 1.0),),
+                [10],
+                depth=1,
+                weight=1.0,
+                bias=0.0,
+                ridge=0.1,
+                noise=-1.0,
+            ),
+            "noise",
+        ),
+        # the target is checked before the (here deliberately huge) spectrum is computed
+        (
+            lambda: cv.predict(cv.KernelSpec(depth=3), ((2, -1.0),), [40], 0.05, l_max=5000),
+            "target",
+        ),
     ],
 )
 def test_bad_input_names_the_parameter(call, name):

@@ -156,3 +156,12 @@ def test_bad_input_names_the_parameter():
         ds.solve_pairs([2.0, 1.0], 0.1, 0.1, 0.0, 1.0, 1.0, 1.0, 1.0)
     with pytest.raises(ParameterError, match="method"):
         ds.deep_linear([1.0], [1.0], 0.1, depth=3, method="closed")
+    for times in ([2.0, 1.0], [-5.0, 1.0]):
+        with pytest.raises(ParameterError, match="times"):
+            ds.deep_linear(times, [1.0], 0.1)
+    with pytest.raises(ParameterError, match="u_final"):
+        ds.learning_time(1.0, 0.1, 2.0)
+    with pytest.raises(ParameterError, match="u_final"):
+        ds.learning_time(1.0, 0.5, 0.2)
+    with pytest.raises(ParameterError, match="tau"):
+        ds.learning_time(1.0, 0.1, 0.5, tau=-1.0)

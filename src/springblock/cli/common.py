@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from springblock.params import ParameterError
 
 
 def parse_float(text: str) -> float:
@@ -22,6 +26,31 @@ def parse_int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def parse_numbers(kind=float):
+    """argparse type: a list of numbers separated by spaces or commas, e.g. '40 80 160'."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(v) for v in text.replace(",", " ").split())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+
+    return parse
+
+
+@contextlib.contextmanager
+def flag_names(**names: str) -> Iterator[None]:
+    """Re-raise a library ParameterError under the name of the CLI option that carried the
+    value (e.g. the library checks one ``ridge``, the option is ``--ridges``), so the
+    error message names a flag the user can find."""
+    try:
+        yield
+    except ParameterError as err:
+        if err.name not in names:
+            raise
+        raise ParameterError(names[err.name], err.value, err.allowed) from None
 
 
 def add_output(p: argparse.ArgumentParser) -> None:

@@ -13,18 +13,17 @@ import itertools
 import time
 from typing import Any
 
-from springblock.cli.common import add_output, clean, emit, parse_float, parse_int, write_results
+from springblock.cli.common import (
+    add_output,
+    clean,
+    emit,
+    flag_names,
+    parse_float,
+    parse_int,
+    parse_numbers,
+    write_results,
+)
 from springblock.params import ParameterError, check_int
-
-
-def _numbers(kind):
-    def parse(text: str):
-        try:
-            return tuple(kind(v) for v in text.replace(",", " ").split())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
-
-    return parse
 
 
 def _add_kernel(p: argparse.ArgumentParser) -> None:
@@ -79,7 +78,7 @@ def _add_problem(p: argparse.ArgumentParser, n_default: str) -> None:
     )
     g.add_argument(
         "--n",
-        type=_numbers(int),
+        type=parse_numbers(int),
         default=None,
         help=f"sample sizes, e.g. '40 80 160' (default {n_default})",
     )
@@ -152,20 +151,23 @@ def register(groups) -> None:
     tu.add_argument("--kernel", choices=("nngp", "ntk"), default="nngp", help="NNGP or NTK")
     tu.add_argument("--dim", type=parse_int, default=3, help="input dimension d (>= 2)")
     tu.add_argument(
-        "--depths", type=_numbers(int), default=(1, 2, 3, 4), help="hidden layers to try"
+        "--depths", type=parse_numbers(int), default=(1, 2, 3, 4), help="hidden layers to try"
     )
     tu.add_argument(
         "--weights",
-        type=_numbers(float),
+        type=parse_numbers(float),
         default=(1.0, 1.5, 2.0, 2.5),
         help="weight variances C_W to try (> 0)",
     )
     tu.add_argument(
-        "--biases", type=_numbers(float), default=(0.0, 0.1, 0.5), help="bias variances C_b (>= 0)"
+        "--biases",
+        type=parse_numbers(float),
+        default=(0.0, 0.1, 0.5),
+        help="bias variances C_b (>= 0)",
     )
     tu.add_argument(
         "--ridges",
-        type=_numbers(float),
+        type=parse_numbers(float),
         default=(1e-3, 1e-2, 0.1, 1.0),
         help="ridges sigma^2 to try (> 0)",
     )
@@ -174,7 +176,7 @@ def register(groups) -> None:
     )
     tu.add_argument("--noise", type=parse_float, default=0.0, help="label-noise variance eps^2")
     tu.add_argument(
-        "--n", type=_numbers(int), default=(50, 200, 800), help="sample sizes to optimise for"
+        "--n", type=parse_numbers(int), default=(50, 200, 800), help="sample sizes to optimise for"
     )
     tu.add_argument("--top", type=parse_int, default=5, help="settings to list (default 5)")
     add_output(tu)
@@ -356,7 +358,7 @@ def _spec_dict(spec) -> dict:
 
 
 def cmd_compare(args) -> int:
-    spec, target, ridge, noise, n, _ = _problem(args, [40, 80, 160, 320])
+    spec, target, ridge, noise, n, l_max = _problem(args, [40, 80, 160, 320])
     datasets = check_int("datasets", args.datasets, 2, 1_000_000)
     check_int("test_points", args.test_points, 1, 10_000_000)
     check_int("posterior_points", args.posterior_points, 0, args.test_points)
@@ -364,7 +366,8 @@ def cmd_compare(args) -> int:
     if args.nets:
         from springblock.validation.curves_empirical import check_spec_for_nets
 
-        check_spec_for_nets(spec)
+        with flag_names(kind="kernel"):
+            check_spec_for_nets(spec)
         check_int("width", args.width, 1, 1_000_000)
         check_int("net_datasets", args.net_datasets, 2, 100_000)
         check_int("steps", args.steps, 1, 10_000_000)
@@ -374,7 +377,7 @@ def cmd_compare(args) -> int:
     from springblock.validation import curves_empirical as ce
 
     started = time.perf_counter()
-    p = cv.predict(spec, target, n, ridge, noise, l_max=args.l_max)
+    p = cv.predict(spec, target, n, ridge, noise, l_max=l_max)
     m = ce.krr_learning_curve(
         spec,
         target,
@@ -496,18 +499,19 @@ def cmd_tune(args) -> int:
     if np.any(grid[:, 0] < 1) or np.any(grid[:, 0] > 1000):
         raise ParameterError("depths", list(args.depths), "integers in [1, 1000]")
     started = time.perf_counter()
-    out = cv.predict_grid(
-        args.activation,
-        args.kernel,
-        args.dim,
-        target,
-        n,
-        depth=grid[:, 0].astype(int),
-        weight=grid[:, 1],
-        bias=grid[:, 2],
-        ridge=grid[:, 3],
-        noise=noise,
-    )
+    with flag_names(depth="depths", weight="weights", bias="biases", ridge="ridges"):
+        out = cv.predict_grid(
+            args.activation,
+            args.kernel,
+            args.dim,
+            target,
+            n,
+            depth=grid[:, 0].astype(int),
+            weight=grid[:, 1],
+            bias=grid[:, 2],
+            ridge=grid[:, 3],
+            noise=noise,
+        )
     error = out["self_consistent"]  # (settings, N)
     names = ("depth", "weight", "bias", "ridge")
     best: list[dict[str, Any]] = []

@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 import time
 
-from springblock.cli.common import add_output, clean, emit, parse_float, parse_int, write_results
+from springblock.cli.common import (
+    add_output,
+    clean,
+    emit,
+    flag_names,
+    parse_float,
+    parse_int,
+    parse_numbers,
+    write_results,
+)
 from springblock.params import ParameterError, check_int
-
-
-def _numbers(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.replace(",", " ").split())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -29,7 +31,7 @@ def _add_net(p: argparse.ArgumentParser, layers: int, tracked: int, steps: int) 
     g = p.add_argument_group("network and training")
     g.add_argument(
         "--gains",
-        type=_numbers,
+        type=parse_numbers(float),
         default=None,
         help="initialisation gains, e.g. '0.8 1.2 2' (default: rich, "
         "intermediate, lazy = 0.8, 1.2, 2.0)",
@@ -126,7 +128,7 @@ def register(groups) -> None:
     )
     li.add_argument(
         "--singular-values",
-        type=_numbers,
+        type=parse_numbers(float),
         default=(3.0, 2.0, 1.0, 0.5),
         help="singular values s of the input-output correlation",
     )
@@ -152,20 +154,22 @@ def _configs(args):
     gains = args.gains if args.gains is not None else tuple(dt.REGIME_GAINS.values())
     if not gains:
         raise ParameterError("gains", list(gains), "at least one gain")
-    for name in args.controls:
-        check_perturbation(name)
-    configs = [
-        dt.NetConfig(
-            width=args.width,
-            hidden_layers=args.hidden_layers,
-            tracked_layer=args.tracked_layer,
-            nonlinearity=args.nonlinearity,
-            gain=g,
-            lr=args.lr if args.lr is not None else dt.default_lr(g, args.hidden_layers),
-            steps=args.steps,
-        )
-        for g in gains
-    ]
+    with flag_names(perturbation="controls"):
+        for name in args.controls:
+            check_perturbation(name)
+    with flag_names(gain="gains"):
+        configs = [
+            dt.NetConfig(
+                width=args.width,
+                hidden_layers=args.hidden_layers,
+                tracked_layer=args.tracked_layer,
+                nonlinearity=args.nonlinearity,
+                gain=g,
+                lr=args.lr if args.lr is not None else dt.default_lr(g, args.hidden_layers),
+                steps=args.steps,
+            )
+            for g in gains
+        ]
     samples = check_int("samples", args.samples, 2, args.steps)
     every = max(1, args.steps // samples)
     while args.steps % every:
@@ -364,6 +368,7 @@ def cmd_linear(args) -> int:
     depth = check_int("depth", args.depth, 1, 100)
     lr = check_real("lr", args.lr, minimum=0.0, strict=True)
     steps = check_int("steps", args.steps, 1, 10_000_000)
+    check_int("seed", args.seed, 0, 2**32 - 1)
     records = max(d for d in range(1, min(200, steps) + 1) if steps % d == 0)
     started = time.perf_counter()
     run = dt.train_deep_linear(
