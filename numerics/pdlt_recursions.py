@@ -337,6 +337,19 @@ def check_array(name: str, value, *, minimum: float | None = None, strict: bool 
     return arr
 
 
+def _layer_parameters(C_b, C_W, gamma, xi, lambda_b, lambda_W) -> list[np.ndarray]:
+    """The six per-layer parameters, validated, in the order the compiled maps take them
+    (``params`` of :func:`_single_map` and its kin)."""
+    return [
+        check_array("C_b", C_b, minimum=0.0),
+        check_array("C_W", C_W, minimum=0.0, strict=True),
+        check_array("gamma", gamma),
+        check_array("xi", xi),
+        check_array("lambda_b", lambda_b, minimum=0.0),
+        check_array("lambda_W", lambda_W, minimum=0.0),
+    ]
+
+
 def _check_common(depth: int, nodes: int) -> tuple[int, int]:
     return check_int("depth", depth, 1, 1_000_000), check_int("nodes", nodes, 4, MAX_NODES)
 
@@ -476,12 +489,7 @@ def profile(
     depth, nodes = _check_common(depth, nodes)
     act = resolve(activation)
     values = [
-        check_array("C_b", C_b, minimum=0.0),
-        check_array("C_W", C_W, minimum=0.0, strict=True),
-        check_array("gamma", gamma),
-        check_array("xi", xi),
-        check_array("lambda_b", lambda_b, minimum=0.0),
-        check_array("lambda_W", lambda_W, minimum=0.0),
+        *_layer_parameters(C_b, C_W, gamma, xi, lambda_b, lambda_W),
         check_array("q", q, minimum=0.0, strict=True),
     ]
     shape, flat = _grid(*values)
@@ -570,12 +578,7 @@ def pair_profile(
     if np.any(q12a**2 > q11a * q22a * (1 + 1e-12)):
         raise ParameterError("q12", q12, "a Gram entry with q12^2 <= q11 q22")
     values = [
-        check_array("C_b", C_b, minimum=0.0),
-        check_array("C_W", C_W, minimum=0.0, strict=True),
-        check_array("gamma", gamma),
-        check_array("xi", xi),
-        check_array("lambda_b", lambda_b, minimum=0.0),
-        check_array("lambda_W", lambda_W, minimum=0.0),
+        *_layer_parameters(C_b, C_W, gamma, xi, lambda_b, lambda_W),
         q11a,
         q12a,
         q22a,
@@ -625,12 +628,7 @@ def perturbation_profile(
     depth, nodes = _check_common(depth, nodes)
     act = resolve(activation)
     values = [
-        check_array("C_b", C_b, minimum=0.0),
-        check_array("C_W", C_W, minimum=0.0, strict=True),
-        check_array("gamma", gamma),
-        check_array("xi", xi),
-        np.zeros(()),
-        np.zeros(()),
+        *_layer_parameters(C_b, C_W, gamma, xi, 0.0, 0.0),
         check_array("K0", K0, minimum=0.0, strict=True),
         check_array("K1", K1),
         check_array("K2", K2),
