@@ -1,26 +1,17 @@
 """``springblock curves ...`` and ``springblock dynamics ...``: JSON contracts, output files,
-bad input. Parsers are built here (the groups are registered in the top-level CLI by the
-maintainers); runs are kept tiny."""
+bad input, through the real entry point (:func:`springblock.cli.main`); runs are kept tiny."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
-import jax
 import pytest
 
-from springblock.cli import curves, dynamics
+from springblock import cli
 
 
 def run(argv, capsys) -> dict:
-    p = argparse.ArgumentParser()
-    g = p.add_subparsers(dest="group", required=True)
-    curves.register(g)
-    dynamics.register(g)
-    args = p.parse_args([*argv, "--json"])
-    with jax.enable_x64(True):
-        assert args.func(args) == 0
+    assert cli.main([*argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -189,8 +180,6 @@ def test_dynamics_xor_and_linear_json(capsys):
 def test_bad_input_exits_2_naming_an_existing_flag(argv, flag, capsys):
     """The error names the option the user typed (not the library's parameter name), and
     that option exists in the command's --help."""
-    from springblock import cli
-
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
     assert exc.value.code == 2
