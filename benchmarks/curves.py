@@ -25,10 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from springblock.numerics import curves_solve as cv
-from springblock.numerics import dynamics_solve as ds
-from springblock.validation import curves_empirical as ce
-from springblock.validation import dynamics_train as dt
+from springblock.numerics.curves import solve as cv
+from springblock.numerics.dynamics import solve as ds
+from springblock.validation.curves import empirical as ce
+from springblock.validation.dynamics import train as dt
 
 REFERENCE = cv.KernelSpec(
     "relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0, readout_bias=0.1, dim=3

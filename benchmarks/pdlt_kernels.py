@@ -32,9 +32,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from springblock.numerics import pdlt_phase
-from springblock.numerics import pdlt_recursions as pr
-from springblock.validation import pdlt_montecarlo as mc
+from springblock.numerics.pdlt import phase as pdlt_phase
+from springblock.numerics.pdlt import recursions as pr
+from springblock.validation.pdlt import montecarlo as mc
 
 GRID_TARGET_S = 1.0
 MC_TARGET_S = 30.0

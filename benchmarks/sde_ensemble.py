@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from springblock.numerics.overdamped import NOISE_BLOCK, iterate_given_noise, simulate
+from springblock.numerics.spring.overdamped import NOISE_BLOCK, iterate_given_noise, simulate
 
 # The problem (reference section 3, model (a), the authors' code values but L = 8).
 K, Y, MU_R, MU_L, EPS_BAR, ETA = 1.0, 1.0, 0.1, 0.1, 0.1, 0.01

@@ -32,9 +32,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from springblock.validation import data as datasets
-from springblock.validation import sweep
-from springblock.validation.train import Hyper, TrainConfig, compiled_train_and_measure
+from springblock.validation.nets import data as datasets
+from springblock.validation.nets import sweep
+from springblock.validation.nets.train import Hyper, TrainConfig, compiled_train_and_measure
 
 DEPTH, WIDTH, SAMPLES, FEATURES, CLASSES, EPOCHS = 8, 100, 2560, 100, 10, 100
 

@@ -78,17 +78,17 @@ class Equation:
 def _equations() -> dict[str, Equation]:
     import sympy as sp
 
-    from springblock.theory import (
+    from springblock.theory.curves import generalization as curves_theory
+    from springblock.theory.dynamics import representation as dynamics_repr
+    from springblock.theory.pdlt import criticality as pdlt_criticality
+    from springblock.theory.pdlt import finite_width as pdlt_finite_width
+    from springblock.theory.pdlt import gaussian as pdlt_gaussian
+    from springblock.theory.spring import (
         chain,
-        curves_theory,
         drift,
-        dynamics_repr,
         equilibrium,
         friction,
         overdamped,
-        pdlt_criticality,
-        pdlt_finite_width,
-        pdlt_gaussian,
         phases,
         underdamped,
     )

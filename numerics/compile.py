@@ -29,7 +29,7 @@ def vector_function(
     ``params`` is a tuple of scalars or arrays broadcastable against one component; the
     result stacks the expressions on the last axis, so batch axes pass through. The
     generated code is plain jax.numpy (``sympy.lambdify(..., modules="jax")``, with the error
-    functions and the normal cdf ``Phi`` (:class:`springblock.theory.drift.Phi`) taken from
+    functions and the normal cdf ``Phi`` (:class:`springblock.theory.spring.drift.Phi`) taken from
     ``jax.scipy.special``). ``functions`` overrides the implementation of named functions
     (e.g. ``{"acos": fast_acos}``).
     """

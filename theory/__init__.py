@@ -1,14 +1,40 @@
-"""Symbolic spring-block theory (sympy only; imports no jax).
+"""What is true: the theories as sympy expressions (imports no jax).
 
-Modules: :mod:`~springblock.theory.chain` (geometry, load curve, statistics),
-:mod:`~springblock.theory.friction` (friction laws), :mod:`~springblock.theory.overdamped`
-(model a), :mod:`~springblock.theory.underdamped` (model b),
-:mod:`~springblock.theory.equilibrium` (static and pulled equilibria),
-:mod:`~springblock.theory.drift` (noise-averaged dynamics),
-:mod:`~springblock.theory.phases` (load-curve shape and phase boundaries).
+One folder per theory:
+
+- :mod:`springblock.theory.spring`: the spring-block model of Shi, Pan & Dokmanic (PRL
+  2025): chain geometry, friction laws, models (a) and (b), equilibria, noise-averaged
+  drift, load-curve phases and boundaries;
+- :mod:`springblock.theory.pdlt`: Roberts, Yaida & Hanin at initialization (Gaussian
+  expectations, criticality, finite-width corrections);
+- :mod:`springblock.theory.curves`: learning curves of wide nets (spectra, equivalent
+  kernel, self-consistent theory);
+- :mod:`springblock.theory.dynamics`: van Rossem & Saxe pair equations and deep linear nets.
+
+The spring-block modules are re-exported here, so ``from springblock.theory import
+OverdampedModel, drift, phases`` works.
 """
 
-from springblock.theory.overdamped import OverdampedModel
-from springblock.theory.underdamped import UnderdampedModel
+from springblock.theory.spring import (
+    chain,
+    drift,
+    equilibrium,
+    friction,
+    overdamped,
+    phases,
+    underdamped,
+)
+from springblock.theory.spring.overdamped import OverdampedModel
+from springblock.theory.spring.underdamped import UnderdampedModel
 
-__all__ = ["OverdampedModel", "UnderdampedModel"]
+__all__ = [
+    "OverdampedModel",
+    "UnderdampedModel",
+    "chain",
+    "drift",
+    "equilibrium",
+    "friction",
+    "overdamped",
+    "phases",
+    "underdamped",
+]

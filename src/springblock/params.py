@@ -137,7 +137,7 @@ class Underdamped:
 
     ``noise`` is eps, the amplitude of the Brownian forcing per unit mass, decaying as
     exp(-decay * t); ``smoothing`` is the velocity scale delta of the regularized
-    friction (see :mod:`springblock.theory.friction`).
+    friction (see :mod:`springblock.theory.spring.friction`).
     """
 
     chain: Chain = field(default_factory=lambda: Chain(stiffness=0.1))

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from springblock.numerics.phase_diagram import PhaseDiagramSpec
-from springblock.validation.sweep import PAPER_VALUES, SweepSpec
+from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def theory_stage() -> dict:
     """The closed forms of the spring-block theory as LaTeX (MathML is made at report time)."""
     import sympy as sp
 
-    from springblock.theory import drift, equilibrium, phases
+    from springblock.theory.spring import drift, equilibrium, phases
 
     L = phases.L_sym
     return {name: sp.latex(expr) for name, expr in theory_expressions(L).items()} | {
@@ -126,7 +126,7 @@ def theory_stage() -> dict:
 
 
 def theory_expressions(L):
-    from springblock.theory import drift, equilibrium, phases
+    from springblock.theory.spring import drift, equilibrium, phases
 
     return {
         "g(F)": drift.mean_drift(),
@@ -143,7 +143,7 @@ def theory_expressions(L):
 
 def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
     from springblock import figures
-    from springblock.numerics import phase_diagram
+    from springblock.numerics.spring import phase_diagram
 
     diagram = phase_diagram.run(spec, out / "store" / "phase-diagram" / spec.digest())
     payload = diagram.to_json()
@@ -233,7 +233,7 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
     import datetime
 
     from springblock import report
-    from springblock.theory import phases
+    from springblock.theory.spring import phases
 
     model = stages["model"]["result"]
     spec = p.model
@@ -345,7 +345,7 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
             )
             + "<p>Monotone maps (alpha, knob) -> (friction, noise) fitted on the checkerboard "
             "half of the cells; the model is the mean-field flow of model (a) "
-            "(springblock.validation.compare).</p>"
+            "(springblock.validation.compare.theory_vs_nets).</p>"
         )
         sections += [
             (f"3. Trained nets: {spec_n.knob} panel", nets_html),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from springblock import cli
-from springblock.theory import equilibrium
+from springblock.theory.spring import equilibrium
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:

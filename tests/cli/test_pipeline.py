@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from springblock import pipeline
-from springblock.numerics.phase_diagram import PhaseDiagramSpec
-from springblock.validation.sweep import SweepSpec
+from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.validation.nets.sweep import SweepSpec
 
 
 @pytest.fixture(scope="module")

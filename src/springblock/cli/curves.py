@@ -1,8 +1,8 @@
 """``springblock curves {predict,compare,tune}``: learning curves of wide nets' kernels.
 
-Predictions from :mod:`springblock.numerics.curves_solve` (spectrum on the hypersphere,
+Predictions from :mod:`springblock.numerics.curves.solve` (spectrum on the hypersphere,
 equivalent kernel, its 1/N correction, the self-consistent theory), measurements from
-:mod:`springblock.validation.curves_empirical` (kernel ridge regression on sampled
+:mod:`springblock.validation.curves.empirical` (kernel ridge regression on sampled
 datasets, trained wide nets).
 """
 
@@ -189,7 +189,7 @@ def register(groups) -> None:
 
 
 def _spec(args):
-    from springblock.numerics.curves_solve import KernelSpec
+    from springblock.numerics.curves.solve import KernelSpec
 
     return KernelSpec(
         activation=args.activation,
@@ -214,7 +214,7 @@ def _sizes(values, default):
 
 def _problem(args, default_n):
     """Validate everything the learning-curve commands share, before any work starts."""
-    from springblock.numerics import curves_solve as cv
+    from springblock.numerics.curves import solve as cv
     from springblock.params import check_real
 
     spec = _spec(args)
@@ -298,7 +298,7 @@ def cmd_predict(args) -> int:
 
     default_n = np.unique(np.geomspace(10, 2000, 20).round()).astype(int).tolist()
     spec, target, ridge, noise, n, l_max = _problem(args, default_n)
-    from springblock.numerics import curves_solve as cv
+    from springblock.numerics.curves import solve as cv
 
     started = time.perf_counter()
     spectrum = cv.spectrum(spec, l_max)
@@ -364,7 +364,7 @@ def cmd_compare(args) -> int:
     check_int("posterior_points", args.posterior_points, 0, args.test_points)
     check_int("seed", args.seed, 0, 2**31 - 1)
     if args.nets:
-        from springblock.validation.curves_empirical import check_spec_for_nets
+        from springblock.validation.curves.empirical import check_spec_for_nets
 
         with flag_names(kind="kernel"):
             check_spec_for_nets(spec)
@@ -373,8 +373,8 @@ def cmd_compare(args) -> int:
         check_int("steps", args.steps, 1, 10_000_000)
     import numpy as np
 
-    from springblock.numerics import curves_solve as cv
-    from springblock.validation import curves_empirical as ce
+    from springblock.numerics.curves import solve as cv
+    from springblock.validation.curves import empirical as ce
 
     started = time.perf_counter()
     p = cv.predict(spec, target, n, ridge, noise, l_max=l_max)
@@ -475,8 +475,8 @@ def cmd_compare(args) -> int:
 def cmd_tune(args) -> int:
     import numpy as np
 
-    from springblock.numerics import curves_solve as cv
-    from springblock.numerics.curves_solve import KernelSpec
+    from springblock.numerics.curves import solve as cv
+    from springblock.numerics.curves.solve import KernelSpec
     from springblock.params import check_real
 
     KernelSpec(activation=args.activation, kind=args.kernel, dim=args.dim)

@@ -1,8 +1,8 @@
 """``springblock dynamics {two-point,xor,linear}``: representation-learning dynamics.
 
-Trained nets from :mod:`springblock.validation.dynamics_train` against the van Rossem-Saxe
+Trained nets from :mod:`springblock.validation.dynamics.train` against the van Rossem-Saxe
 pair equations and the Saxe et al. deep-linear solution
-(:mod:`springblock.numerics.dynamics_solve`).
+(:mod:`springblock.numerics.dynamics.solve`).
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def register(groups) -> None:
 
 def _configs(args):
     """One validated NetConfig per gain (defaults: the three regimes)."""
-    from springblock.theory.dynamics_repr import check_perturbation
-    from springblock.validation import dynamics_train as dt
+    from springblock.theory.dynamics.representation import check_perturbation
+    from springblock.validation.dynamics import train as dt
 
     gains = args.gains if args.gains is not None else tuple(dt.REGIME_GAINS.values())
     if not gains:
@@ -179,7 +179,7 @@ def _configs(args):
 
 
 def _regime(gain: float) -> str:
-    from springblock.validation.dynamics_train import REGIME_GAINS
+    from springblock.validation.dynamics.train import REGIME_GAINS
 
     return next((k for k, v in REGIME_GAINS.items() if v == gain), "custom")
 
@@ -248,7 +248,7 @@ def _trajectory_figure(comparisons, configs, title: str, pair: int = 0):
 
 def _run_pairs(args, inputs, targets, name: str, title: str) -> int:
     configs, every = _configs(args)
-    from springblock.validation import dynamics_train as dt
+    from springblock.validation.dynamics import train as dt
 
     started = time.perf_counter()
     comparisons = []
@@ -331,7 +331,7 @@ def _distance_figure(comparisons, configs):
 
 
 def cmd_two_point(args) -> int:
-    from springblock.validation import dynamics_train as dt
+    from springblock.validation.dynamics import train as dt
 
     if args.inputs == "synthetic":
         inputs, targets = dt.two_point_task(args.dx2, args.dy2)
@@ -346,7 +346,7 @@ def cmd_two_point(args) -> int:
 
 
 def cmd_xor(args) -> int:
-    from springblock.validation import dynamics_train as dt
+    from springblock.validation.dynamics import train as dt
 
     inputs, targets = dt.xor_task()
     return _run_pairs(args, inputs, targets, "xor", "XOR")
@@ -355,9 +355,9 @@ def cmd_xor(args) -> int:
 def cmd_linear(args) -> int:
     import numpy as np
 
-    from springblock.numerics import dynamics_solve as ds
+    from springblock.numerics.dynamics import solve as ds
     from springblock.params import check_real
-    from springblock.validation import dynamics_train as dt
+    from springblock.validation.dynamics import train as dt
 
     s = np.asarray(args.singular_values, dtype=np.float64)
     if s.size == 0 or np.any(~np.isfinite(s)) or np.any(s <= 0):

@@ -26,7 +26,7 @@ from springblock.params import (
 )
 
 if TYPE_CHECKING:
-    from springblock.numerics import overdamped, underdamped
+    from springblock.numerics.spring import overdamped, underdamped
 
 DEFAULT_PHASE_OUT = Path("springblock-results") / "phase-diagram"
 
@@ -185,8 +185,8 @@ def _pick(value, default):
 
 
 def cmd_equilibrium(args) -> int:
-    from springblock.theory import chain as chain_theory
-    from springblock.theory import equilibrium
+    from springblock.theory.spring import chain as chain_theory
+    from springblock.theory.spring import equilibrium
 
     c = _chain(args)
     f = Friction(args.mu_right, args.mu_left)
@@ -279,14 +279,14 @@ def cmd_simulate(args) -> int:
     cfg = _simulate_config(args)  # validates everything before jax is imported
     import numpy as np
 
-    from springblock.numerics import statistics
+    from springblock.numerics.spring import statistics
 
     c, f = cfg.chain, cfg.friction
     started = time.perf_counter()
     run: overdamped.Trajectories | underdamped.Trajectories
     if args.variant == "overdamped":
-        from springblock.numerics import overdamped
-        from springblock.theory import phases
+        from springblock.numerics.spring import overdamped
+        from springblock.theory.spring import phases
 
         run = overdamped.simulate(
             c.blocks,
@@ -312,10 +312,10 @@ def cmd_simulate(args) -> int:
             "elongations": list(prediction.elongations),
             "relaxation_time": prediction.relaxation_time,
             "stationary_force": prediction.stationary_force,
-            "note": "relaxation-time interpolation of springblock.theory.phases",
+            "note": "relaxation-time interpolation of springblock.theory.spring.phases",
         }
     else:
-        from springblock.numerics import underdamped
+        from springblock.numerics.spring import underdamped
 
         run = underdamped.simulate(
             cfg, args.seeds, method=args.method, saves=args.saves, key=args.seed
@@ -394,7 +394,7 @@ def _config_dict(cfg) -> dict:
 
 
 def cmd_phase_diagram(args) -> int:
-    from springblock.numerics.phase_diagram import PhaseDiagramSpec
+    from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
 
     c = _chain(args)
     spec = PhaseDiagramSpec(
@@ -418,7 +418,7 @@ def cmd_phase_diagram(args) -> int:
     out = args.out or DEFAULT_PHASE_OUT
 
     from springblock import figures
-    from springblock.numerics import phase_diagram
+    from springblock.numerics.spring import phase_diagram
 
     started = time.perf_counter()
     bar = None
@@ -465,13 +465,8 @@ def cmd_phase_diagram(args) -> int:
 def cmd_latex(args) -> int:
     import sympy as sp
 
-    from springblock.theory import (
-        OverdampedModel,
-        UnderdampedModel,
-        drift,
-        equilibrium,
-        phases,
-    )
+    from springblock.theory import OverdampedModel, UnderdampedModel
+    from springblock.theory.spring import drift, equilibrium, phases
 
     if args.variant == "overdamped":
         model_tex = OverdampedModel(2, args.shared_noise).latex()

@@ -21,7 +21,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 def register(groups) -> None:
     """Add the ``nets`` command group to the top-level subparsers ``groups``."""
-    from springblock.validation.sweep import KNOBS, MEASURES, PAPER_ALPHAS
+    from springblock.validation.nets.sweep import KNOBS, MEASURES, PAPER_ALPHAS
 
     nets = groups.add_parser(
         "nets",
@@ -114,7 +114,7 @@ def register(groups) -> None:
 
 
 def build_spec(args):
-    from springblock.validation.sweep import PAPER_VALUES, SweepSpec
+    from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
 
     epochs = (
         args.epochs if args.epochs is not None else (200 if args.knob == "learning-rate" else 100)
@@ -142,8 +142,8 @@ def run_sweep(spec, out: Path, show_progress: bool = True) -> dict:
     import numpy as np
 
     from springblock import figures
-    from springblock.validation import data as datasets
-    from springblock.validation import sweep
+    from springblock.validation.nets import data as datasets
+    from springblock.validation.nets import sweep
 
     try:
         dataset = datasets.load_dataset(spec.dataset, train_size=spec.train_size, seed=spec.seed)
@@ -248,8 +248,9 @@ def run_compare(out: Path, starts: int = 12) -> dict:
     import numpy as np
 
     from springblock import figures
-    from springblock.validation import compare, sweep
-    from springblock.validation.sweep import SweepSpec
+    from springblock.validation.compare import theory_vs_nets as compare
+    from springblock.validation.nets import sweep
+    from springblock.validation.nets.sweep import SweepSpec
 
     starts = check_int("starts", starts, 1, 10_000)
     path = out / "sweep.json"

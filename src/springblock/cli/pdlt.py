@@ -5,7 +5,7 @@ universality class and critical initialization of an activation, the depth profi
 infinite-width kernel, its perturbations and the NTK, and the leading finite-width
 (four-point) correction checked against a Monte Carlo ensemble of actual networks.
 Library: springblock.theory.pdlt_*, springblock.numerics.pdlt_*,
-springblock.validation.pdlt_montecarlo.
+springblock.validation.pdlt.montecarlo.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from springblock.cli.common import add_output, clean, emit, parse_float, parse_i
 from springblock.params import ParameterError, check_int, check_real
 
 if TYPE_CHECKING:
-    from springblock.theory.pdlt_criticality import Criticality
+    from springblock.theory.pdlt.criticality import Criticality
 
 ACTIVATION_HELP = (
     "activation: relu, leaky_relu[:SLOPE], linear, tanh, erf, sin, gelu, swish, softplus, sigmoid"
@@ -120,14 +120,14 @@ def _add_init(p) -> None:
 
 
 def _activation(args):
-    from springblock.numerics import pdlt_recursions as pr
+    from springblock.numerics.pdlt import recursions as pr
 
     return pr.resolve(args.activation)
 
 
 def _initialization(args, act) -> tuple[float, float, Criticality]:
     """(C_b, C_W, criticality): the given values, else the critical ones."""
-    from springblock.numerics import pdlt_recursions as pr
+    from springblock.numerics.pdlt import recursions as pr
 
     cb = None if args.cb is None else check_real("cb", args.cb, minimum=0.0)
     cw = None if args.cw is None else check_real("cw", args.cw, minimum=0.0, strict=True)
@@ -152,8 +152,8 @@ def cmd_criticality(args) -> int:
     grid = check_int("grid", args.grid, 4, 1024)
     depth = check_int("phase_depth", args.phase_depth, 1, 10_000)
     act = _activation(args)
-    from springblock.numerics import pdlt_phase
-    from springblock.numerics import pdlt_recursions as pr
+    from springblock.numerics.pdlt import phase as pdlt_phase
+    from springblock.numerics.pdlt import recursions as pr
 
     crit = pr.criticality(act)
     payload = clean(_jsonable(crit.to_json()))
@@ -231,7 +231,7 @@ def cmd_kernel(args) -> int:
     cb, cw, crit = _initialization(args, act)
     import numpy as np
 
-    from springblock.numerics import pdlt_recursions as pr
+    from springblock.numerics.pdlt import recursions as pr
 
     kw = dict(C_b=cb, C_W=cw, gamma=args.gamma, xi=args.xi)
     single = pr.profile(act, depth, q=q11, **kw)
@@ -313,7 +313,7 @@ def cmd_finite_width(args) -> int:
     cb, cw, crit = _initialization(args, act)
     import numpy as np
 
-    from springblock.validation import pdlt_montecarlo as mc
+    from springblock.validation.pdlt import montecarlo as mc
 
     widths = tuple(sorted({w for w in (width // 4, width // 2, width) if w >= 2}))
     spec = mc.EnsembleSpec(

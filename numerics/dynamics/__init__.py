@@ -1,0 +1,2 @@
+"""Representation-dynamics numerics: :mod:`solve` (diffrax pair solutions, rate fits, deep
+linear modes)."""

@@ -1,0 +1,88 @@
+"""Deterministic flows of model (a), solved with diffrax.
+
+Compiled from :class:`springblock.theory.OverdampedModel` (Shi, Pan & Dokmanic 2025, the
+mechanical model; the flows are derived in the theory module's docstring):
+
+* noiseless flow  dx_l/dt = S(F_l), the eta -> 0 limit of the map without noise;
+* mean-field flow dx_l/dt = g(F_l), the eta -> 0 limit of the noisy map at fixed eps_bar.
+
+S is continuous and piecewise linear, so both right-hand sides are Lipschitz and an
+adaptive explicit Runge-Kutta method (Tsit5 with a PID step-size controller) handles the
+kinks at F = mu_R and F = -mu_L by shrinking its steps there; no smoothing is involved.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import diffrax
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from springblock.numerics.compile import vector_function
+from springblock.numerics.spring.overdamped import Trajectories
+from springblock.theory import OverdampedModel
+
+
+@functools.cache
+def _solver(blocks: int, saves: int, rtol: float, atol: float, max_steps: int):
+    model = OverdampedModel(blocks)
+    noiseless = vector_function(model.x, model.parameters, model.noiseless_flow)
+    mean_field = vector_function(model.x, model.parameters, model.mean_field_flow)
+
+    def vector_field(t, x, params):
+        k, y, mu_r, mu_l, noise = params
+        with_noise = mean_field(x, (k, y, mu_r, mu_l, jnp.where(noise > 0, noise, 1.0), 1.0))
+        without = noiseless(x, (k, y, mu_r, mu_l, noise, 1.0))
+        return jnp.where(noise > 0, with_noise, without)
+
+    def solve_one(params, duration):
+        ts = duration * jnp.arange(1, saves + 1) / saves
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(vector_field),
+            diffrax.Tsit5(),
+            t0=0.0,
+            t1=duration,
+            dt0=None,
+            y0=jnp.zeros(blocks, dtype=params[0].dtype),
+            args=params,
+            saveat=diffrax.SaveAt(ts=ts),
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+            max_steps=max_steps,
+        )
+        return ts, sol.ys
+
+    return jax.jit(jax.vmap(solve_one))
+
+
+def solve(
+    blocks: int,
+    *,
+    stiffness: float | Float[Array, "..."] = 1.0,
+    target: float | Float[Array, "..."] = 1.0,
+    mu_right: float | Float[Array, "..."] = 0.1,
+    mu_left: float | Float[Array, "..."] = 0.1,
+    noise: float | Float[Array, "..."] = 0.1,
+    duration: float | Float[Array, "..."] = 100.0,
+    saves: int = 100,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    max_steps: int = 100_000,
+    dtype=jnp.float64,
+) -> Trajectories:
+    """Mean-field (noise > 0) or noiseless (noise = 0) flow of model (a) from rest.
+
+    Parameters broadcast to a grid shape G; returns positions (*G, saves, L) at ``times``
+    (*G, saves), evenly spaced up to ``duration``. One compiled, vmapped diffrax call.
+    float64 by default (needs ``jax_enable_x64``; falls back to float32 otherwise).
+    """
+    if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]  # dynamic jax config attribute
+        dtype = jnp.float32
+    grid = jnp.broadcast_arrays(
+        *[jnp.asarray(v, dtype) for v in (stiffness, target, mu_right, mu_left, noise, duration)]
+    )
+    shape = grid[0].shape
+    flat = [g.reshape(-1) for g in grid]
+    ts, ys = _solver(blocks, saves, rtol, atol, max_steps)(tuple(flat[:5]), flat[5])
+    return Trajectories(ts.reshape(*shape, saves), ys.reshape(*shape, saves, blocks))

@@ -1,0 +1,1 @@
+"""The spring-block model vs trained nets (reference section 5)."""

@@ -1,0 +1,1 @@
+"""Learning curves vs kernel regression and trained wide nets: :mod:`empirical`."""

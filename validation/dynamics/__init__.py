@@ -1,0 +1,1 @@
+"""Representation dynamics vs trained nets: :mod:`train`."""

@@ -1,0 +1,249 @@
+"""Training the paper's MLP and measuring feature learning, in one compiled function.
+
+Shi, Pan & Dokmanic (arXiv 2407.19353), the experiment (reference section 2) and the
+authors' training script (GitHub DaDaCheng/DNN_Spring, ``src/main.py``): cross-entropy,
+Adam (lr 1e-3 by default; SGD and SGLD also available), full batch or mini-batches of a
+fresh permutation every epoch (a last partial batch is dropped), and the authors' early
+stopping: stop after an epoch whose mean training loss is below 1e-4 or changed by less
+than 1e-10 from the previous epoch.
+
+The four noise knobs of reference section 2 are traced hyperparameters, so one
+compilation serves a whole panel of the same shape:
+
+* data noise s: in every step a fraction floor(s B) of the batch gets uniformly random
+  labels (redrawn each step) and the inputs get Gaussian noise of std s * std(X_batch);
+* learning rate; dropout p; and batch size (a static shape: one compilation per size).
+
+SGLD adds Gaussian noise of variance ``gradient_noise`` to every gradient entry before a
+plain SGD step, as the authors' optimizer does: p <- p - lr (grad + sqrt(noise) xi).
+
+After training, :func:`measure` reads the trained net on the training set in evaluation
+mode (reference section 1): per-layer separation D_l with both measures, test accuracy, and
+the lazy/active indicators of :mod:`springblock.validation.nets.lazy`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from springblock.params import ParameterError, check_int
+from springblock.validation.nets import lazy, mlp, separation
+
+OPTIMIZERS = ("adam", "sgd", "sgld")
+LOSS_FLOOR = 1e-4  # the authors' early-stopping thresholds
+LOSS_PLATEAU = 1e-10
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Static settings: everything that changes the compiled program's shapes or structure."""
+
+    depth: int = 8
+    width: int = 100
+    epochs: int = 100
+    batch_size: int | None = None  # None: full batch
+    optimizer: str = "adam"
+    early_stopping: bool = True
+
+    def __post_init__(self):
+        check_int("depth", self.depth, 2, 1000)
+        check_int("width", self.width, 1, 100_000)
+        check_int("epochs", self.epochs, 1, 1_000_000)
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, 2, 10_000_000)
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+
+
+class Hyper(NamedTuple):
+    """Traced per-net hyperparameters (scalars, or arrays with a leading axis for vmap)."""
+
+    alpha: Float[Array, ""] | float = 1.0
+    learning_rate: Float[Array, ""] | float = 1e-3
+    dropout: Float[Array, ""] | float = 0.0
+    data_noise: Float[Array, ""] | float = 0.0
+    gradient_noise: Float[Array, ""] | float = 0.0
+
+
+class Trained(NamedTuple):
+    params: mlp.MLP
+    stats: mlp.BatchStats
+    initial: mlp.MLP
+    initial_stats: mlp.BatchStats
+    losses: Float[Array, " epochs"]  # NaN after early stopping
+    epochs_run: Int[Array, ""]
+
+
+def corrupt(x, y, level, key, classes):
+    """The data-noise knob: floor(level B) random labels and input noise level * std(x)."""
+    k_pick, k_label, k_input = jax.random.split(key, 3)
+    n = x.shape[0]
+    chosen = jax.random.permutation(k_pick, n) < jnp.floor(level * n)
+    y = jnp.where(chosen, jax.random.randint(k_label, (n,), 0, classes, y.dtype), y)
+    x = x + jax.random.normal(k_input, x.shape, x.dtype) * jnp.std(x) * level
+    return x, y
+
+
+def _optimizer(name: str, learning_rate):
+    if name == "adam":
+        return optax.adam(learning_rate)
+    return optax.sgd(learning_rate)
+
+
+def train(
+    config: TrainConfig,
+    x: Float[Array, "N D"],
+    y: Int[Array, " N"],
+    classes: int,
+    hyper: Hyper,
+    key: PRNGKeyArray,
+) -> Trained:
+    """Initialise (PyTorch defaults) and train one net; pure and jittable."""
+    n_train, in_features = x.shape
+    batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
+    steps = n_train // batch
+    k_init, k_train = jax.random.split(key)
+    params0, stats0 = mlp.init(k_init, in_features, config.width, config.depth, classes, x.dtype)
+    opt = _optimizer(config.optimizer, hyper.learning_rate)
+
+    def loss_fn(params, stats, xb, yb, k_drop):
+        logits, new_stats, _ = mlp.forward(
+            params, stats, xb, alpha=hyper.alpha, train=True, dropout=hyper.dropout, key=k_drop
+        )
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean(), new_stats
+
+    def step(carry, inputs):
+        params, stats, opt_state = carry
+        index, k_step = inputs
+        k_noise, k_drop, k_grad = jax.random.split(k_step, 3)
+        xb, yb = (x, y) if index is None else (x[index], y[index])
+        xb, yb = jax.lax.cond(
+            hyper.data_noise > 0,
+            lambda: corrupt(xb, yb, hyper.data_noise, k_noise, classes),
+            lambda: (xb, yb),
+        )
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            params, stats, xb, yb, k_drop
+        )
+        if config.optimizer == "sgld":
+            leaves, tree = jax.tree.flatten(grads)
+            noise_keys = jax.random.split(k_grad, len(leaves))
+            scale = jnp.sqrt(hyper.gradient_noise)
+            grads = jax.tree.unflatten(
+                tree,
+                [
+                    g + scale * jax.random.normal(k, g.shape, g.dtype)
+                    for g, k in zip(leaves, noise_keys, strict=True)
+                ],
+            )
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), stats, opt_state), loss
+
+    def epoch(state):
+        params, stats, opt_state, e, previous, _, k, losses = state
+        k, k_perm, k_steps = jax.random.split(k, 3)
+        step_keys = jax.random.split(k_steps, steps)
+        if batch == n_train:
+            (params, stats, opt_state), batch_losses = jax.lax.scan(
+                lambda c, kk: step(c, (None, kk)), (params, stats, opt_state), step_keys
+            )
+        else:
+            order = jax.random.permutation(k_perm, n_train)[: steps * batch]
+            (params, stats, opt_state), batch_losses = jax.lax.scan(
+                step, (params, stats, opt_state), (order.reshape(steps, batch), step_keys)
+            )
+        loss = batch_losses.mean()
+        stop = jnp.asarray(config.early_stopping) & (
+            (loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU)
+        )
+        return (params, stats, opt_state, e + 1, loss, stop, k, losses.at[e].set(loss))
+
+    def going(state):
+        return (state[3] < config.epochs) & ~state[5]
+
+    losses = jnp.full((config.epochs,), jnp.nan, x.dtype)
+    start = (
+        params0,
+        stats0,
+        opt.init(params0),
+        jnp.int32(0),
+        jnp.asarray(1000.0, x.dtype),
+        jnp.asarray(False),
+        k_train,
+        losses,
+    )
+    params, stats, _, e, _, _, _, losses = jax.lax.while_loop(going, epoch, start)
+    return Trained(params, stats, params0, stats0, losses, e)
+
+
+class Measurement(NamedTuple):
+    """Per-net measurements (reference section 1); layer axis = h_0..h_{depth-1}."""
+
+    separation_trace: Float[Array, " layers"]
+    separation_pinv: Float[Array, " layers"]
+    test_accuracy: Float[Array, ""]
+    train_accuracy: Float[Array, ""]
+    final_loss: Float[Array, ""]
+    epochs_run: Int[Array, ""]
+    weight_change: Float[Array, " linears"]
+    kernel_change: Float[Array, " layers"]
+
+
+def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Measurement:
+    """Separation, accuracy and laziness of a trained net (evaluation mode, training set).
+
+    The feature-kernel change compares batch-normalised features (batch statistics, no
+    dropout) at initialisation and after training, so both ends see the same
+    normalisation.
+    """
+    logits_train, _, feats = mlp.forward(
+        trained.params, trained.stats, x, alpha=hyper.alpha, train=False
+    )
+    d_trace = jnp.stack([separation.separation_trace(f, y, classes) for f in feats])
+    d_pinv = jnp.stack([separation.separation_pinv(f, y, classes) for f in feats])
+    logits_test, _, _ = mlp.forward(
+        trained.params, trained.stats, x_test, alpha=hyper.alpha, train=False
+    )
+    _, _, feats0 = mlp.forward(
+        trained.initial, trained.initial_stats, x, alpha=hyper.alpha, train=True
+    )
+    _, _, feats1 = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
+    last = jnp.nanmax(
+        jnp.where(jnp.isnan(trained.losses), -jnp.inf, jnp.arange(trained.losses.shape[0]))
+    ).astype(jnp.int32)
+    return Measurement(
+        separation_trace=d_trace,
+        separation_pinv=d_pinv,
+        test_accuracy=jnp.mean(jnp.argmax(logits_test, -1) == y_test),
+        train_accuracy=jnp.mean(jnp.argmax(logits_train, -1) == y),
+        final_loss=trained.losses[last],
+        epochs_run=trained.epochs_run,
+        weight_change=lazy.relative_weight_change(
+            list(trained.initial.weights), list(trained.params.weights)
+        ),
+        kernel_change=lazy.feature_kernel_change(feats0, feats1),
+    )
+
+
+@functools.cache
+def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool = False):
+    """``f(x, y, x_test, y_test, hyper, key) -> Measurement``, jitted once per config.
+
+    With ``batched`` the function maps over a leading axis of ``hyper`` and ``key``
+    (jax.vmap): many nets in one call.
+    """
+
+    def one(x, y, x_test, y_test, hyper, key):
+        trained = train(config, x, y, classes, hyper, key)
+        return measure(trained, hyper, x, y, x_test, y_test, classes)
+
+    if batched:
+        one = jax.vmap(one, in_axes=(None, None, None, None, 0, 0))
+    return jax.jit(one)

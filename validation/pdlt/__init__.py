@@ -1,0 +1,1 @@
+"""PDLT vs finite-width nets: :mod:`montecarlo`."""
