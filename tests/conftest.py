@@ -25,13 +25,19 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+#: JAX's precision when the tests start (float32 unless JAX_ENABLE_X64 is set).
+INITIAL_X64 = bool(jax.config.jax_enable_x64)
+
+
 @pytest.fixture(autouse=True)
 def _restore_x64():
     """`springblock.cli.main` switches on float64 for the whole process; tests that call it
-    in-process must not change the precision the tests after them run with."""
-    before = jax.config.jax_enable_x64
+    in-process (also from module-scoped fixtures, which run before this one) must not
+    change the precision the tests after them run with. So every test starts and ends at
+    the precision the session started with."""
+    jax.config.update("jax_enable_x64", INITIAL_X64)
     yield
-    jax.config.update("jax_enable_x64", before)
+    jax.config.update("jax_enable_x64", INITIAL_X64)
 
 
 @dataclass(frozen=True)

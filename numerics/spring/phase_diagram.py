@@ -23,15 +23,13 @@ finish, so an interrupted sweep resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from springblock import results
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.spring import equilibrium, phases
 
@@ -53,7 +51,6 @@ class PhaseDiagramSpec:
     dt: float = 0.01
     steps: int = 10_000
     seeds: int = 16
-    tolerance: float = 0.05
     shared_noise: bool = False
     key: int = 0
     mean_field_points: int = 64
@@ -76,7 +73,15 @@ class PhaseDiagramSpec:
         check_real("dt", self.dt, minimum=0.0, strict=True)
         check_int("steps", self.steps, 1, 100_000_000)
         check_int("seeds", self.seeds, 1, 100_000)
-        check_real("tolerance", self.tolerance, minimum=0.0, strict=True)
+        check_int("key", self.key, 0, 2**31 - 1)
+        cells = self.mu_points * self.noise_points * self.seeds
+        if cells * self.blocks > 2e8:
+            raise ParameterError(
+                "seeds",
+                self.seeds,
+                f"small enough that mu_points x noise_points x seeds x blocks <= 2e8 "
+                f"(here {cells * self.blocks:.3g})",
+            )
         check_int("mean_field_points", self.mean_field_points, 2, 10_000)
 
     @property
@@ -91,20 +96,18 @@ class PhaseDiagramSpec:
     def duration(self) -> float:
         return self.steps * self.dt
 
-    def digest(self) -> str:
-        """Content hash of the settings: names the checkpoint folder."""
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    @property
+    def tolerance(self) -> float:
+        """Half-width of the linear band in c / y (the one tolerance of the three classes)."""
+        return phases.LINEAR_TOLERANCE
 
-
-def _save_atomic(path: Path, **arrays) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 def simulate_rows(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None):
-    """Final-load-curve statistics for every grid cell, row by row (resumable).
+    """Final-load-curve statistics for every grid cell, row by row (resumable: each row is
+    written atomically to ``checkpoint`` as it finishes and read back on a rerun).
 
     Returns a dict of arrays with dims (mu, noise[, seed][, layer]).
     """
@@ -140,7 +143,7 @@ def simulate_rows(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progre
                 "load_curve": np.asarray(stats.load_curve).mean(axis=1),  # (noise, layer)
             }
             if path is not None:
-                _save_atomic(path, **row)
+                results.write_npz(path, **row)
             rows.append(row)
         if progress is not None:
             progress(i + 1, len(spec.mu))
@@ -180,25 +183,44 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float) -> float:
 
 @dataclass(frozen=True)
 class PhaseDiagram:
-    """Sweep results. Arrays are indexed (mu, noise); see :func:`to_json` for the dims."""
+    """Sweep results; :meth:`to_dataset` gives them as labelled arrays."""
 
     spec: PhaseDiagramSpec
-    curvature: np.ndarray  # (mu, noise) mean over seeds
-    curvature_sem: np.ndarray
-    spread: np.ndarray
+    curvature_seeds: np.ndarray  # (mu, noise, seed)
+    spread_seeds: np.ndarray  # (mu, noise, seed)
     load_curve: np.ndarray  # (mu, noise, layer) mean over seeds
-    phase: np.ndarray  # (mu, noise) int index into theory.phases.PHASES
     predicted_curvature: np.ndarray  # closed-form interpolation, (mu, noise)
     mean_field_noise: np.ndarray  # fine noise grid of the mean-field curves
     mean_field_curvature: np.ndarray  # (mu, mean_field_noise)
     boundary_mu: np.ndarray  # fine mu grid for the closed-form boundaries
-    closed_form_boundaries: np.ndarray  # (2, boundary_mu): noise at c = -tol, +tol
+    closed_form_boundaries: np.ndarray  # (2, boundary_mu): noise at c = -tol y, +tol y
     mean_field_boundaries: np.ndarray  # (2, mu)
     lazy_threshold: float
 
+    @property
+    def curvature(self) -> np.ndarray:
+        """(mu, noise): mean over seeds."""
+        return self.curvature_seeds.mean(axis=-1)
+
+    @property
+    def curvature_sem(self) -> np.ndarray:
+        """(mu, noise): standard error over seeds (NaN for one seed)."""
+        n = self.spec.seeds
+        if n < 2:
+            return np.full(self.curvature.shape, np.nan)
+        return self.curvature_seeds.std(axis=-1, ddof=1) / math.sqrt(n)
+
+    @property
+    def spread(self) -> np.ndarray:
+        return self.spread_seeds.mean(axis=-1)
+
+    @property
+    def phase(self) -> np.ndarray:
+        """(mu, noise): index into :data:`phases.PHASES` of the mean curvature's class."""
+        return _phase_index(self.curvature, self.spec)
+
     def agreement(self) -> dict[str, float]:
         """Fraction of cells whose simulated phase equals each prediction's phase."""
-        tol = self.spec.tolerance
         mf_on_grid = np.stack(
             [
                 np.interp(np.log(self.spec.noise), np.log(self.mean_field_noise), row)
@@ -207,64 +229,97 @@ class PhaseDiagram:
         )
         return {
             "closed_form": float(
-                np.mean(_phase_index(self.predicted_curvature, tol) == self.phase)
+                np.mean(_phase_index(self.predicted_curvature, self.spec) == self.phase)
             ),
-            "mean_field": float(np.mean(_phase_index(mf_on_grid, tol) == self.phase)),
+            "mean_field": float(np.mean(_phase_index(mf_on_grid, self.spec) == self.phase)),
         }
 
-    def to_json(self) -> dict:
+    def summary(self) -> dict:
+        """The JSON summary: spec, phase counts, agreement with both predictions."""
         counts = {name: int(np.sum(self.phase == i)) for i, name in enumerate(phases.PHASES)}
         return {
-            "spec": dataclasses.asdict(self.spec),
-            "dims": {
-                "curvature": ["mu", "noise"],
-                "load_curve": ["mu", "noise", "layer"],
-                "mean_field_curvature": ["mu", "mean_field_noise"],
-                "closed_form_boundaries": ["level", "boundary_mu"],
-                "mean_field_boundaries": ["level", "mu"],
-            },
+            "spec": self.spec.to_json(),
+            "linear_tolerance": self.spec.tolerance,
             "phases": list(phases.PHASES),
-            "mu": self.spec.mu.tolist(),
-            "noise": self.spec.noise.tolist(),
-            "curvature": self.curvature.tolist(),
-            "curvature_sem": self.curvature_sem.tolist(),
-            "spread": self.spread.tolist(),
-            "phase": [[phases.PHASES[j] for j in row] for row in self.phase],
             "phase_counts": counts,
-            "predicted_curvature": self.predicted_curvature.tolist(),
-            "boundary_mu": self.boundary_mu.tolist(),
-            "closed_form_boundaries": _nan_to_none(self.closed_form_boundaries),
-            "mean_field_boundaries": _nan_to_none(self.mean_field_boundaries),
-            "lazy_threshold": self.lazy_threshold,
             "agreement": self.agreement(),
+            "lazy_threshold": self.lazy_threshold,
+            "boundaries_note": "a boundary is null (NaN in results.nc) at a friction where the "
+            "prediction's curvature never crosses the level inside the noise range",
         }
 
-    def save_arrays(self, path: Path) -> None:
-        arrays = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), np.ndarray)
-        }
-        _save_atomic(path, mu=self.spec.mu, noise=self.spec.noise, **arrays)
+    def to_dataset(self, computed_by: dict | None = None):
+        """The diagram as an xarray Dataset: dims ``mu_right``, ``noise``, ``seed``,
+        ``layer``, ``mean_field_noise``, ``boundary_mu``, ``level``."""
+        import xarray as xr
+
+        spec = self.spec
+        cell = ("mu_right", "noise")
+        no_crossing = "no crossing of the level inside the noise range at this friction"
+        ds = xr.Dataset(
+            {
+                "curvature": (cell, self.curvature, {"long_name": "mean curvature c over seeds"}),
+                "curvature_sem": (
+                    cell,
+                    self.curvature_sem,
+                    {"nan_meaning": "one seed: no standard error"},
+                ),
+                "curvature_per_seed": ((*cell, "seed"), self.curvature_seeds),
+                "spread": (cell, self.spread, {"long_name": "mean spread v over seeds"}),
+                "spread_per_seed": ((*cell, "seed"), self.spread_seeds),
+                "load_curve": ((*cell, "layer"), self.load_curve, {"long_name": "y - x_l"}),
+                "phase": (
+                    cell,
+                    self.phase.astype(np.int32),
+                    {"flag_values": [0, 1, 2], "flag_meanings": " ".join(phases.PHASES)},
+                ),
+                "predicted_curvature": (
+                    cell,
+                    self.predicted_curvature,
+                    {"long_name": "closed-form relaxation-time interpolation"},
+                ),
+                "mean_field_curvature": (
+                    ("mu_right", "mean_field_noise"),
+                    self.mean_field_curvature,
+                ),
+                "closed_form_boundaries": (
+                    ("level", "boundary_mu"),
+                    self.closed_form_boundaries,
+                    {"nan_meaning": no_crossing},
+                ),
+                "mean_field_boundaries": (
+                    ("level", "mu_right"),
+                    self.mean_field_boundaries,
+                    {"nan_meaning": no_crossing},
+                ),
+            },
+            coords={
+                "mu_right": ("mu_right", spec.mu, {"long_name": "friction mu_R"}),
+                "noise": ("noise", spec.noise, {"long_name": "force-noise std eps_bar"}),
+                "seed": np.arange(spec.seeds),
+                "layer": np.arange(spec.blocks + 1),
+                "mean_field_noise": self.mean_field_noise,
+                "boundary_mu": self.boundary_mu,
+                "level": ("level", ["concave", "convex"]),
+            },
+            attrs={
+                **results.provenance_attrs("phase-diagram", spec, computed_by),
+                "linear_tolerance": spec.tolerance,
+                "mu_left_over_mu_right": spec.asymmetry,
+                "lazy_threshold": self.lazy_threshold,
+            },
+        )
+        return ds
 
 
-def _nan_to_none(a: np.ndarray):
-    return [[None if math.isnan(v) else float(v) for v in row] for row in a]
-
-
-def _phase_index(curvature: np.ndarray, tolerance: float) -> np.ndarray:
-    return np.where(curvature < -tolerance, 0, np.where(curvature > tolerance, 2, 1))
+def _phase_index(curvature: np.ndarray, spec: PhaseDiagramSpec) -> np.ndarray:
+    """Three classes of the normalised curvature c / y (:func:`phases.phase_index`)."""
+    return phases.phase_index(np.asarray(curvature) / spec.target)
 
 
 def run(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None) -> PhaseDiagram:
     """Simulate the grid (resumable through ``checkpoint``) and compute the predictions."""
     sim = simulate_rows(spec, checkpoint, progress)
-    curvature = sim["curvature"].mean(axis=-1)
-    sem = (
-        sim["curvature"].std(axis=-1, ddof=1) / math.sqrt(spec.seeds)
-        if spec.seeds > 1
-        else np.full_like(curvature, np.nan)
-    )
     predicted = np.array(
         [
             [
@@ -284,7 +339,7 @@ def run(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None) -
     )
     mf_noise = np.geomspace(spec.noise_min, spec.noise_max, spec.mean_field_points)
     mf_curv = mean_field_curvature(spec, mf_noise)
-    levels = (-spec.tolerance, spec.tolerance)
+    levels = (-spec.tolerance * spec.target, spec.tolerance * spec.target)
     # exp(NaN) is NaN: rows without a crossing stay NaN.
     mf_bounds = np.exp([[crossing(np.log(mf_noise), row, lv) for row in mf_curv] for lv in levels])
     boundary_mu = np.linspace(spec.mu_min, spec.mu_max, 200)
@@ -308,11 +363,9 @@ def run(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None) -
     lazy = float(equilibrium.lazy_threshold(spec.blocks, 1, spec.stiffness, spec.target))
     return PhaseDiagram(
         spec,
-        curvature,
-        sem,
-        sim["spread"].mean(axis=-1),
+        sim["curvature"],
+        sim["spread"],
         sim["load_curve"],
-        _phase_index(curvature, spec.tolerance),
         predicted,
         mf_noise,
         mf_curv,
@@ -321,3 +374,25 @@ def run(spec: PhaseDiagramSpec, checkpoint: Path | None = None, progress=None) -
         mf_bounds,
         lazy,
     )
+
+
+def compute(
+    spec: PhaseDiagramSpec, out: Path, progress=None, log=None
+) -> tuple[PhaseDiagram, dict]:
+    """Run (or resume) the sweep with its rows in the results store under ``out/store``,
+    then write ``out/results.nc``, ``out/results.json`` and the figure; returns the diagram
+    and the JSON payload. ``log`` receives one line saying whether the rows are new,
+    resumed or recomputed (and why)."""
+    from springblock.numerics.spring import plots
+    from springblock.plotting import save
+
+    store = results.Store(out / "store", "phase-diagram", spec.to_json())
+    status = store.open(lambda path: path.glob("row_*.npz"))
+    if log is not None:
+        log(status)
+    diagram = run(spec, store.path, progress)
+    computed_by = store.provenance()["computed_by"]
+    payload = diagram.summary() | {"store": str(store.path), "status": status}
+    payload["figures"] = save(plots.phase_diagram_figure(diagram), out, "phase_diagram")
+    results.write_results(out, payload, diagram.to_dataset(computed_by))
+    return diagram, payload

@@ -5,3 +5,7 @@ diffrax), :mod:`springblock.validation` (trained networks).
 """
 
 __version__ = "0.1.0"
+
+from springblock.results import open_results  # noqa: E402
+
+__all__ = ["__version__", "open_results"]

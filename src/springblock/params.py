@@ -165,3 +165,53 @@ class Underdamped:
     @property
     def duration(self) -> float:
         return self.steps * self.dt
+
+
+#: Solvers of model (b): exact stick-slip stepping or a diffrax SDE with smoothed friction.
+UNDERDAMPED_METHODS = ("stick-slip", "smoothed")
+
+#: Largest number of stored floats (seeds x saved frames x blocks) of one ensemble run.
+MAX_STORED = 200_000_000
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One ensemble run: ``model`` (:class:`Overdamped` = model a or :class:`Underdamped` =
+    model b) from rest for ``seeds`` noise realisations, ``saves`` frames kept, base
+    ``seed``; ``method`` picks model (b)'s solver (``smoothed`` needs a smoothing scale
+    above dt max(mu)/(2m) for a stable explicit step)."""
+
+    model: Overdamped | Underdamped = field(default_factory=Overdamped)
+    seeds: int = 16
+    saves: int = 200
+    seed: int = 0
+    method: str = "stick-slip"
+
+    def __post_init__(self):
+        check_int("seeds", self.seeds, 1, 1_000_000)
+        check_int("saves", self.saves, 1, 1_000_000)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        if self.method not in UNDERDAMPED_METHODS:
+            raise ParameterError("method", self.method, f"one of {', '.join(UNDERDAMPED_METHODS)}")
+        stored = self.seeds * min(self.saves, self.model.steps) * self.model.chain.blocks
+        if stored > MAX_STORED:
+            raise ParameterError(
+                "seeds",
+                self.seeds,
+                f"small enough that seeds x saves x blocks <= {MAX_STORED:.0e} (here {stored:.3g})",
+            )
+        model = self.model
+        if isinstance(model, Underdamped) and self.method == "smoothed":
+            assert model.friction.left is not None
+            smallest = model.dt * max(model.friction.right, model.friction.left) / (2 * model.mass)
+            if model.smoothing <= smallest:
+                raise ParameterError(
+                    "smoothing",
+                    model.smoothing,
+                    f"> dt*max(mu)/(2m) = {smallest:g} for a stable explicit step "
+                    "(or use --method stick-slip)",
+                )
+
+    @property
+    def variant(self) -> str:
+        return "overdamped" if isinstance(self.model, Overdamped) else "underdamped"

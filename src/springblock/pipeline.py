@@ -116,41 +116,18 @@ def theory_stage() -> dict:
     """The closed forms of the spring-block theory as LaTeX (MathML is made at report time)."""
     import sympy as sp
 
-    from springblock.theory.spring import drift, equilibrium, phases
+    from springblock.theory.spring import drift, equilibrium, latex
 
-    L = phases.L_sym
-    return {name: sp.latex(expr) for name, expr in theory_expressions(L).items()} | {
+    return {name: sp.latex(expr) for name, expr in latex.expressions().items()} | {
         "lazy_threshold_7_blocks": float(equilibrium.lazy_threshold(7, 1, 1, 1)),
         "mobility_at_zero": sp.latex(drift.mobility(0)),
     }
 
 
-def theory_expressions(L):
-    from springblock.theory.spring import drift, equilibrium, phases
-
-    return {
-        "g(F)": drift.mean_drift(),
-        "g'(F)": drift.mobility(),
-        "F*": drift.stationary_force(),
-        "tau": phases.relaxation_time_expr(),
-        "n_stuck": equilibrium.stuck_blocks_expr(L),
-        "mu_R^(1)": equilibrium.lazy_threshold(L, 1),
-        "c_inf": phases.stationary_curvature(),
-        "c(T)": phases.curvature_expr(),
-        "sigma_b": phases.boundary_expr(),
-    }
-
-
 def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
-    from springblock import figures
     from springblock.numerics.spring import phase_diagram
 
-    diagram = phase_diagram.run(spec, out / "store" / "phase-diagram" / spec.digest())
-    payload = diagram.to_json()
-    payload["figures"] = figures.save(
-        figures.phase_diagram_figure(diagram), out / "model", "phase_diagram"
-    )
-    diagram.save_arrays(out / "model" / "phase_diagram.npz")
+    _, payload = phase_diagram.compute(spec, out / "model")
     return payload
 
 
@@ -233,14 +210,13 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
     import datetime
 
     from springblock import report
-    from springblock.theory.spring import phases
+    from springblock.theory.spring import latex
 
     model = stages["model"]["result"]
     spec = p.model
-    L = phases.L_sym
     equations = "".join(
         f"<div class='eq'><span class='name'>{name}</span>{report.mathml(name, expr)}</div>"
-        for name, expr in theory_expressions(L).items()
+        for name, expr in latex.expressions().items()
     )
     theory_html = (
         "<p>Model (a) of Shi, Pan &amp; Dokmanic (PRL 2025): L blocks, wall x<sub>0</sub> = 0, "
@@ -266,7 +242,7 @@ def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
             ["mu_L / mu_R", spec.asymmetry],
             ["training time T = steps x dt", spec.steps * spec.dt],
             ["seeds per cell", spec.seeds],
-            ["linear band |c| <=", spec.tolerance],
+            ["linear band |c| / y <=", spec.tolerance],
             *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
             ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
             ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],

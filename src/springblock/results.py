@@ -170,7 +170,7 @@ def digest(kind: str, params: Any, data: str | None = None) -> str:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then move it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,12 +216,11 @@ def write_figure(fig, directory: str | os.PathLike, name: str) -> list[str]:
 
     paths = []
     for ext in ("png", "pdf"):
-        target = Path(directory) / f"{name}.{ext}"
-        atomic_write(
-            target,
-            lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight"),
-        )
-        paths.append(str(target))
+
+        def write(tmp: Path, ext: str = ext) -> None:
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+
+        paths.append(str(atomic_write(Path(directory) / f"{name}.{ext}", write)))
     plt.close(fig)
     return paths
 
@@ -255,7 +254,11 @@ def write_dataset(path: str | os.PathLike, dataset: xr.Dataset) -> Path:
     for name in list(ds.variables):
         if ds[name].dtype == np.int64:
             ds[name] = ds[name].astype(np.int32)
-    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT"))
+
+    def write(tmp: Path) -> None:
+        ds.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+
+    return atomic_write(path, write)
 
 
 def _flat_numbers(value) -> bool:

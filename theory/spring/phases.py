@@ -136,13 +136,29 @@ def boundary_expr(
     return -(right + left) / 2 / (sp.sqrt(2) * sp.erfinv(2 * p - 1))
 
 
-def classify(curvature: float, tolerance: float) -> str:
-    """'concave' (c < -tol), 'convex' (c > tol) or 'linear'."""
+#: Half-width of the linear band: a load curve is linear when its normalised curvature
+#: c / (total load) lies in [-LINEAR_TOLERANCE, LINEAR_TOLERANCE] (for a chain the total load
+#: is y, for a net D_0 - D_last). The one tolerance of the three classes, used by the phase
+#: diagram, the nets' summaries and claims, the figures and the theory-vs-nets scores
+#: (docs/validation.md, "Three classes").
+LINEAR_TOLERANCE = 0.05
+
+
+def classify(curvature: float, tolerance: float = LINEAR_TOLERANCE) -> str:
+    """'concave' (c < -tol), 'convex' (c > tol) or 'linear' (|c| <= tol)."""
     if curvature < -tolerance:
         return "concave"
     if curvature > tolerance:
         return "convex"
     return "linear"
+
+
+def phase_index(curvature, tolerance: float = LINEAR_TOLERANCE) -> np.ndarray:
+    """Index into :data:`PHASES` of every entry of an array of (normalised) curvatures:
+    0 concave, 1 linear, 2 convex (the rule of :func:`classify`); -1 where NaN."""
+    c = np.asarray(curvature, dtype=float)
+    index = np.where(c < -tolerance, 0, np.where(c > tolerance, 2, 1))
+    return np.where(np.isnan(c), -1, index)
 
 
 @dataclass(frozen=True)

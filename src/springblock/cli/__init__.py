@@ -1,9 +1,11 @@
 """Command-line interface: ``springblock GROUP COMMAND [options]``.
 
-A thin shell: each group module parses, validates into :mod:`springblock.params` objects
-(bad input exits with status 2 and a message naming the parameter before any work starts),
-calls the library and writes results. Every command takes ``--json`` (one JSON object on
-stdout) and ``--out DIR`` (figures as PNG and PDF plus a results file).
+A thin shell over the library. Each command registers two functions (see
+:mod:`springblock.cli.common`): ``configure`` builds the library's validated config from the
+options, before any work, and ``execute`` runs it. Bad input of any kind ends here with one
+line naming the flag and what it allows, exit status 2, and no traceback; ``--dry-run``
+prints the resolved config and exits. Every command takes ``--json`` (one JSON object on
+stdout); commands that store results take ``--out DIR``.
 
 Groups register themselves from their own modules (``register(groups)``), so adding one
 touches only :data:`GROUPS` here.
@@ -12,6 +14,7 @@ touches only :data:`GROUPS` here.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from springblock.cli import curves, dynamics, model, nets, pdlt, run
 from springblock.params import ParameterError
@@ -20,10 +23,17 @@ from springblock.params import ParameterError
 GROUPS = (run, model, nets, pdlt, curves, dynamics)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``PROG: error: MESSAGE (see PROG --help)``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
     from springblock import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="springblock",
         description="Theories of feature learning in deep networks, derived, solved and "
         "validated. Starts with the spring-block theory (Shi, Pan & Dokmanic, PRL 2025).",
@@ -32,18 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     for group in GROUPS:
         group.register(groups)
-    _state_defaults(parser)
+    _finish(parser)
     return parser
 
 
-def _state_defaults(parser: argparse.ArgumentParser) -> None:
-    """Append "(default: X)" to every option's help that does not state its default, in
-    every subcommand, so ``--help`` always shows what a bare command runs with."""
+def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """(path, parser) of every leaf command, e.g. (("model", "equilibrium"), parser)."""
+    found = False
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                _state_defaults(sub)
-            continue
+            found = True
+            for name, sub in action.choices.items():
+                yield from commands(sub, (*path, name))
+    if not found and path:
+        yield path, parser
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Give every command ``--dry-run`` and make every option's help state its default."""
+    for _, leaf in commands(parser):
+        leaf.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="validate the options, print the resolved configuration as JSON and exit",
+        )
+        _state_defaults(leaf)
+
+
+def _state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append "(default: X)" to every option's help that does not state its default."""
+    for action in parser._actions:
         default = action.default
         if (
             not action.option_strings
@@ -57,20 +85,39 @@ def _state_defaults(parser: argparse.ArgumentParser) -> None:
         action.help = f"{action.help} (default: {shown})" if action.help else f"default: {shown}"
 
 
+def _fail(prog: str, err: ParameterError) -> int:
+    flag = "--" + err.name.replace("_", "-")
+    sys.stderr.write(f"{prog}: error: argument {flag}: {err}\n")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = " ".join(["springblock", args.group, *([args.command] if "command" in args else [])])
+    if not hasattr(args, "configure"):  # LEGACY until every group has configure/execute
+        args.configure = lambda a: None
+        args.execute = lambda config, a: a.func(a)
+    try:
+        config = args.configure(args)
+    except ParameterError as err:
+        sys.exit(_fail(prog, err))
+    if args.dry_run:
+        from springblock import results
+
+        sys.stdout.write(results.dumps({"command": prog, "config": config}) + "\n")
+        return 0
     import jax
 
-    # Double precision for the ODE solvers and closed forms; the noisy ensembles ask for
-    # float32 explicitly (numerics.overdamped, numerics.underdamped).
+    # Double precision for the ODE solvers and closed forms; the noisy ensembles and the
+    # nets ask for float32 explicitly.
     jax.config.update("jax_enable_x64", True)
     try:
-        return args.func(args)
-    except ParameterError as err:
-        flag = "--" + err.name.replace("_", "-")
-        parser.exit(2, f"springblock: error: argument {flag}: {err}\n")
+        return args.execute(config, args)
+    except ParameterError as err:  # found only while running (e.g. a file changed since)
+        sys.exit(_fail(prog, err))
     except KeyboardInterrupt:
-        parser.exit(130, "springblock: interrupted; finished work is kept on disk\n")
+        sys.stderr.write(f"{prog}: interrupted; finished work is kept on disk\n")
+        sys.exit(130)
     except BrokenPipeError:
         return 0

@@ -143,7 +143,7 @@ def run_sweep(spec, out: Path, show_progress: bool = True) -> dict:
 
     from springblock import figures
     from springblock.validation.nets import data as datasets
-    from springblock.validation.nets import sweep
+    from springblock.validation.nets import plots, sweep
 
     try:
         dataset = datasets.load_dataset(spec.dataset, train_size=spec.train_size, seed=spec.seed)
@@ -174,7 +174,7 @@ def run_sweep(spec, out: Path, show_progress: bool = True) -> dict:
         for name in ("test_accuracy", "curvature", "spread", "load_curve")
     }
     figs = figures.save(
-        figures.panel_figure(
+        plots.panel_figure(
             spec.alphas,
             spec.values,
             spec.knob,
@@ -188,12 +188,12 @@ def run_sweep(spec, out: Path, show_progress: bool = True) -> dict:
     )
     rho = summary["spearman_accuracy_vs_spread"]["rho"]
     figs += figures.save(
-        figures.accuracy_vs_spread_figure(cell["spread"], cell["test_accuracy"], rho, spec.knob),
+        plots.accuracy_vs_spread_figure(cell["spread"], cell["test_accuracy"], rho, spec.knob),
         out,
         f"accuracy_vs_spread_{spec.knob}",
     )
     figs += figures.save(
-        figures.curvature_maps_figure(spec.alphas, spec.values, spec.knob, cell["curvature"]),
+        plots.curvature_maps_figure(spec.alphas, spec.values, spec.knob, cell["curvature"]),
         out,
         f"curvature_{spec.knob}",
     )
@@ -249,7 +249,7 @@ def run_compare(out: Path, starts: int = 12) -> dict:
 
     from springblock import figures
     from springblock.validation.compare import theory_vs_nets as compare
-    from springblock.validation.nets import sweep
+    from springblock.validation.nets import plots, sweep
     from springblock.validation.nets.sweep import SweepSpec
 
     starts = check_int("starts", starts, 1, 10_000)
@@ -269,7 +269,7 @@ def run_compare(out: Path, starts: int = 12) -> dict:
     result["knob"] = spec.knob
     h = result["held_out"]
     result["figures"] = figures.save(
-        figures.curvature_maps_figure(
+        plots.curvature_maps_figure(
             spec.alphas,
             spec.values,
             spec.knob,
