@@ -6,8 +6,11 @@ Every equation the numerics evaluate comes from :mod:`springblock.theory` throug
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
+from typing import ParamSpec, TypeVar
 
+import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 import sympy as sp
@@ -48,3 +51,18 @@ def vector_function(
         return jnp.stack([jnp.broadcast_to(c, shape) for c in columns], axis=-1).astype(x.dtype)
 
     return evaluate
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def x64(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with double precision enabled (results keep their float64 dtype)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with jax.enable_x64(True):
+            return fn(*args, **kwargs)
+
+    return wrapper

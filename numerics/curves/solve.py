@@ -32,7 +32,6 @@ retyped here. The sources and derivations are in those modules' docstrings.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, ParamSpec, TypeVar, overload
 
@@ -42,7 +41,7 @@ import numpy as np
 import sympy as sp
 from jaxtyping import Array, Float
 
-from springblock.numerics.compile import vector_function
+from springblock.numerics.compile import vector_function, x64
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.curves import generalization as ct
 from springblock.theory.curves import spectrum as cs
@@ -52,17 +51,6 @@ KINDS = ("nngp", "ntk")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-
-def x64(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``fn`` with double precision enabled (results keep their float64 dtype)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 # --- validated configuration --------------------------------------------------------------

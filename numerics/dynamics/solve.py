@@ -34,8 +34,7 @@ import optimistix as optx
 import sympy as sp
 from jaxtyping import Array, Float
 
-from springblock.numerics.compile import vector_function
-from springblock.numerics.curves.solve import x64
+from springblock.numerics.compile import vector_function, x64
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.dynamics import representation as dr
 

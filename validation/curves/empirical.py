@@ -41,8 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from springblock.numerics.compile import x64
 from springblock.numerics.curves import solve as cv
-from springblock.numerics.curves.solve import KernelSpec, x64
+from springblock.numerics.curves.solve import KernelSpec
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.curves import spectrum as cs
 

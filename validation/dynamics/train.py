@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from springblock.numerics.curves.solve import x64
+from springblock.numerics.compile import x64
 from springblock.numerics.dynamics import solve as ds
 from springblock.params import ParameterError, check_int, check_real
 
