@@ -5,10 +5,9 @@ equations, conserved quantity C, final distance; Saxe et al. 2014 deep-linear mo
 equation and closed form); nothing is retyped here.
 
 * :func:`solve_pairs` integrates the pair equations for a batch of pairs in one compiled,
-  vmapped diffrax call (Kvaerno5 for long, stiff horizons or Tsit5; PID step control,
-  rtol 1e-9, atol 1e-12 relative to the scale of the start). The right-hand side is
-  smooth for h > 0; h stays positive because dh/dt = -eta_h dx2 w and w -> 0 as h
-  approaches its fixed point.
+  vmapped diffrax call: Tsit5 with PID step control (rtol 1e-9, atol 1e-12 x the scale
+  of the start), stopped by an event once the state is within that tolerance of its
+  fixed point, which is then held (below). The right-hand side is smooth for h > 0.
 * :func:`fit_rates` fits (eta_h, eta_y) shared by a set of measured pair trajectories:
   least squares on the residuals of h, y, w, each divided by its pair's scale (max |.|
   over the run), minimised over (log eta_h, log eta_y) by Levenberg-Marquardt
@@ -16,14 +15,53 @@ equation and closed form); nothing is retyped here.
   measured final distance implies through the closed-form final state (theory
   :func:`~springblock.theory.dynamics.representation.ratio_from_final_state`) and scans the overall
   rate eta_y over four decades, 0.1 to 1000 / (duration x max h) (the two-point nets land
-  near 45), as the authors' ``optimize_eta`` scans with the rich-limit ratio.
+  near 45), as the authors' ``optimize_eta`` scans with the rich-limit ratio. Its solves
+  span one training run and need no convergence event (:func:`_fit_compiled`).
 * :func:`deep_linear` gives the mode strength u(t) of a depth-D linear net: the closed form
-  for D <= 2, diffrax for D > 2.
+  for D <= 2, diffrax (the same solver and event, fixed point u = s) otherwise.
+
+**Convergence event and held fixed point.** Every fixed point with h > 0 is
+z* = (h_inf(C), dy2, 0), where h_inf(C) is the closed-form final distance
+(:func:`~springblock.theory.dynamics.representation.final_distance`) of the conserved C
+of the current state; the same holds for the perturbed w equations. The solve stops at the
+first step whose state z has |z - z*(z)| <= atol + rtol |z| in every component, and every
+later save time gets z*(z): the exact flow through z tends to z*(z) because C is
+conserved, and its linearisation there (a zero eigenvalue along the line of fixed points,
+and lambda^2 + delta lambda + beta gamma = 0 with delta = (a/2) eta_y h + (b/2) eta_h dx2
+dy2/h > 0, beta gamma = (1/2) eta_y h (eta_y h + eta_h dx2 dy2/h) > 0 for the (y, w)
+block) is stable, so the held values are within the solver's tolerance of the solution.
+The condition is a distance to the fixed point, not a small right-hand side (diffrax's
+``steady_state_event``), which would fire on the slow plateau of a rich start.
+
+Why (measured on the property test's generator, 401 x 4 random pairs up to t = 2e4, and
+on starts integrated to t = 1e6 and 1e8): without the event, the implicit Kvaerno5 left
+1 pair in 1604 unfinished. At a converged state its chord (Newton) iterations move by
+round-off only, about eps/rtol = 2e-7 in the root finder's scaled norm, far above its
+"small increment" cut of 1e-13, so the convergence-rate test reads noise and rejects
+steps at random (30-45 % of all steps); an unlucky run of rejections shrinks the step
+below the resolution of t and the step budget runs out (the pair
+h0 = 0.0362, y0 = 0.00561, w0 = -0.0313, eta_h = 0.0210, eta_y = 0.00528, dx2 = 1,
+dy2 = 1.455 stalls at t = 19640 of 20000). The explicit Tsit5 without the event is
+limited by stability at the fixed point (stiffness after convergence: nothing moves but
+the step stays ~3/(eta_y h)) and exhausted 200 000 steps on every start run to 1e8.
+With the event both finish everything; Tsit5 does it in 236 steps on average (Kvaerno5:
+749), keeps C to 7e-10 of its scale (Kvaerno5: 4e-8) and runs 8x faster, so it is the
+solver here. Before convergence accuracy, not stability, sets Tsit5's steps (at most 1333
+over those pairs); a stiffer start that exhausts the budget raises (below).
+
+**Nothing unfinished is returned.** Each compiled solve returns a ``finished`` mask
+(:func:`springblock.numerics.checks.successful`, or the convergence event) next to its
+states; :func:`solve_pairs`, :func:`fit_rates` and :func:`deep_linear` call
+:func:`springblock.numerics.checks.require_finished`, which raises
+:class:`~springblock.numerics.checks.UnfinishedSolve` naming the parameters of every solve
+that ran out of steps or produced non-finite values. Inside the fit, a candidate whose
+solve does not finish is a bad candidate (residuals penalised), never a result.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import diffrax
@@ -32,14 +70,23 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 import sympy as sp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
+from springblock.numerics.checks import UnfinishedSolve, require_finished, successful
 from springblock.numerics.compile import vector_function, x64
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.dynamics import representation as dr
 
 GRID_POINTS = 33
 PAIR_BLOCK = 4
+#: Relative tolerance of the trajectories; atol = ATOL_FRACTION x RTOL x the scale of the
+#: start (module docstring), so that rich starts (tiny h) are resolved.
+RTOL = 1e-9
+ATOL_FRACTION = 1e-3
+#: Step budget of one solve: 75x the most that any of 1604 random pairs needed (1333).
+MAX_STEPS = 100_000
+
+FixedPoint = Callable[[Array, tuple], Array]
 
 
 @functools.cache
@@ -61,44 +108,76 @@ def _final_functions():
     return final, ratio
 
 
-def _solve_one(
-    rhs,
-    times,
-    start,
-    params,
-    floor_index=3,
-    adjoint=None,
-    stiff=False,
-    rtol=1e-9,
-    max_steps=200_000,
-):
-    # absolute tolerance on the scale of the start and of the final state (params at
-    # ``floor_index``: dy2 for the pair equations, s for a deep-linear mode), so that rich
-    # starts (tiny h) are resolved and the fixed point is not chased into rounding noise
-    scale = jnp.maximum(jnp.max(jnp.abs(start)), jnp.abs(params[floor_index])) + 1e-300
-    term = diffrax.ODETerm(lambda t, z, args: rhs(z, args))
+def _pair_fixed_point(z: Float[Array, "3"], params: tuple) -> Float[Array, "3"]:
+    """(h_inf(C(z)), dy2, 0): the fixed point that the flow through z tends to."""
+    final, _ = _final_functions()
+    eta_h, eta_y, dx2, dy2 = params[:4]
+    h_inf = final(z[0], z[1], eta_h / eta_y, dx2, dy2)
+    return jnp.stack([h_inf, dy2 + 0.0 * z[1], 0.0 * z[2]])
+
+
+def _mode_fixed_point(z: Float[Array, "1"], params: tuple) -> Float[Array, "1"]:
+    """u = s: the strength every mode with u0 > 0 learns."""
+    return jnp.broadcast_to(params[0], z.shape).astype(z.dtype)
+
+
+def _solve(
+    rhs: Callable,
+    fixed_point: FixedPoint,
+    times: Float[Array, " times"],
+    start: Float[Array, " state"],
+    params: tuple,
+    scale: Float[Array, ""],
+    rtol: float = RTOL,
+    max_steps: int = MAX_STEPS,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    hold: bool = True,
+) -> tuple[Float[Array, "times state"], Bool[Array, ""]]:
+    """States at ``times`` (> 0, increasing) from ``start`` at t = 0, and whether the solve
+    finished: reached ``times[-1]`` or (``hold``) the convergence event, after which the
+    fixed point of the event's state is held (module docstring)."""
+    atol = ATOL_FRACTION * rtol * scale
+
+    def converged(t, z, args, **kwargs):
+        return jnp.all(jnp.abs(z - fixed_point(z, args)) <= atol + rtol * jnp.abs(z))
+
     sol = diffrax.diffeqsolve(
-        term,
-        diffrax.Kvaerno5() if stiff else diffrax.Tsit5(),
+        diffrax.ODETerm(lambda t, z, args: rhs(z, args)),
+        diffrax.Tsit5(),
         t0=0.0,
         t1=times[-1],
         dt0=None,
         y0=start,
         args=params,
-        saveat=diffrax.SaveAt(ts=times),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=1e-3 * rtol * scale),
+        saveat=diffrax.SaveAt(ts=times, t1=True),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        event=diffrax.Event(converged) if hold else None,
         max_steps=max_steps,
         throw=False,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
     )
-    return sol.ys
+    assert sol.ts is not None and sol.ys is not None
+    # the t1 save follows the saves of ``times`` that were reached: at the end, or right
+    # after the last time before the event, holding the event's state
+    last = jnp.sum(jnp.isfinite(sol.ts)) - 1
+    held = jnp.arange(times.shape[0]) >= last
+    ys = jnp.where(held[:, None], fixed_point(sol.ys[last], params)[None, :], sol.ys[:-1])
+    finished = successful(sol) | (sol.result == diffrax.RESULTS.event_occurred)
+    return ys, jnp.asarray(finished)
+
+
+def _pair_scale(start, params):
+    return jnp.maximum(jnp.max(jnp.abs(start)), jnp.abs(params[3]))
 
 
 @functools.cache
-def _pair_solver(stiff: bool):
+def _pair_solver():
     rhs, _ = _pair_functions()
-    solve = functools.partial(_solve_one, rhs, stiff=stiff)
-    return jax.jit(jax.vmap(solve, in_axes=(None, 0, 0)))
+
+    def one(times, start, params):
+        return _solve(rhs, _pair_fixed_point, times, start, params, _pair_scale(start, params))
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0, 0)))
 
 
 class PairTrajectory(NamedTuple):
@@ -135,30 +214,50 @@ def _pair_arrays(h0, y0, w0, eta_h, eta_y, dx2, dy2):
     return [a.reshape(-1) for a in arrays]
 
 
+_PAIR_NAMES = ("h0", "y0", "w0", "eta_h", "eta_y", "dx2", "dy2")
+
+
 @x64
 def solve_pairs(
-    times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "none", stiff: bool = True
+    times, h0, y0, w0, eta_h, eta_y, dx2, dy2, perturbation: str = "none"
 ) -> PairTrajectory:
     """Integrate the pair equations from (h0, y0, w0) for every pair (broadcast arrays) and
-    return the trajectories at ``times`` (increasing, >= 0) with C evaluated on them.
-
-    Near the fixed point w relaxes at rate ~ eta_y h while h settles at rate ~ eta_h dx2/h,
-    so long horizons from lazy starts (large h) are stiff: ``stiff`` selects the implicit
-    Kvaerno5 method (default); Tsit5 is faster over the few time constants of a training
-    run. Unreachable times (the solver's 200 000-step budget) come back as inf."""
+    return the trajectories at ``times`` (increasing, >= 0, last > 0) with C evaluated on
+    them. After a pair has converged (to rtol 1e-9) its fixed point is held (module
+    docstring); a solve that does not finish raises
+    :class:`~springblock.numerics.checks.UnfinishedSolve` naming the pair's parameters."""
     a, b = dr.check_perturbation(perturbation)
     times = np.asarray(times, dtype=np.float64)
-    if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0) or times[0] < 0:
-        raise ParameterError("times", "array", "increasing times >= 0")
-    h0, y0, w0, eta_h, eta_y, dx2, dy2 = _pair_arrays(h0, y0, w0, eta_h, eta_y, dx2, dy2)
+    if (
+        times.ndim != 1
+        or times.size < 1
+        or not np.all(np.isfinite(times))
+        or np.any(np.diff(times) <= 0)
+        or times[0] < 0
+        or times[-1] <= 0
+    ):
+        raise ParameterError("times", "array", "finite increasing times >= 0, the last > 0")
+    arrays = _pair_arrays(h0, y0, w0, eta_h, eta_y, dx2, dy2)
+    h0, y0, w0, eta_h, eta_y, dx2, dy2 = arrays
     start = jnp.stack([h0, y0, w0], axis=-1)
     params = tuple(
-        jnp.asarray(v) for v in (eta_h, eta_y, dx2, dy2, np.full(h0.shape, a), np.full(h0.shape, b))
+        jnp.asarray(v, dtype=jnp.float64)
+        for v in (eta_h, eta_y, dx2, dy2, np.full(h0.shape, a), np.full(h0.shape, b))
     )
-    ys = _pair_solver(bool(stiff))(jnp.asarray(times), start, params)
-    _, conserved = _pair_functions()
-    c = conserved(ys, tuple(p[:, None] for p in params))[..., 0]
+    # t = 0 is the start itself, not a solver output
+    positive = times[times > 0]
+    ys, finished = _pair_solver()(jnp.asarray(positive), start, params)
+    require_finished(
+        f"pair equations ({perturbation})",
+        np.asarray(finished),
+        np.asarray(ys),
+        dict(zip(_PAIR_NAMES, arrays, strict=True)),
+    )
     ys = np.asarray(ys)
+    if positive.size < times.size:
+        ys = np.concatenate([np.asarray(start)[:, None, :], ys], axis=1)
+    _, conserved = _pair_functions()
+    c = conserved(jnp.asarray(ys), tuple(p[:, None] for p in params))[..., 0]
     return PairTrajectory(times, ys[..., 0], ys[..., 1], ys[..., 2], np.asarray(c))
 
 
@@ -187,51 +286,68 @@ def implied_ratio(h0, y0, h_inf, dx2, dy2) -> np.ndarray:
 
 class RateFit(NamedTuple):
     """Fitted effective learning rates and the quality of the fit: ``loss`` is the mean
-    squared scaled residual (0 = perfect; 1 ~ residuals as large as the signals)."""
+    squared scaled residual (0 = perfect; 1 ~ residuals as large as the signals);
+    ``refined`` says whether Levenberg-Marquardt improved on the best grid point (else the
+    grid point is the fit); ``prediction`` is the fitted equations' trajectories."""
 
     eta_h: float
     eta_y: float
     loss: float
+    refined: bool
     prediction: PairTrajectory
+
+
+#: Step budget of one candidate solve in the fit: a candidate that needs more over the
+#: run is far off (the fitted ones take a few hundred) and is scored as unfinished.
+FIT_MAX_STEPS = 20_000
+#: Residual given to every sample of a candidate whose solve did not finish, so the
+#: least-squares objective stays finite (a finished fit has scaled residuals ~ 0.1).
+UNFINISHED_RESIDUAL = 1e3
 
 
 @functools.cache
 def _fit_compiled(points: int, pairs: int):
     rhs, _ = _pair_functions()
+
     # Levenberg-Marquardt builds Jacobians in forward mode; rtol 1e-7 is ample against
-    # measurement noise and halves the solver steps of rtol 1e-9
-    # (a candidate that needs more than 20 000 steps over the run is far off and returns inf)
-    solve = jax.vmap(
-        functools.partial(
-            _solve_one, rhs, adjoint=diffrax.ForwardMode(), rtol=1e-7, max_steps=20_000
-        ),
-        in_axes=(None, 0, 0),
-    )
+    # measurement noise and halves the solver steps of rtol 1e-9. The horizon is one
+    # training run, over which even the fastest grid candidate (eta_y max h T = 1000)
+    # needs well under FIT_MAX_STEPS stability-limited steps after converging, so the
+    # convergence event is not needed here (in forward mode it costs ~10 s to compile)
+    def one(times, start, params):
+        return _solve(
+            rhs,
+            _pair_fixed_point,
+            times,
+            start,
+            params,
+            _pair_scale(start, params),
+            rtol=1e-7,
+            max_steps=FIT_MAX_STEPS,
+            adjoint=diffrax.ForwardMode(),
+            hold=False,
+        )
+
+    solve = jax.vmap(one, in_axes=(None, 0, 0))
 
     def trajectories(log_rates, data):
         times, start, dx2, dy2, _, _, a, b, _ = data
         ones = jnp.ones(pairs)
-        return solve(
-            times,
-            start,
-            (
-                jnp.exp(log_rates[0]) * ones,
-                jnp.exp(log_rates[1]) * ones,
-                dx2,
-                dy2,
-                a * ones,
-                b * ones,
-            ),
-        )  # (pairs, points, 3)
+        rates = (jnp.exp(log_rates[0]) * ones, jnp.exp(log_rates[1]) * ones)
+        return solve(times, start, (*rates, dx2, dy2, a * ones, b * ones))
 
     def residuals(log_rates, data):
         measured, scale, weight = data[4], data[5], data[8]
-        r = (trajectories(log_rates, data) - measured) / scale[:, None, :]
-        return (weight[:, None, None] * jnp.where(jnp.isfinite(r), r, 1e3)).reshape(-1)
+        ys, finished = trajectories(log_rates, data)
+        r = (ys - measured) / scale[:, None, :]
+        r = jnp.where(finished[:, None, None], r, UNFINISHED_RESIDUAL)
+        return (weight[:, None, None] * r).reshape(-1)
 
     def loss_and_path(log_rates, data):
-        r = residuals(log_rates, data)
-        return jnp.sum(r**2) / (3 * points * jnp.sum(data[8])), trajectories(log_rates, data)
+        ys, finished = trajectories(log_rates, data)
+        loss = jnp.sum(residuals(log_rates, data) ** 2) / (3 * points * jnp.sum(data[8]))
+        used = data[8] > 0
+        return jnp.where(jnp.all(finished | ~used), loss, jnp.inf), ys, finished
 
     grid = jax.jit(jax.vmap(loss_and_path, in_axes=(0, None)))
     solver: optx.LevenbergMarquardt[Array, Array, None] = optx.LevenbergMarquardt(
@@ -241,7 +357,7 @@ def _fit_compiled(points: int, pairs: int):
     @jax.jit
     def refine(start, data):
         sol = optx.least_squares(residuals, solver, start, args=data, max_steps=100, throw=False)
-        return sol.value
+        return sol.value, sol.result == optx.RESULTS.successful
 
     return grid, refine
 
@@ -255,7 +371,10 @@ def fit_rates(
 
     ``ratio_guess`` (eta_h/eta_y) centres the grid; by default the median over pairs with
     dy2 > 0 (else over all pairs; else 1) of the ratio implied by the final measured
-    distance (module docstring).
+    distance (module docstring). The refinement replaces the best grid point only if
+    Levenberg-Marquardt converged to a lower loss. Raises
+    :class:`~springblock.numerics.checks.UnfinishedSolve` (naming the rates and the pair)
+    if no candidate, or the fitted rates, integrate over the whole run.
     """
     a, b = dr.check_perturbation(perturbation)
     times = np.asarray(times, dtype=np.float64)
@@ -264,6 +383,8 @@ def fit_rates(
         raise ParameterError("times", "array", "increasing, starting at 0, >= 3 points")
     if not (h.shape == y.shape == w.shape) or h.shape[-1] != times.size:
         raise ParameterError("h", h.shape, f"(pairs, {times.size}) like y and w")
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(y)) and np.all(np.isfinite(w))):
+        raise ParameterError("h", "measured trajectories", "finite h, y and w")
     pairs = h.shape[0]
     dx2 = np.broadcast_to(np.asarray(dx2, dtype=np.float64), (pairs,))
     dy2 = np.broadcast_to(np.asarray(dy2, dtype=np.float64), (pairs,))
@@ -307,18 +428,40 @@ def fit_rates(
         )
     )
     grid, refine = _fit_compiled(times.size - 1, padded)
-    losses = np.asarray(grid(jnp.asarray(candidates), data)[0])
-    best = candidates[np.nanargmin(np.where(np.isfinite(losses), losses, np.inf))]
-    rates = np.asarray(refine(jnp.asarray(best), data))
+    losses, paths, finished = (np.asarray(v) for v in grid(jnp.asarray(candidates), data))
+    if not np.any(np.isfinite(losses)):
+        raise UnfinishedSolve(
+            f"fit of the pair equations ({perturbation})",
+            [{"eta_h": float(np.exp(c[0])), "eta_y": float(np.exp(c[1]))} for c in candidates],
+            len(candidates),
+            "did not finish for any candidate rates",
+        )
+    index = int(np.argmin(losses))
+    rates, final_loss, path, done = candidates[index], losses[index], paths[index], finished[index]
+    refined_rates, converged = (np.asarray(v) for v in refine(jnp.asarray(rates), data))
     # the grid function evaluates the refined point too (same shape: no new compilation)
-    refined_loss, path = grid(jnp.asarray(np.tile(rates, (GRID_POINTS, 1))), data)
-    final_loss = float(refined_loss[0])
-    if not np.isfinite(final_loss) or final_loss > np.nanmin(losses):
-        rates = best
-        refined_loss, path = grid(jnp.asarray(np.tile(rates, (GRID_POINTS, 1))), data)
-        final_loss = float(refined_loss[0])
+    r_loss, r_path, r_done = (
+        np.asarray(v)[0] for v in grid(jnp.asarray(np.tile(refined_rates, (GRID_POINTS, 1))), data)
+    )
+    refined = bool(converged) and bool(np.isfinite(r_loss)) and r_loss <= final_loss
+    if refined:
+        rates, final_loss, path, done = refined_rates, r_loss, r_path, r_done
     eta_h, eta_y = float(np.exp(rates[0])), float(np.exp(rates[1]))
-    ys = np.concatenate([start[:, None, :], np.asarray(path[0])[:pairs]], axis=1)
+    require_finished(
+        f"fitted pair equations ({perturbation})",
+        done[:pairs],
+        path[:pairs],
+        {
+            "eta_h": np.full(pairs, eta_h),
+            "eta_y": np.full(pairs, eta_y),
+            "dx2": dx2,
+            "dy2": dy2,
+            "h0": h[:, 0],
+            "y0": y[:, 0],
+            "w0": w[:, 0],
+        },
+    )
+    ys = np.concatenate([start[:, None, :], path[:pairs]], axis=1)
     _, conserved = _pair_functions()
     params = tuple(np.full((pairs, 1), v) for v in (eta_h, eta_y)) + (
         dx2[:, None],
@@ -328,7 +471,11 @@ def fit_rates(
     )
     c = np.asarray(conserved(jnp.asarray(ys), tuple(jnp.asarray(p) for p in params)))[..., 0]
     return RateFit(
-        eta_h, eta_y, final_loss, PairTrajectory(times, ys[..., 0], ys[..., 1], ys[..., 2], c)
+        eta_h,
+        eta_y,
+        float(final_loss),
+        refined,
+        PairTrajectory(times, ys[..., 0], ys[..., 1], ys[..., 2], c),
     )
 
 
@@ -350,7 +497,10 @@ def _deep_linear_solver(depth: int):
     rhs, _ = _deep_linear_functions(depth)
 
     def one(times, u_start, s, tau):
-        return _solve_one(rhs, times, u_start[None], (s, tau), floor_index=0)[:, 0]
+        start = u_start[None]
+        scale = jnp.maximum(u_start, s)
+        ys, finished = _solve(rhs, _mode_fixed_point, times, start, (s, tau), scale)
+        return ys[:, 0], finished
 
     return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0)))
 
@@ -360,8 +510,10 @@ def deep_linear(
     times, singular_values, u0, tau: float = 1.0, depth: int = 2, method: str = "auto"
 ) -> Float[np.ndarray, "modes times"]:
     """Mode strengths u_alpha(t) of a depth-``depth`` linear net from balanced aligned
-    initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax)
-    or "auto" (closed form when available)."""
+    initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax,
+    holding u = s once converged, as the pair solver; raises
+    :class:`~springblock.numerics.checks.UnfinishedSolve` if a solve does not finish) or
+    "auto" (closed form when available)."""
     depth = check_int("depth", depth, 1, 1000)
     tau = check_real("tau", tau, minimum=0.0, strict=True)
     if method not in ("auto", "closed", "ode"):
@@ -396,10 +548,19 @@ def deep_linear(
             )
         )
     ts = times[times > 0]
-    out = np.asarray(
-        _deep_linear_solver(depth)(
+    if ts.size == 0:
+        return np.repeat(u_start[:, None], times.size, axis=1)
+    out, finished = (
+        np.asarray(v)
+        for v in _deep_linear_solver(depth)(
             jnp.asarray(ts), jnp.asarray(u_start), jnp.asarray(s), jnp.full(s.shape, tau)
         )
+    )
+    require_finished(
+        f"deep linear mode equation (depth {depth})",
+        finished,
+        out,
+        {"s": s, "u0": u_start, "tau": np.full(s.shape, tau)},
     )
     if ts.size < times.size:
         out = np.concatenate(

@@ -1,4 +1,5 @@
-"""Symbolic checks of theory.dynamics_repr and its compiled solutions (numerics.dynamics_solve).
+"""Symbolic checks of theory.dynamics.representation and its compiled solutions
+(numerics.dynamics.solve).
 
 Independent references: sympy differentiation and simplification, long diffrax
 integrations, scipy quadrature of t(u) = int tau du / f(u) for the deep-linear mode.
@@ -6,6 +7,8 @@ integrations, scipy quadrature of t(u) = int tau du / f(u) for the deep-linear m
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy as sp
@@ -13,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
+from springblock.numerics.checks import UnfinishedSolve
 from springblock.numerics.dynamics import solve as ds
 from springblock.params import ParameterError
 from springblock.theory.dynamics import representation as dr
@@ -76,6 +80,46 @@ def test_conservation_along_solutions(seed):
     assert np.all(drift < 1e-6 * scale)
 
 
+def test_converged_pair_finishes_the_horizon():
+    """Regression: the third start of seed 45191 above. The implicit Kvaerno5 used to stall
+    at t = 19640 of 2e4 after convergence (chord iterations reading round-off, module
+    docstring of numerics.dynamics.solve) and returned inf there. Now the convergence event
+    holds the fixed point (h_inf(C), dy2, 0): the last save is finite, equals the closed
+    form to 1e-8 (solver rtol 1e-9; the held value is exact for the C of the event state),
+    and C keeps its starting value to 1e-8 relative. (Four copies: the shapes of the
+    property test, so the compilation is shared; the lanes are independent.)"""
+    h0, y0, w0 = 0.036192358742873874, 0.005608406100818104, -0.031268888400773645
+    eta_h, eta_y, dy2 = 0.02095260796666199, 0.005282699449532321, 1.4546637103196036
+    tr = ds.solve_pairs(TIMES, np.full(4, h0), y0, w0, eta_h, eta_y, 1.0, dy2)
+    assert np.all(np.isfinite(tr.h)) and np.all(np.isfinite(tr.w))
+    final = ds.final_distance(h0, y0, eta_h, eta_y, 1.0, dy2)
+    np.testing.assert_allclose(tr.h[0, -1], final[0], rtol=1e-8)
+    np.testing.assert_allclose(tr.y[0, -1], dy2, rtol=1e-8)
+    assert tr.w[0, -1] == 0.0  # held fixed point
+    np.testing.assert_allclose(tr.conserved[0], tr.conserved[0, 0], rtol=1e-8)
+
+
+def test_unfinished_solve_is_flagged_and_raises_naming_the_parameters(monkeypatch):
+    """A solve that runs out of steps is reported unfinished (5 steps cannot reach t = 2e4),
+    and solve_pairs turns an unfinished pair into an error naming its parameters instead
+    of returning inf frames."""
+    rhs, _ = ds._pair_functions()
+    params = (0.0123, 0.05, 1.0, 0.5, 3.0, 1.0)
+    start = jnp.array([0.5, 0.1, 0.0])
+    with jax.enable_x64(True):
+        _, finished = jax.jit(
+            lambda t, z: ds._solve(rhs, ds._pair_fixed_point, t, z, params, 0.5, max_steps=5)
+        )(jnp.asarray(TIMES), start)
+    assert not bool(finished)
+
+    def budget_exhausted(times, start, params):
+        return jnp.full((*start.shape[:1], times.shape[0], 3), jnp.inf), jnp.zeros(2, bool)
+
+    monkeypatch.setattr(ds, "_pair_solver", lambda: budget_exhausted)
+    with pytest.raises(UnfinishedSolve, match=r"2 of 2 solves stopped.*eta_h=0\.0123"):
+        ds.solve_pairs(TIMES, [0.5, 0.6], 0.1, 0.0, 0.0123, 0.05, 1.0, 0.5)
+
+
 def test_closed_form_final_distance_matches_long_time_solution():
     """h(t) at t = 1e6 (>= 1e3 relaxation times 1/(eta min(h, dx2/h))) vs the closed form,
     from rich, intermediate and lazy starts: rtol 1e-6; y -> dy2, w -> 0."""
@@ -108,9 +152,7 @@ def test_fit_recovers_rates_and_rejects_perturbed_equations():
     one pair: the shapes of the trained-net comparisons, so the compilation is shared."""
     times = np.linspace(0, 3000, 101)
     h0, y0, w0 = np.array([0.05, 0.3, 1.0, 2.0]), np.array([0.01, 0.02, 0.1, 0.2]), -0.05
-    tr = ds.solve_pairs(
-        times[1:], h0, y0, w0, 3e-3, 1e-3, 1.0, np.array([0.5, 1.5, 1, 1]), stiff=False
-    )
+    tr = ds.solve_pairs(times[1:], h0, y0, w0, 3e-3, 1e-3, 1.0, np.array([0.5, 1.5, 1, 1]))
     h, y, w = (np.concatenate([[s], v[0]]) for s, v in ((h0[0], tr.h), (y0[0], tr.y), (w0, tr.w)))
     fit = ds.fit_rates(times, h, y, w, 1.0, 0.5)
     assert fit.eta_h == pytest.approx(3e-3, rel=1e-5)
