@@ -1,27 +1,37 @@
 """The main job: theory -> simulated model -> trained nets -> comparison -> one HTML report.
 
-Each stage's result is stored under ``OUT/stages/<stage>.json`` together with the digest of
-the parameters that produced it; a rerun with the same parameters reuses it, and the long
-stages (the model grid, the nets) keep their own per-row / per-net stores, so an
-interrupted run resumes where it stopped. A failing stage stops the run with its name and
-the error; the stages before it stay on disk.
+Each stage's result is stored under ``OUT/stages/<stage>.json`` with the digest of what
+produced it (parameters, springblock version, data content) and the versions of the
+libraries that computed it; a rerun with the same digest reuses it. The long stages (the
+model grid, the nets) keep their own stores, so an interrupted run resumes where it
+stopped. A failing stage stops the run with its name and the error; the stages before it
+stay on disk. The pipeline calls library functions only; the CLI (``springblock run``)
+is a shell over :func:`run`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
-import json
-import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from springblock import results
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.params import ParameterError
 from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
+
+PRESETS = ("quick", "paper")
+DEFAULT_OUT = Path("springblock-results") / "run"
+
+#: The quick preset's panels: knob -> values (five each; chosen from measured per-net
+#: times so the whole run fits 5 minutes on 2 cores, see docs/validation.md).
+QUICK_VALUES = {
+    "data-noise": (0.0, 0.2, 0.4, 0.6, 0.8),
+    "dropout": (0.0, 0.08, 0.16, 0.24, 0.32),
+}
+QUICK_SEEDS = 2
 
 
 @dataclass(frozen=True)
@@ -32,45 +42,31 @@ class Preset:
     model: PhaseDiagramSpec
     nets: tuple[SweepSpec, ...]
 
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "model": self.model.to_json(),
+            "nets": [s.to_json() for s in self.nets],
+        }
+
 
 def preset(name: str, dataset: str | None = None) -> Preset:
-    """``quick``: a reduced panel that finishes in a few minutes on 2 cores;
-    ``paper``: the paper's protocol (all four knobs, 10 seeds, FashionMNIST by default)."""
+    """``quick``: two panels (data noise, dropout) over the paper's six alphas, five knob
+    values and two seeds, a few minutes on 2 cores; ``paper``: the paper's protocol (all
+    four knobs, the paper's grids, 10 seeds, 100 epochs and 200 for the learning rate).
+    Both train on the bundled FashionMNIST unless ``dataset`` names another data set.
+    Everything is validated here, before any work."""
+    if name not in PRESETS:
+        raise ParameterError("preset", name, f"one of {', '.join(PRESETS)}")
+    data = {} if dataset is None else {"dataset": dataset}
     if name == "quick":
-        spec = SweepSpec(
-            knob="data-noise",
-            dataset=dataset or "mnist1d",
-            alphas=(0.0, 0.25, 0.5, 0.75, 1.0),
-            values=(0.0, 0.2, 0.4, 0.6, 0.8),
-            seeds=2,
-            epochs=100,
-            depth=8,
-            width=100,
-            train_size=2560,
-        )
-        model = PhaseDiagramSpec(mu_points=16, noise_points=16, seeds=8)
-        return Preset("quick", model, (spec,))
-    if name == "paper":
         panels = tuple(
-            SweepSpec(
-                knob=knob,
-                dataset=dataset or "fashion-mnist",
-                values=PAPER_VALUES[knob],
-                seeds=10,
-                epochs=200 if knob == "learning-rate" else 100,
-                train_size=2560,
-            )
-            for knob in ("data-noise", "learning-rate", "dropout", "batch-size")
+            SweepSpec.for_knob(knob, values=values, seeds=QUICK_SEEDS, **data)
+            for knob, values in QUICK_VALUES.items()
         )
-        return Preset("paper", PhaseDiagramSpec(), panels)
-    from springblock.params import ParameterError
-
-    raise ParameterError("preset", name, "'quick' or 'paper'")
-
-
-def digest(obj) -> str:
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return Preset("quick", PhaseDiagramSpec(mu_points=16, noise_points=16, seeds=8), panels)
+    panels = tuple(SweepSpec.for_knob(knob, seeds=10, **data) for knob in PAPER_VALUES)
+    return Preset("paper", PhaseDiagramSpec(), panels)
 
 
 class StageFailed(RuntimeError):
@@ -79,17 +75,29 @@ class StageFailed(RuntimeError):
         super().__init__(f"stage '{stage}' failed: {type(error).__name__}: {error}")
 
 
-def stage(out: Path, name: str, params, compute: Callable[[], dict], log) -> dict:
-    """Run ``compute`` unless ``OUT/stages/<name>.json`` holds a result for ``params``."""
+def stage(
+    out: Path, name: str, params, compute: Callable[[], dict], log, data: str | None = None
+) -> dict:
+    """Run ``compute`` unless ``OUT/stages/<name>.json`` holds a result with the same digest
+    (parameters, springblock version, data fingerprint ``data``)."""
     path = out / "stages" / f"{name}.json"
-    key = digest(params)
+    key = results.digest(f"stage-{name}", params, data)
     if path.exists():
-        stored = json.loads(path.read_text())
+        stored = results.read_json(path)
         if stored.get("digest") == key:
             log(f"[{name}] reusing stored result ({stored['wall_time_s']:.1f} s when computed)")
-            stored["reused"] = True
-            return stored
-    log(f"[{name}] running")
+            return stored | {"reused": True}
+        why = results.explain_change(
+            {
+                "params": stored.get("params"),
+                "data": stored.get("data"),
+                **stored.get("computed_by", {}),
+            },
+            {"params": results.to_jsonable(params), "data": data, **results.versions()},
+        )
+        log(f"[{name}] recomputing: {why}")
+    else:
+        log(f"[{name}] running")
     started = time.perf_counter()
     try:
         result = compute()
@@ -99,17 +107,15 @@ def stage(out: Path, name: str, params, compute: Callable[[], dict], log) -> dic
         raise StageFailed(name, err) from err
     record = {
         "digest": key,
-        "params": params,
+        "params": results.to_jsonable(params),
+        "data": data,
+        "computed_by": results.versions(),
         "result": result,
         "wall_time_s": time.perf_counter() - started,
-        "reused": False,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, default=str))
-    tmp.replace(path)
+    results.write_json(path, record)
     log(f"[{name}] done in {record['wall_time_s']:.1f} s")
-    return record
+    return results.read_json(path) | {"reused": False}
 
 
 def theory_stage() -> dict:
@@ -131,233 +137,129 @@ def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
     return payload
 
 
-def run(
-    p: Preset, out: Path = Path("springblock-results/run"), log=print, progress: bool = True
-) -> dict:
-    """Run every stage of preset ``p`` (reusing stored ones) and write ``OUT/report.html``."""
-    from springblock.cli.nets import run_compare
+def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data) -> dict:
+    """One panel (resumable): its payload without the per-net records (in its results)."""
+    import sys
+
+    from springblock.validation.nets import panel
+
+    update = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=spec.nets, desc=f"{spec.knob} panel", unit="net", file=sys.stderr)
+
+        def update(done: int, total: int) -> None:
+            bar.n = done
+            bar.refresh()
+            if done >= total:
+                bar.close()
+
+    result = panel.run_panel(spec, out / f"nets-{spec.knob}", update, log, data)
+    return result.payload
+
+
+def compare_stage(spec: SweepSpec, out: Path) -> dict:
+    from springblock.validation.compare import theory_vs_nets
+
+    return theory_vs_nets.run_compare(out / f"nets-{spec.knob}")
+
+
+def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) -> dict:
+    """Run every stage of preset ``p`` (reusing stored ones), write ``OUT/report.html`` and
+    ``OUT/results.nc`` (every stage's arrays), and return the run's summary."""
+    from springblock.validation.nets import sweep
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     stages = {"theory": stage(out, "theory", {"version": 1}, theory_stage, log)}
-    stages["model"] = stage(
-        out, "model", dataclasses.asdict(p.model), lambda: model_stage(p.model, out), log
-    )
+    stages["model"] = stage(out, "model", p.model.to_json(), lambda: model_stage(p.model, out), log)
+    loaded: dict[tuple, object] = {}
     for spec in p.nets:
         tag = f"nets-{spec.knob}"
-        panel_dir = out / tag
+        try:
+            source = (spec.dataset, spec.train_size, spec.data_seed)
+            if source not in loaded:
+                loaded[source] = sweep.load_data(spec)
+        except Exception as err:  # noqa: BLE001
+            raise StageFailed(tag, err) from err
+        data = loaded[source]
+        fingerprint = data.fingerprint()  # type: ignore[attr-defined]
         stages[tag] = stage(
             out,
             tag,
-            spec.to_json(),
-            functools.partial(_sweep_stage, spec, panel_dir, progress),
+            spec.store_params(),
+            functools.partial(nets_stage, spec, out, progress, log, data),
             log,
+            data=fingerprint,
         )
         stages[f"compare-{spec.knob}"] = stage(
             out,
             f"compare-{spec.knob}",
-            spec.to_json(),
-            functools.partial(run_compare, panel_dir),
+            spec.store_params(),
+            functools.partial(compare_stage, spec, out),
             log,
+            data=fingerprint,
         )
-    report = write_report(out, p, stages, time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    write_run_dataset(out, p)
+    report = write_report(out, p, stages, wall)
     log(f"report: {report}")
+    return summary(p, stages, out, report, time.perf_counter() - started)
+
+
+def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> dict:
+    """The run's JSON: dataset, wall time, stage times, and per panel the per-net cells,
+    the claims and the theory-vs-nets scores."""
+    panels = []
+    for spec in p.nets:
+        nets = stages[f"nets-{spec.knob}"]["result"]
+        panels.append(
+            {
+                "knob": spec.knob,
+                "cells": nets["cells"],
+                "nets": nets["nets"],
+                "claims": nets["claims"],
+                "theory_vs_nets": stages[f"compare-{spec.knob}"]["result"],
+            }
+        )
     return {
+        "preset": p.name,
+        "dataset": p.nets[0].dataset if p.nets else None,
         "report": str(report),
+        "results": str(out / results.DATASET_FILE),
+        "wall_time_s": wall,
         "stages": {k: v["wall_time_s"] for k, v in stages.items()},
         "reused": [k for k, v in stages.items() if v.get("reused")],
-        "total_wall_time_s": time.perf_counter() - started,
+        "panels": panels,
     }
 
 
-def _sweep_stage(spec: SweepSpec, panel_dir: Path, progress: bool) -> dict:
-    """Run (or resume) one panel's sweep; the stage keeps the slim payload."""
-    from springblock.cli.nets import run_sweep
+def write_run_dataset(out: Path, p: Preset) -> None:
+    """``OUT/results.nc``: the model's arrays (prefixed ``model_``, its ``seed`` and
+    ``layer`` dimensions renamed ``model_seed`` and ``model_layer``: they are not the nets')
+    and each panel's (prefixed with the knob's dimension name, e.g.
+    ``dropout_test_accuracy``)."""
+    import xarray as xr
 
-    return _slim(run_sweep(spec, panel_dir, progress))
-
-
-def _slim(payload: dict) -> dict:
-    """The sweep payload without the per-net records (they stay in the panel's sweep.json)."""
-    return {k: v for k, v in payload.items() if k != "cells"}
-
-
-def versions() -> dict:
-    import diffrax
-    import equinox
-    import jax
-    import numpy
-    import scipy
-    import sympy
-
-    from springblock import __version__
-
-    return {
-        "springblock": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "jax": jax.__version__,
-        "diffrax": diffrax.__version__,
-        "equinox": equinox.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "sympy": sympy.__version__,
-    }
+    parts = []
+    model = results.open_results(out / "model")
+    model = model.rename({"seed": "model_seed", "layer": "model_layer"})
+    parts.append(model.rename({n: f"model_{n}" for n in model.data_vars}))
+    for spec in p.nets:
+        panel = results.open_results(out / f"nets-{spec.knob}")
+        parts.append(panel.rename({n: f"{spec.dim}_{n}" for n in panel.data_vars}))
+    merged = xr.merge(parts, join="outer", combine_attrs="drop")
+    for name in merged.data_vars:
+        if merged[name].dtype.kind == "f" and "nan_meaning" not in merged[name].attrs:
+            merged[name].attrs["nan_meaning"] = "outside this variable's own coordinates"
+    merged.attrs = results.provenance_attrs("run", p.to_json())
+    results.write_dataset(out / results.DATASET_FILE, merged)
 
 
 def write_report(out: Path, p: Preset, stages: dict, wall: float) -> Path:
     """Assemble ``OUT/report.html`` from the stage results."""
-    import datetime
-
     from springblock import report
-    from springblock.theory.spring import latex
 
-    model = stages["model"]["result"]
-    spec = p.model
-    equations = "".join(
-        f"<div class='eq'><span class='name'>{name}</span>{report.mathml(name, expr)}</div>"
-        for name, expr in latex.expressions().items()
-    )
-    theory_html = (
-        "<p>Model (a) of Shi, Pan &amp; Dokmanic (PRL 2025): L blocks, wall x<sub>0</sub> = 0, "
-        "target x<sub>L+1</sub> = y, static friction (&mu;<sub>R</sub>, &mu;<sub>L</sub>), "
-        "force noise &sigma; = &epsilon;&#772;. Closed forms derived and checked by the test "
-        "suite (docs/theory.md), rendered from the same sympy expressions the code "
-        "evaluates:</p>" + equations
-    )
-    agree = model["agreement"]
-    model_html = report.image(
-        model["figures"][0],
-        "Simulated curvature of the load curve over "
-        "(noise, friction) with the closed-form (dashed) and mean-field (solid) "
-        "boundaries.",
-    ) + report.table(
-        ["quantity", "value"],
-        [
-            ["grid (friction x noise)", f"{spec.mu_points} x {spec.noise_points}"],
-            [
-                "blocks L, stiffness k, target y",
-                f"{spec.blocks}, {spec.stiffness:g}, {spec.target:g}",
-            ],
-            ["mu_L / mu_R", spec.asymmetry],
-            ["training time T = steps x dt", spec.steps * spec.dt],
-            ["seeds per cell", spec.seeds],
-            ["linear band |c| / y <=", spec.tolerance],
-            *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
-            ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
-            ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],
-        ],
-    )
-    sections = [
-        ("1. Theory: closed forms", theory_html),
-        ("2. The model's phase diagram", model_html),
-    ]
-    for spec_n in p.nets:
-        net = stages[f"nets-{spec_n.knob}"]["result"]
-        cmp_ = stages[f"compare-{spec_n.knob}"]["result"]
-        s = net["summary"]
-        rows = []
-        for i, a in enumerate(spec_n.alphas):
-            rows.append(
-                [f"alpha = {a:g}"]
-                + [
-                    f"{s['cell_test_accuracy'][i][j]:.1%} / c = {s['cell_curvature'][i][j]:+.3f}"
-                    for j in range(len(spec_n.values))
-                ]
-            )
-        figs = net["figures"]
-        nets_html = (
-            f"<p>Dataset {spec_n.dataset} ({net['dataset']}), depth {spec_n.depth}, width "
-            f"{spec_n.width}, {spec_n.epochs} epochs, {spec_n.seeds} seeds per cell, "
-            f"separation measure {spec_n.measure}.</p>"
-            + report.image(
-                _png(figs, "panel_"),
-                "Load curve log D_l of each cell (mean over "
-                "seeds); shading: test accuracy; red concave, blue convex.",
-            )
-            + report.table(
-                [f"test accuracy / curvature; {spec_n.knob} ="] + [f"{v:g}" for v in spec_n.values],
-                rows,
-            )
-            + report.image(
-                _png(figs, "accuracy_vs_spread"),
-                "Test accuracy against the spread v of the layer loads.",
-            )
-            + report.table(
-                ["statistic", "value"],
-                [
-                    ["Spearman rho(accuracy, v)", s["spearman_accuracy_vs_spread"]["rho"]],
-                    ["p-value", s["spearman_accuracy_vs_spread"]["p_value"]],
-                    ["Spearman rho(accuracy, |c|)", s["spearman_accuracy_vs_abs_curvature"]["rho"]],
-                    [
-                        "best cell",
-                        f"alpha = {s['best_cell']['alpha']:g}, {spec_n.knob} = "
-                        f"{s['best_cell']['value']:g}: {s['best_cell']['test_accuracy']:.1%}",
-                    ],
-                ],
-            )
-        )
-        h, t = cmp_["held_out"], cmp_["training"]
-        cmp_html = (
-            report.image(cmp_["figures"][0], "Measured and predicted curvature per cell.")
-            + report.table(
-                ["cells", "count", "sign agreement of c", "Spearman c", "Spearman v"],
-                [
-                    [
-                        "held out (scored)",
-                        h["cells"],
-                        h["sign_agreement_c"],
-                        _fmt(h["spearman_c"]),
-                        _fmt(h["spearman_v"]),
-                    ],
-                    [
-                        "training (fitted)",
-                        t["cells"],
-                        t["sign_agreement_c"],
-                        _fmt(t["spearman_c"]),
-                        _fmt(t["spearman_v"]),
-                    ],
-                ],
-            )
-            + "<p>Monotone maps (alpha, knob) -> (friction, noise) fitted on the checkerboard "
-            "half of the cells; the model is the mean-field flow of model (a) "
-            "(springblock.validation.compare.theory_vs_nets).</p>"
-        )
-        sections += [
-            (f"3. Trained nets: {spec_n.knob} panel", nets_html),
-            (f"4. Theory vs nets: {spec_n.knob}", cmp_html),
-        ]
-    timing = [
-        [k, v["wall_time_s"], "reused" if v.get("reused") else "computed"]
-        for k, v in stages.items()
-    ]
-    sections.append(
-        (
-            "5. Provenance",
-            report.table(["stage", "seconds", ""], timing)
-            + report.table(["package", "version"], [[k, v] for k, v in versions().items()])
-            + f"<p>Reproduce: <code>springblock run --preset {p.name} --out "
-            f"{out}</code>. Seeds: model key {p.model.key}, nets seed "
-            f"{', '.join(str(s.seed) for s in p.nets)} (seed s of each cell = "
-            "fold_in(key(seed), s)).</p>",
-        )
-    )
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    html_text = report.page(
-        "springblock report: spring-block theory vs trained nets",
-        sections,
-        f"preset {p.name}; generated {when}; total {wall:.1f} s this run",
-    )
-    path = out / "report.html"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(html_text)
-    tmp.replace(path)
-    return path
-
-
-def _png(paths: list[str], stem: str) -> str:
-    return next(p for p in paths if Path(p).name.startswith(stem) and p.endswith(".png"))
-
-
-def _fmt(x) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
+    html_text = report.run_report(p, stages, wall, out)
+    return results.write_text(out / "report.html", html_text)

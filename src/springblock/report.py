@@ -68,3 +68,206 @@ def page(title: str, sections: list[tuple[str, str]], meta: str) -> str:
         parts.append(f"<h2>{html.escape(heading)}</h2>{content}")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _fmt(x, spec: str = ".3f") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def _p(p) -> str:
+    return "n/a" if p is None else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}")
+
+
+def _png(paths: list[str], stem: str) -> str:
+    return next(p for p in paths if Path(p).name.startswith(stem) and p.endswith(".png"))
+
+
+def claims_table(claims: dict) -> str:
+    """The paper's claims on one panel: statistic, chance, p-value, verdict."""
+    r = claims["regimes"]
+    rows = [
+        [
+            "(a) regimes: ordered pairs with the larger c on the noisier/more linear side",
+            _fmt(r["statistic"], ".1%"),
+            "50%",
+            _p(r["p_value"]),
+            r["verdict"],
+        ]
+    ]
+    for name in ("rows", "columns"):
+        b = claims["best_in_band"][name]
+        rows.append(
+            [
+                f"(b1) {name} whose most accurate cell is linear",
+                f"{b['best_in_band']} of {b['lines']}",
+                f"{b['chance']:.2f}",
+                _p(b["p_value"]),
+                b["verdict"],
+            ]
+        )
+    corr = claims["accuracy_correlations"]
+    for name, label in (("abs_curvature", "|c|"), ("spread", "v")):
+        x = corr[name]
+        rows.append(
+            [
+                f"(b2) Spearman rho(accuracy, {label}) over {x['cells']} cells that learned",
+                _fmt(x["rho"], "+.2f"),
+                "0 (paper: < 0)",
+                _p(x["p_value"]),
+                x["verdict"],
+            ]
+        )
+    s = claims["seeds"]
+    rows.append(
+        [
+            "(c) cells whose seeds resolve the sign of c (|mean| > 2 SE)",
+            f"{s['resolved']} of {s['cells']}",
+            "",
+            "",
+            f"{s['unresolved']} unresolved",
+        ]
+    )
+    return table(["claim", "statistic", "chance", "p (permutation)", "verdict"], rows)
+
+
+def run_report(p, stages: dict, wall: float, out: Path) -> str:
+    """The HTML report of a ``springblock run`` (pipeline stages -> sections)."""
+    import datetime
+
+    from springblock.theory.spring import latex
+
+    model = stages["model"]["result"]
+    spec = p.model
+    equations = "".join(
+        f"<div class='eq'><span class='name'>{name}</span>{mathml(name, expr)}</div>"
+        for name, expr in latex.expressions().items()
+    )
+    theory_html = (
+        "<p>Model (a) of Shi, Pan &amp; Dokmanic (PRL 2025): L blocks, wall x<sub>0</sub> = 0, "
+        "target x<sub>L+1</sub> = y, static friction (&mu;<sub>R</sub>, &mu;<sub>L</sub>), "
+        "force noise &sigma; = &epsilon;&#772;. Closed forms derived and checked by the test "
+        "suite (docs/theory.md), rendered from the same sympy expressions the code "
+        "evaluates:</p>" + equations
+    )
+    agree = model["agreement"]
+    model_html = image(
+        _png(model["figures"], "phase_diagram"),
+        "Simulated curvature of the load curve over (noise, friction) with the closed-form "
+        "(dashed) and mean-field (solid) boundaries.",
+    ) + table(
+        ["quantity", "value"],
+        [
+            ["grid (friction x noise)", f"{spec.mu_points} x {spec.noise_points}"],
+            [
+                "blocks L, stiffness k, target y",
+                f"{spec.blocks}, {spec.stiffness:g}, {spec.target:g}",
+            ],
+            ["mu_L / mu_R", spec.asymmetry],
+            ["training time T = steps x dt", spec.steps * spec.dt],
+            ["seeds per cell", spec.seeds],
+            ["linear band |c| / y <=", spec.tolerance],
+            *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
+            ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
+            ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],
+        ],
+    )
+    sections = [
+        ("1. Theory: closed forms", theory_html),
+        ("2. The model's phase diagram", model_html),
+    ]
+    for k, spec_n in enumerate(p.nets, start=3):
+        net = stages[f"nets-{spec_n.knob}"]["result"]
+        cmp_ = stages[f"compare-{spec_n.knob}"]["result"]
+        counts, data = net["nets"], net["dataset"]
+        note = ""
+        if counts["diverged"] or counts["undefined"] or counts["missing"]:
+            note = (
+                f"<p><b>Excluded nets:</b> {counts['diverged']} diverged, {counts['undefined']} "
+                f"with an undefined separation, {counts['missing']} missing; they are left out "
+                "of every cell statistic.</p>"
+            )
+        sentences = "".join(
+            f"<li>{html.escape(s)}</li>" for s in net["claims"]["sentences"].values()
+        )
+        figs = net["figures"]
+        nets_html = (
+            f"<p>Data: {html.escape(data['name'])}, {html.escape(net['training_subset'])}; "
+            f"full test set of {data['test_size']} samples. MLP depth {spec_n.depth}, width "
+            f"{spec_n.width}, {spec_n.epochs} epochs, {spec_n.optimizer}, {spec_n.seeds} seeds "
+            f"per cell (net seed base {spec_n.seed}), separation measure {spec_n.measure}. "
+            f"{counts['ok']} nets ok.</p>"
+            + note
+            + image(
+                _png(figs, "panel_"),
+                "The nets' phase diagram as in the paper: rows alpha (ReLU at the top), columns "
+                "knob value; each cell's load curve, shaded by test accuracy.",
+            )
+            + image(
+                _png(figs, "maps_"),
+                "Test accuracy and normalised curvature per cell; the linear band is outlined.",
+            )
+            + "<p><b>The paper's claims on this panel</b> (statistics defined in "
+            "docs/validation.md before they were computed):</p><ul>"
+            + sentences
+            + "</ul>"
+            + claims_table(net["claims"])
+            + image(
+                _png(figs, "accuracy_vs_spread"),
+                "Cell-mean test accuracy against the spread v of the layer loads.",
+            )
+        )
+        h, t = cmp_["held_out"], cmp_["training"]
+        cmp_html = image(
+            _png(cmp_["figures"], "compare_"), "Measured and predicted curvature per cell."
+        ) + table(
+            ["cells", "count", "sign agreement of c", "Spearman c", "Spearman v"],
+            [
+                [
+                    "held out (scored)",
+                    h["cells"],
+                    h["sign_agreement_c"],
+                    _fmt(h["spearman_c"]),
+                    _fmt(h["spearman_v"]),
+                ],
+                [
+                    "training (fitted)",
+                    t["cells"],
+                    t["sign_agreement_c"],
+                    _fmt(t["spearman_c"]),
+                    _fmt(t["spearman_v"]),
+                ],
+            ],
+        )
+        sections += [
+            (f"{k}a. Trained nets: {spec_n.knob} panel", nets_html),
+            (f"{k}b. Theory vs nets: {spec_n.knob}", cmp_html),
+        ]
+    timing = [
+        [
+            name,
+            record["wall_time_s"],
+            "reused" if record.get("reused") else "computed",
+            record["computed_by"]["springblock"],
+            record["computed_by"]["jax"],
+            record["computed_by"]["numpy"],
+        ]
+        for name, record in stages.items()
+    ]
+    first = next(iter(stages.values()))["computed_by"]
+    provenance = (
+        table(["stage", "seconds", "", "springblock", "jax", "numpy"], timing)
+        + "<p>Versions that computed each stage (stored with the stage). Python "
+        f"{html.escape(first['python'])} on {html.escape(first['platform'])}.</p>"
+        + f"<p>Reproduce: <code>springblock run --preset {html.escape(p.name)} --out "
+        f"{html.escape(str(out))}</code>. Seeds: model key {p.model.key}; nets seed "
+        f"{', '.join(str(s.seed) for s in p.nets)} (seed s of each cell = "
+        "fold_in(key(seed), s)); one fixed training subset per data set. All arrays: "
+        f"<code>springblock.open_results('{html.escape(str(out))}')</code>.</p>"
+    )
+    sections.append(("Provenance", provenance))
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return page(
+        "springblock report: spring-block theory vs trained nets",
+        sections,
+        f"preset {p.name}; generated {when}; total {wall:.1f} s this run",
+    )

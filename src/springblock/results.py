@@ -362,7 +362,7 @@ class Store:
 
         if (self.path / PROVENANCE_FILE).is_file():
             done = sum(1 for _ in items(self.path)) if items else 0
-            return f"resuming the stored {self.kind} ({done} finished)" if done else "resuming"
+            return f"resuming from the store ({done} pieces finished)" if items else "resuming"
         previous = self._latest_sibling()
         record = {
             "kind": self.kind,
@@ -375,8 +375,8 @@ class Store:
         }
         write_json(self.path / PROVENANCE_FILE, record)
         if previous is None:
-            return f"computing a new {self.kind}"
-        return f"recomputing the {self.kind}: {explain_change(previous, record)}"
+            return f"computing afresh (new {self.kind} store)"
+        return f"recomputing: {explain_change(previous, record)}"
 
     def _latest_sibling(self) -> dict | None:
         parent = Path(self.root) / self.kind

@@ -213,7 +213,7 @@ def test_phase_diagram_small_grid_and_resume(tmp_path, capsys):
     first = json.loads(capsys.readouterr().out)
     assert (tmp_path / "phase_diagram.png").stat().st_size > 0
     assert set(first["agreement"]) == {"closed_form", "mean_field"}
-    assert first["status"].startswith("computing a new phase-diagram")
+    assert first["status"].startswith("computing afresh")
     ds = springblock.open_results(tmp_path)
     assert ds["curvature"].dims == ("mu_right", "noise") and ds["curvature"].shape == (3, 3)
     corner = ds["curvature_per_seed"].sel(mu_right=ds.mu_right[-1], noise=ds.noise[0])
@@ -298,8 +298,15 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
             "spread",
             "curvature",
         } <= set(cell)
-    for name in ("sweep.json", "sweep.npz", "panel_data-noise.png"):
+    for name in ("results.json", "results.nc", "panel_data-noise.png", "maps_data-noise.png"):
         assert (out / name).stat().st_size > 0
+    ds = springblock.open_results(out)
+    assert ds["test_accuracy"].sel(alpha=1.0, data_noise=0.3, seed=0) == pytest.approx(
+        next(c["test_accuracy"] for c in data["cells"] if c["alpha"] == 1.0 and c["value"] == 0.3)
+    )
+    # both list forms: several words, and one quoted list
+    assert cli.main([*argv[:5], "0", "1", *argv[6:]]) == 0
+    assert json.loads(capsys.readouterr().out)["spec"]["alphas"] == [0.0, 1.0]
     assert cli.main(["nets", "compare", "--out", str(out), "--starts", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["held_out"]) >= {"sign_agreement_c", "spearman_c", "spearman_v"}
@@ -309,14 +316,65 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
     ("argv", "flag"),
     [
         (["nets", "sweep", "--out", "x", "--alphas", "2"], "--alphas"),
-        (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "0.99"], "--values"),
+        (["nets", "sweep", "--out", "x", "--knob", "dropout", "--values", "1.0"], "--values"),
         (["nets", "sweep", "--out", "x", "--dataset", "no-such-set"], "--dataset"),
+        (["nets", "sweep", "--out", "x", "--dataset", "mnsit1d"], "--dataset"),
+        (
+            ["nets", "sweep", "--out", "x", "--knob", "learning-rate", "--learning-rate", "0.1"],
+            "--learning-rate",
+        ),
+        (["nets", "sweep", "--out", "x", "--knob", "batch-size", "--values", "3000"], "--values"),
         (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
         (["nets", "compare", "--out", "/nonexistent/dir", "--starts", "0"], "--starts"),
     ],
 )
 def test_nets_bad_input(argv, flag, capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(argv)
+        cli.main([*argv, "--dry-run"])  # a value wrongly accepted must not start a sweep
     assert exc.value.code == 2
     assert flag in capsys.readouterr().err
+
+
+def test_compare_refuses_an_incomplete_sweep(tmp_path, capsys):
+    """A sweep with a net removed from the store is incomplete: compare names --out."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    path = tmp_path / "toy.npz"
+    np.savez(path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    out = tmp_path / "panel"
+    argv = [
+        "nets",
+        "sweep",
+        "--dataset",
+        str(path),
+        "--alphas",
+        "0",
+        "1",
+        "--values",
+        "0",
+        "0.3",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--depth",
+        "3",
+        "--width",
+        "4",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    ds = springblock.open_results(out)
+    ds["status"][0, 0, 0] = 3  # mark one net missing, as an interrupted sweep leaves it
+    from springblock import results
+
+    results.write_dataset(out / "results.nc", ds)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["nets", "compare", "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --out" in err and "1 nets are missing" in err

@@ -9,8 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 
+import springblock
 from springblock import pipeline
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.params import ParameterError
 from springblock.validation.nets.sweep import SweepSpec
 
 
@@ -34,7 +36,6 @@ def tiny_preset(tmp_path_factory):
         epochs=3,
         depth=3,
         width=8,
-        train_size=None,
     )
     return pipeline.Preset("tiny", model, (nets,))
 
@@ -50,8 +51,19 @@ def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
     for stage in ("theory", "model", "nets-data-noise", "compare-data-noise"):
         assert (tmp_path / "stages" / f"{stage}.json").exists()
     assert first["reused"] == []
+    assert set(first["stages"]) == {"theory", "model", "nets-data-noise", "compare-data-noise"}
+    panel = first["panels"][0]
+    assert panel["knob"] == "data-noise" and len(panel["cells"]) == 4
+    assert {"alpha", "value", "seed", "test_accuracy", "curvature", "spread", "load_curve"} <= set(
+        panel["cells"][0]
+    )
+    assert set(panel["claims"]) >= {"regimes", "best_in_band", "accuracy_correlations", "seeds"}
+    ds = springblock.open_results(tmp_path)  # every stage's arrays in one dataset
+    assert ds["data_noise_test_accuracy"].sel(alpha=1.0, data_noise=0.4).dims == ("seed",)
+    assert ds["model_curvature"].dims == ("mu_right", "noise")
     second = pipeline.run(tiny_preset, tmp_path, log=logs.append, progress=False)
     assert set(second["reused"]) == {"theory", "model", "nets-data-noise", "compare-data-noise"}
+    assert "springblock" in text and tiny_preset.nets[0].dataset in text
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -80,23 +92,40 @@ def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
 
 
 def test_a_failing_stage_names_itself_and_keeps_earlier_stages(tiny_preset, tmp_path):
-    broken = pipeline.Preset(
-        "broken",
-        tiny_preset.model,
-        (
-            SweepSpec(
-                dataset=str(tmp_path / "missing.npz"),
-                alphas=(0.0,),
-                values=(0.0,),
-                seeds=1,
-                epochs=1,
-                depth=3,
-                width=4,
-                train_size=None,
-            ),
-        ),
+    """The data file is valid when the preset is made (bad input is refused before any
+    work) but gone when its stage runs: that stage fails by name, earlier ones are kept."""
+    data = tmp_path / "vanishing.npz"
+    shutil.copy(tiny_preset.nets[0].dataset, data)
+    spec = SweepSpec(
+        dataset=str(data),
+        alphas=(0.0,),
+        values=(0.0,),
+        seeds=1,
+        epochs=1,
+        depth=3,
+        width=4,
     )
+    broken = pipeline.Preset("broken", tiny_preset.model, (spec,))
+    data.unlink()
     with pytest.raises(pipeline.StageFailed) as err:
         pipeline.run(broken, tmp_path, log=lambda m: None, progress=False)
     assert err.value.stage == "nets-data-noise"
     assert (tmp_path / "stages" / "model.json").exists()
+
+
+def test_presets_validate_before_any_work():
+    with pytest.raises(ParameterError) as err:
+        pipeline.preset("quick", "mnsit1d")
+    assert err.value.name == "dataset"
+    with pytest.raises(ParameterError) as err:
+        pipeline.preset("fast")
+    assert err.value.name == "preset"
+    quick = pipeline.preset("quick")
+    assert {s.knob for s in quick.nets} >= {"data-noise", "dropout"}
+    for spec in quick.nets:
+        assert spec.alphas == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+        assert len(spec.values) >= 5 and spec.seeds >= 2 and spec.dataset == "fashion-mnist"
+    paper = pipeline.preset("paper")
+    assert [s.knob for s in paper.nets] == ["data-noise", "learning-rate", "dropout", "batch-size"]
+    assert {s.knob: s.epochs for s in paper.nets}["learning-rate"] == 200
+    assert all(s.seeds == 10 for s in paper.nets)

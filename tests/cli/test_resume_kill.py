@@ -58,14 +58,14 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     nets = killed / "store"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait for the first finished nets, then kill
-        finished = [p for p in nets.rglob("net_*.npz") if not p.name.endswith(".tmp.npz")]
+        finished = [p for p in nets.rglob("nets/*.json") if not p.name.startswith(".")]
         if len(finished) >= 3 or proc.poll() is not None:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     # A temporary file torn by the kill may remain; it is never read back.
-    survivors = [p for p in nets.rglob("net_*.npz") if not p.name.endswith(".tmp.npz")]
+    survivors = [p for p in nets.rglob("nets/*.json") if not p.name.startswith(".")]
     assert 1 <= len(survivors) < 12, "the kill should land mid-sweep"
 
     resumed = subprocess.run(sweep_argv(data, killed), capture_output=True, text=True, timeout=600)

@@ -136,6 +136,10 @@ def test_bad_names_and_sizes_raise_parameter_error(tmp_path):
     with pytest.raises(ParameterError) as err:
         data.load_dataset("cifar100")
     assert err.value.name == "dataset" and "mnist1d" in str(err.value)
+    for bad in ("", "mnsit1d", "x.csv", None, 3):
+        with pytest.raises(ParameterError) as err:
+            data.check_source(bad)
+        assert err.value.name == "dataset"
     with pytest.raises(ParameterError) as err:
         data.load_dataset(str(tmp_path / "missing.npz"))
     assert err.value.name == "dataset"
@@ -173,6 +177,7 @@ def test_npz_round_trip(tmp_path):
     np.testing.assert_array_equal(ds.y_test, arrays["y_test"])
     sub = data.load_dataset(path, train_size=10, seed=2)  # a PathLike works too
     check_dataset(sub, 10, 20, 7, 5)
+    assert data.check_source(str(path)) == 50  # every sample of a user file by default
 
 
 @pytest.mark.parametrize(
@@ -239,32 +244,64 @@ def test_resize_matches_pil_and_explicit_filter():
     np.testing.assert_allclose(data.resize_images(np.full((1, 28, 28), 0.3), 10), 0.3, rtol=1e-6)
 
 
-def test_fashion_reader_on_written_idx_files(tmp_path, monkeypatch):
-    """The IDX reader and the 10x10 pipeline on small files written here, plain and gzip,
-    found through the environment variable."""
-    rng = np.random.default_rng(1)
-    raw = {
-        "x_train": rng.integers(0, 256, (30, 28, 28)),
-        "y_train": rng.integers(0, 10, 30),
-        "x_test": rng.integers(0, 256, (12, 28, 28)),
-        "y_test": rng.integers(0, 10, 12),
+def quantised_reference(images, side=10):
+    """The loader's conversion with the explicit filter: resize, round to 8 bits, / 255."""
+    return np.clip(np.round(resize_reference(images / 255.0, side) * 255.0), 0, 255) / 255.0
+
+
+def write_idx_directory(directory, raw, compress_every_other=True):
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, (key, stem) in enumerate(data.IDX_FILES.items()):
+        write_idx(directory / stem, raw[key], compress=compress_every_other and i % 2 == 0)
+
+
+def random_idx(rng, train=30, test=12, side=28):
+    return {
+        "x_train": rng.integers(0, 256, (train, side, side)),
+        "y_train": rng.integers(0, 10, train),
+        "x_test": rng.integers(0, 256, (test, side, side)),
+        "y_test": rng.integers(0, 10, test),
     }
-    for i, (key, stem) in enumerate(data.FASHION_FILES.items()):
-        write_idx(tmp_path / stem, raw[key], compress=i % 2 == 0)
-    monkeypatch.setenv(data.FASHION_ENV, str(tmp_path))
-    ds = data.load_dataset("fashion-mnist", train_size=30, seed=4)
+
+
+def test_idx_directory_on_written_files(tmp_path):
+    """``idx:DIR`` (MNIST file names, plain and gzip) on files written here: the full test
+    set in order, the training subset a permutation of the converted images, pixels equal to
+    the explicit filter's (antialiased bilinear, rounded to 8 bits) within one level."""
+    raw = random_idx(np.random.default_rng(1))
+    write_idx_directory(tmp_path / "mnist", raw)
+    name = f"idx:{tmp_path / 'mnist'}"
+    assert data.check_source(name, 30) == 30
+    ds = data.load_dataset(name, train_size=30, seed=4)
     check_dataset(ds, 30, 12, 100, 10)
-    expected_test = resize_reference(raw["x_test"] / 255.0)
-    np.testing.assert_allclose(ds.x_test, expected_test, atol=1e-6)  # full test set, in order
+    assert ds.image_shape == (10, 10, 1)
+    # one 8-bit level: float32 resize vs float64 filter may round a half-level differently
+    np.testing.assert_allclose(ds.x_test, quantised_reference(raw["x_test"]), atol=1 / 255 + 1e-7)
     np.testing.assert_array_equal(ds.y_test, raw["y_test"])
-    expected_train = resize_reference(raw["x_train"] / 255.0)
-    order = np.lexsort(expected_train.T.round(5))
-    np.testing.assert_allclose(
-        ds.x_train[np.lexsort(ds.x_train.T.round(5))], expected_train[order], atol=1e-6
-    )
-    with pytest.raises(ParameterError) as err:  # default 2560 > 30 available
-        data.load_dataset("fashion-mnist")
+    expected = quantised_reference(raw["x_train"])
+    got = ds.x_train[np.lexsort(ds.x_train.T.round(3))]
+    np.testing.assert_allclose(got, expected[np.lexsort(expected.T.round(3))], atol=1 / 255 + 1e-7)
+    unresized = data.load_dataset(name, train_size=30, image_side=None)
+    assert unresized.image_shape == (28, 28, 1) and unresized.features == 784
+    with pytest.raises(ParameterError) as err:  # the default 2560 exceeds the 30 available
+        data.check_source(name)
+    assert err.value.name == "dataset" and "--train-size" in str(err.value)
+    with pytest.raises(ParameterError) as err:
+        data.check_source(name, 31)
     assert err.value.name == "train_size"
+
+
+def test_idx_directory_errors_name_the_dataset(tmp_path):
+    with pytest.raises(ParameterError, match="not found"):
+        data.check_source(f"idx:{tmp_path / 'nowhere'}")
+    raw = random_idx(np.random.default_rng(2))
+    write_idx_directory(tmp_path / "d", raw)
+    (tmp_path / "d" / f"{data.IDX_FILES['y_test']}").write_bytes(b"\x01\x02junk")
+    with pytest.raises(ParameterError, match="magic"):
+        data.check_source(f"idx:{tmp_path / 'd'}", 10)
+    with pytest.raises(ParameterError) as err:
+        data.check_source("idx:")
+    assert err.value.name == "dataset"
 
 
 def test_read_idx_rejects_bad_files(tmp_path):
@@ -276,33 +313,70 @@ def test_read_idx_rejects_bad_files(tmp_path):
         data.read_idx(tmp_path / "short")
 
 
-def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "fashion_mnist_dir", lambda: tmp_path / "nowhere")
+def test_missing_system_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.FASHION_ENV, str(tmp_path / "nowhere"))
     with pytest.raises(data.DatasetUnavailable) as err:
-        data.load_dataset("fashion-mnist")
+        data.load_dataset("fashion-mnist:system")
     message = str(err.value)
     assert "apt-get install dataset-fashion-mnist" in message
     assert str(tmp_path / "nowhere") in message and data.FASHION_ENV in message
+    with pytest.raises(ParameterError) as perr:
+        data.check_source("fashion-mnist:system")
+    assert perr.value.name == "dataset"
+
+
+def test_system_fashion_mnist_through_the_environment(tmp_path, monkeypatch):
+    raw = random_idx(np.random.default_rng(3), train=40)
+    write_idx_directory(tmp_path, raw)
+    monkeypatch.setenv(data.FASHION_ENV, str(tmp_path))
+    ds = data.load_dataset("fashion-mnist:system", train_size=40, seed=1)
+    check_dataset(ds, 40, 12, 100, 10)
+
+
+def test_bundled_fashion_mnist():
+    """The bundled copy: a fixed 2560-image training subset (the same for every call),
+    the full 10 000-image test set, 100 features that are 8-bit levels in [0, 1], about
+    256 images per class, and the license beside it."""
+    ds = data.load_dataset("fashion-mnist")
+    check_dataset(ds, 2560, 10_000, 100, 10)
+    assert ds.image_shape == (10, 10, 1)
+    levels = ds.x_train * 255
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
+    assert ds.x_train.min() >= 0 and ds.x_train.max() <= 1
+    counts = np.bincount(ds.y_train, minlength=10)
+    assert counts.min() > 180  # 256 expected per class; 5 binomial sds below
+    again = data.load_dataset("fashion-mnist", test_size=10)
+    np.testing.assert_array_equal(again.x_train, ds.x_train)
+    other = data.load_dataset("fashion-mnist", seed=1)
+    assert not np.array_equal(other.y_train, ds.y_train)  # another data seed, another subset
+    license_text = (data.bundled_fashion_mnist_path().parent / "fashion_mnist_LICENSE").read_text()
+    assert "MIT License" in license_text and "Xiao" in license_text
+    assert data.check_source("fashion-mnist", 20_000) == 20_000
+    with pytest.raises(ParameterError):
+        data.check_source("fashion-mnist", 20_001)
 
 
 @needs_fashion
-def test_fashion_mnist_installed():
-    """The Debian files: paper-sized training subset, full test set, 100 features in
-    [0, 1]; test images equal the raw IDX images (parsed here with a fixed 16-byte header)
-    resized by the explicit antialiased-bilinear filter."""
-    ds = data.load_dataset("fashion-mnist", seed=0)
-    check_dataset(ds, 2560, 10_000, 100, 10)
-    assert ds.x_train.min() >= 0 and ds.x_train.max() <= 1
-    directory = data.fashion_mnist_dir()
+def test_bundled_copy_equals_a_fresh_conversion_of_the_debian_files():
+    """tools/bundle_fashion_mnist.py's conversion of the installed Debian package gives
+    exactly the bundled bytes; and its test images equal the raw IDX images (parsed here
+    with a fixed 16-byte header) resized by the explicit filter, within one 8-bit level."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "bundle", root / "tools" / "bundle_fashion_mnist.py"
+    )
+    bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bundle)
+    fresh = bundle.convert(data.fashion_mnist_dir())
+    with np.load(data.bundled_fashion_mnist_path()) as stored:
+        for key in data.IDX_FILES:
+            np.testing.assert_array_equal(stored[key], fresh[key], err_msg=key)
     stem = data.FASHION_FILES
-    with gzip.open(directory / f"{stem['x_test']}.gz") as f:
+    with gzip.open(data.fashion_mnist_dir() / f"{stem['x_test']}.gz") as f:
         raw = np.frombuffer(f.read(), np.uint8, offset=16).reshape(10_000, 28, 28)
-    with gzip.open(directory / f"{stem['y_test']}.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
-    expected = resize_reference(raw / 255.0)
-    np.testing.assert_allclose(ds.x_test, expected, atol=1e-6)  # float32 rounding
-    np.testing.assert_array_equal(ds.y_test, labels)
-    counts = np.bincount(ds.y_train, minlength=10)
-    assert counts.min() > 180  # 256 expected per class; 5 binomial sds below
-    again = data.load_dataset("fashion-mnist", seed=0, test_size=10)
-    np.testing.assert_array_equal(again.x_train, ds.x_train)
+    np.testing.assert_allclose(
+        fresh["x_test"].reshape(10_000, 100) / 255.0, quantised_reference(raw), atol=1 / 255 + 1e-7
+    )

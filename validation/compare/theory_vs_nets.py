@@ -126,8 +126,10 @@ def compare(
     c_of, v_of = table.interpolators()
     A, U = np.meshgrid(alphas, knob_coordinate(knob, values), indexing="ij")
     train = checkerboard(A.shape)
-    c_scale = np.nanstd(curvature) or 1.0
-    v_scale = np.nanstd(spread) or 1.0
+    if not (np.all(np.isfinite(curvature)) and np.all(np.isfinite(spread))):
+        raise ValueError("every cell needs a finite mean curvature and spread")
+    c_scale = np.std(curvature[train]) or 1.0
+    v_scale = np.std(spread[train]) or 1.0
 
     def predict(theta):
         mu, sigma, scale = maps(theta, A, U)
@@ -145,7 +147,7 @@ def compare(
         r = np.concatenate(
             [((c_pred - curvature) / c_scale)[train], ((v_pred - spread) / v_scale)[train]]
         )
-        return float(np.nansum(r**2))
+        return float(np.sum(r**2))
 
     rng = np.random.default_rng(seed)
     best = None
@@ -206,3 +208,70 @@ def compare(
 def _finite(x) -> float | None:
     x = float(x)
     return None if math.isnan(x) else x
+
+
+def check_panel(out) -> None:
+    """Refuse (ParameterError naming ``out``) a directory that holds no finished sweep, a
+    sweep with missing nets, or one with a cell without any ok net."""
+    from pathlib import Path
+
+    import springblock
+    from springblock.params import ParameterError
+    from springblock.validation.nets import sweep
+
+    try:
+        nets = springblock.open_results(Path(out))
+    except FileNotFoundError:
+        raise ParameterError(
+            "out", str(out), "a directory holding a finished `springblock nets sweep`"
+        ) from None
+    if nets.attrs.get("kind") != "nets-sweep":
+        raise ParameterError("out", str(out), "the results of `springblock nets sweep`")
+    counts = sweep.counts(nets)
+    if counts["missing"]:
+        raise ParameterError(
+            "out",
+            str(out),
+            f"a complete sweep ({counts['missing']} nets are missing: rerun the sweep)",
+        )
+    empty = int((nets["cell_n_ok"] == 0).sum())
+    if empty:
+        raise ParameterError(
+            "out", str(out), f"a sweep with an ok net in every cell ({empty} cells have none)"
+        )
+
+
+def run_compare(out, starts: int = 12) -> dict:
+    """Theory vs nets on the finished panel in ``out``; writes ``out/compare/``."""
+    from pathlib import Path
+
+    import springblock
+    from springblock import results
+    from springblock.plotting import save
+    from springblock.validation.nets import plots
+
+    check_panel(out)
+    nets = springblock.open_results(Path(out))
+    spec = nets.attrs["spec"]
+    dim = nets.attrs["knob_dim"]
+    c = nets["cell_curvature_mean"].values
+    v = nets["cell_spread_mean"].values
+    result = compare(
+        spec["knob"], spec["alphas"], spec["values"], c, v, spec["depth"], starts=starts
+    )
+    result["knob"] = spec["knob"]
+    target = Path(out) / "compare"
+    names = [str(n) for n in nets.data_vars if str(n).startswith("cell_")]
+    cells = nets[names].rename({n: n[len("cell_") :] for n in names}).assign_attrs(knob_dim=dim)
+    result["figures"] = save(
+        plots.maps_figure(
+            cells,
+            spec["knob"],
+            predicted=np.array(result["predicted_curvature"]),
+            title="predicted map: raw c of the model (not normalised)",
+        ),
+        target,
+        f"compare_{spec['knob']}",
+    )
+    results.write_results(target, result)
+    return result

@@ -1,9 +1,21 @@
 """Classification data sets for the trained-net validation, none downloaded at run time.
 
 The paper's experiment (Shi, Pan & Dokmanic 2025; ../shared/reference/spring-block.md
-section 2) trains MLPs on 100-feature images with 2560 training samples. This module gives
-the same shape of problem from sources that need no network access:
+section 2) trains MLPs on 100-feature images with 2560 training samples. Sources:
 
+- ``"fashion-mnist"`` (the default): FashionMNIST (Xiao, Rasul & Vollgraf 2017, MIT
+  license, ``fashion_mnist_LICENSE`` beside the data) at 10x10, **bundled** with the
+  package: the first :data:`BUNDLED_TRAIN_POOL` training images and all 10 000 test
+  images of the Debian package ``dataset-fashion-mnist``, converted by
+  ``tools/bundle_fashion_mnist.py`` with :func:`convert_images` (the rule the IDX loader
+  below uses, so a fresh conversion equals the bundled bytes; tested).
+- ``"fashion-mnist:system"``: all 60 000 training images, read from the Debian package's
+  IDX files (or the directory in ``$SPRINGBLOCK_FASHION_MNIST_DIR``).
+- ``"idx:DIR"``: any directory of IDX files with the MNIST file names
+  (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+  ``t10k-labels-idx1-ubyte``, each gzipped or not), e.g. MNIST itself, the paper's main data
+  set; images are resized to ``image_side`` x ``image_side`` (10 by default) like the
+  authors' ``Resize(10)``.
 - ``"mnist1d"``: MNIST-1D (Greydanus 2020), generated procedurally by
   ``mnist1d.data.make_dataset`` with the package's default arguments (5000 samples, 80/20
   train/test split, 40 features, 10 classes); only the generator seed is changed.
@@ -12,15 +24,22 @@ the same shape of problem from sources that need no network access:
 - ``"gmm"``: the authors' Gaussian mixture (``GaussianMixtureDataset`` in GitHub
   DaDaCheng/DNN_Spring ``src/utils.py``): K classes, class means ~ N(0, I_D), per-class
   per-feature standard deviations |N(0, 1)|, D = 100 features, balanced classes.
-- ``"fashion-mnist"``: FashionMNIST from the IDX files installed by the Debian package
-  ``dataset-fashion-mnist``, resized 28x28 -> 10x10 as the authors do
-  (``src/dataloader.py``: ToTensor, then torchvision ``Resize(10)``) and flattened to 100
-  features in [0, 1]; 2560 training samples by default, the full 10 000-image test set.
-- a path ending in ``.npz`` with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+- a path ending in ``.npz`` with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``
+  (inputs (N, D) or images (N, H, W[, C])).
 
-Subsampling uses seeded numpy permutations (the authors' ``torch.utils.data.random_split``
-stream cannot be reproduced without torch, so the subsets differ from theirs but have the
-same size and distribution).
+**Image conversion** (:func:`convert_images`): uint8 / 255 (torchvision ``ToTensor``),
+antialiased bilinear resize to side x side (:func:`resize_images`, torchvision
+``Resize(side)``), then rounded back to 8 bits (so the bundled copy is exact; the rounding
+changes a pixel by at most 1/510), finally / 255 as float32.
+
+**Training subset.** As the authors do (one ``random_split`` with a fixed generator), one
+fixed subset of ``train_size`` images (2560 for FashionMNIST and IDX directories) is drawn
+by a permutation seeded with the data seed, the same for every net of a sweep: the nets'
+seeds change only their initialisation and noise. The permutation is numpy's, so the
+subset differs from the authors' torch subset but has the same size and distribution.
+
+:func:`check_source` validates a data-set name or path (existence, format, sizes) without
+loading it, so a sweep refuses bad data before any work.
 """
 
 from __future__ import annotations
@@ -30,15 +49,21 @@ import math
 import os
 import random
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from springblock.params import ParameterError, check_int
 
-#: Built-in data set names accepted by :func:`load_dataset` (besides ``*.npz`` paths).
-DATASETS = ("mnist1d", "digits", "gmm", "fashion-mnist")
+#: Built-in data set names accepted by :func:`load_dataset` (besides ``idx:DIR`` and
+#: ``*.npz`` paths).
+DATASETS = ("fashion-mnist", "fashion-mnist:system", "mnist1d", "digits", "gmm")
+DEFAULT_DATASET = "fashion-mnist"
+ALLOWED = (
+    f"one of {', '.join(DATASETS)}, idx:DIR (a directory of MNIST-named IDX files) or a PATH.npz"
+)
 
 #: Gaussian mixture defaults, as in the authors' ``GaussianMixtureDataset`` runs.
 GMM_CLASSES = 10
@@ -46,21 +71,26 @@ GMM_FEATURES = 100
 GMM_TRAIN = 2560
 GMM_TEST = 10_000
 
-#: FashionMNIST: training subset of the paper, image side after resizing.
-FASHION_TRAIN = 2560
-FASHION_SIDE = 10
+#: Image data (FashionMNIST, IDX directories): the paper's training subset and image side.
+IMAGE_TRAIN = 2560
+IMAGE_SIDE = 10
+BUNDLED_TRAIN_POOL = 20_000
+BUNDLED_FILE = "fashion_mnist_10x10.npz"
 FASHION_DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_ENV = "SPRINGBLOCK_FASHION_MNIST_DIR"
-FASHION_FILES = {
+IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
+FASHION_FILES = IDX_FILES  # FashionMNIST uses the MNIST file names
+#: The largest user file we read into memory (bytes).
+MAX_FILE_BYTES = 4 * 2**30
 
 DIGITS_TEST_FRACTION = 0.25
 
-# independent random streams derived from the user's seed (numpy SeedSequence entropy)
+# independent random streams derived from the data seed (numpy SeedSequence entropy)
 _STREAM_SPLIT, _STREAM_TRAIN, _STREAM_TEST, _STREAM_GMM_PARAMS = 1, 2, 3, 4
 
 
@@ -75,7 +105,9 @@ class DatasetFormatError(ValueError):
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """A classification problem: features ``x`` (N, D) float32, labels ``y`` (N,) int32 in
-    [0, num_classes). ``eq=False``: arrays have no boolean equality, compare fields."""
+    [0, num_classes); ``image_shape`` (H, W, C) when the D features are a flattened
+    row-major image (the CNN reshapes them). ``eq=False``: arrays have no boolean
+    equality, compare fields."""
 
     name: str
     x_train: np.ndarray
@@ -83,6 +115,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    image_shape: tuple[int, int, int] | None = field(default=None)
 
     def __post_init__(self):
         if self.num_classes < 1:
@@ -105,22 +138,33 @@ class Dataset:
             if features is not None and x.shape[1] != features:
                 raise ValueError(f"{self.name}: x_train and x_test feature counts differ")
             features = x.shape[1]
+        if self.image_shape is not None and math.prod(self.image_shape) != features:
+            raise ValueError(f"{self.name}: image shape {self.image_shape} != {features} features")
 
     @property
     def features(self) -> int:
         return int(self.x_train.shape[1])
 
+    def fingerprint(self) -> str:
+        """Hash of the arrays' content (the results store keys on it)."""
+        from springblock import results
+
+        return results.fingerprint(self.x_train, self.y_train, self.x_test, self.y_test)
+
     def describe(self) -> dict:
-        """JSON-ready summary: name, sizes, feature and class counts, training class counts."""
+        """JSON-ready summary: name, sizes, feature and class counts, training class counts,
+        image shape and content hash."""
         return {
             "name": self.name,
             "train_size": int(self.x_train.shape[0]),
             "test_size": int(self.x_test.shape[0]),
             "features": self.features,
             "classes": int(self.num_classes),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
             "train_class_counts": np.bincount(self.y_train, minlength=self.num_classes)
             .astype(int)
             .tolist(),
+            "fingerprint": self.fingerprint(),
         }
 
 
@@ -151,6 +195,7 @@ def _finish(
     seed,
     default_train=None,
     default_test=None,
+    image_shape=None,
 ) -> Dataset:
     x_train, y_train = _subsample(
         x_train, y_train, train_size, default_train, "train_size", seed, _STREAM_TRAIN
@@ -160,32 +205,97 @@ def _finish(
     )
     return Dataset(
         name,
-        np.ascontiguousarray(x_train, np.float32),
+        np.ascontiguousarray(np.reshape(x_train, (x_train.shape[0], -1)), np.float32),
         np.ascontiguousarray(y_train, np.int32),
-        np.ascontiguousarray(x_test, np.float32),
+        np.ascontiguousarray(np.reshape(x_test, (x_test.shape[0], -1)), np.float32),
         np.ascontiguousarray(y_test, np.int32),
         int(num_classes),
+        image_shape,
     )
 
 
+def _kind(name) -> str:
+    """'builtin', 'idx' or 'npz' for a valid identifier, else ParameterError."""
+    if not isinstance(name, str | os.PathLike) or not os.fspath(name):
+        raise ParameterError("dataset", name, ALLOWED)
+    name = os.fspath(name)
+    if name in DATASETS:
+        return "builtin"
+    if name.startswith("idx:") and len(name) > 4:
+        return "idx"
+    if name.endswith(".npz"):
+        return "npz"
+    raise ParameterError("dataset", name, ALLOWED)
+
+
+def default_train_size(name: str) -> int | None:
+    """The training-set size a data set gives when none is asked for (None: all samples)."""
+    if name in ("fashion-mnist", "fashion-mnist:system") or name.startswith("idx:"):
+        return IMAGE_TRAIN
+    if name == "gmm":
+        return GMM_TRAIN
+    return None
+
+
+def check_source(name, train_size: int | None = None) -> int:
+    """Validate a data set's name or path without loading it; return the number of
+    training samples it will give (``train_size`` or the default). Raises
+    :class:`~springblock.params.ParameterError` naming ``dataset`` (unknown name, missing or
+    malformed file, data set not installed) or ``train_size`` (more than available)."""
+    kind = _kind(name)
+    name = os.fspath(name)
+    if train_size is not None:
+        check_int("train_size", train_size, 1, 100_000_000)
+    if kind == "idx":
+        available = _idx_train_count(Path(name[4:]), name)
+    elif kind == "npz":
+        available = _npz_train_count(Path(name))
+    elif name == "fashion-mnist:system":
+        available = _idx_train_count(fashion_mnist_dir(), name)
+    else:
+        available = {
+            "fashion-mnist": BUNDLED_TRAIN_POOL,
+            "mnist1d": 4000,
+            "digits": 1797 - math.ceil(DIGITS_TEST_FRACTION * 1797),
+            "gmm": 100_000_000,
+        }[name]
+    size = default_train_size(name) if train_size is None else train_size
+    if size is None:
+        return available
+    if size > available:
+        if train_size is None:
+            raise ParameterError(
+                "dataset",
+                name,
+                f"a data set with at least {size} training samples (the default train size; "
+                f"{name} has {available}: pass a smaller --train-size)",
+            )
+        raise ParameterError("train_size", train_size, f"at most {available} for {name}")
+    return size
+
+
 def load_dataset(
-    name: str, *, train_size: int | None = None, test_size: int | None = None, seed: int = 0
+    name: str,
+    *,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seed: int = 0,
+    image_side: int | None = IMAGE_SIDE,
 ) -> Dataset:
-    """Load data set ``name`` (one of :data:`DATASETS` or a path ending in ``.npz``).
+    """Load data set ``name`` (one of :data:`DATASETS`, ``idx:DIR`` or a ``.npz`` path).
 
     ``train_size``/``test_size`` keep that many samples, drawn by a permutation seeded with
-    ``seed`` (None: every sample, except FashionMNIST's training set, 2560 by default as in
-    the paper, and the generated Gaussian mixture, 2560 train / 10 000 test). ``seed`` also
-    seeds the generators of ``mnist1d`` and ``gmm`` and the ``digits`` split, so one seed
-    gives one reproducible data set.
+    ``seed`` (None: :func:`default_train_size`, and every test sample). ``seed`` also seeds
+    the generators of ``mnist1d`` and ``gmm`` and the ``digits`` split, so one seed gives
+    one reproducible data set. ``image_side`` is the side images of IDX directories are
+    resized to (None: keep their size).
 
     Raises :class:`~springblock.params.ParameterError` (name ``dataset``, ``train_size``,
-    ``test_size`` or ``seed``) for bad arguments, :class:`DatasetUnavailable` when
-    FashionMNIST is not installed, :class:`DatasetFormatError` for a malformed ``.npz``.
+    ``test_size`` or ``seed``) for bad arguments, :class:`DatasetUnavailable` when the
+    system FashionMNIST is not installed, :class:`DatasetFormatError` for a malformed file.
     """
     seed = check_int("seed", seed, 0, 2**32 - 1)
-    if not isinstance(name, str | os.PathLike):
-        raise ParameterError("dataset", name, f"one of {', '.join(DATASETS)} or a .npz path")
+    kind = _kind(name)
     name = os.fspath(name)
     if name == "mnist1d":
         return _mnist1d(train_size, test_size, seed)
@@ -198,10 +308,12 @@ def load_dataset(
             seed=seed,
         )
     if name == "fashion-mnist":
-        return _fashion_mnist(train_size, test_size, seed)
-    if name.endswith(".npz"):
-        return _npz(name, train_size, test_size, seed)
-    raise ParameterError("dataset", name, f"one of {', '.join(DATASETS)} or a .npz path")
+        return _bundled_fashion_mnist(train_size, test_size, seed)
+    if name == "fashion-mnist:system":
+        return _idx_directory(fashion_mnist_dir(), name, train_size, test_size, seed, image_side)
+    if kind == "idx":
+        return _idx_directory(Path(name[4:]), name, train_size, test_size, seed, image_side)
+    return _npz(name, train_size, test_size, seed)
 
 
 # --------------------------------------------------------------------------- MNIST-1D
@@ -300,12 +412,13 @@ def gaussian_mixture(
     return Dataset("gmm", x_train, y_train, x_test, y_test, num_classes)
 
 
-# --------------------------------------------------------------------------- FashionMNIST
+# --------------------------------------------------------------------------- images (IDX)
 
 
 def fashion_mnist_dir() -> Path:
-    """Directory searched for the FashionMNIST IDX files: ``$SPRINGBLOCK_FASHION_MNIST_DIR``
-    if set, else where Debian's ``dataset-fashion-mnist`` installs them."""
+    """Directory searched for the system FashionMNIST IDX files:
+    ``$SPRINGBLOCK_FASHION_MNIST_DIR`` if set, else where Debian's ``dataset-fashion-mnist``
+    installs them."""
     return Path(os.environ.get(FASHION_ENV) or FASHION_DEBIAN_DIR)
 
 
@@ -314,6 +427,50 @@ def _find_idx(directory: Path, stem: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _idx_paths(directory: Path, name: str) -> dict[str, Path]:
+    found = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
+    missing = [IDX_FILES[key] for key, path in found.items() if path is None]
+    if missing:
+        hint = (
+            " Install the system copy with `sudo apt-get install dataset-fashion-mnist` "
+            f"(Debian/Ubuntu; files go to {FASHION_DEBIAN_DIR}) or put the four files in a "
+            f"directory and set {FASHION_ENV} to it; the bundled copy needs nothing: "
+            "--dataset fashion-mnist."
+            if name == "fashion-mnist:system"
+            else ""
+        )
+        raise DatasetUnavailable(
+            f"{name}: {', '.join(missing)}[.gz] not found in {directory}.{hint}"
+        )
+    return {key: path for key, path in found.items() if path is not None}
+
+
+def _idx_header(path: Path) -> tuple[int, ...]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DatasetFormatError(f"{path}: not an IDX file (bad magic number)")
+            return struct.unpack(f">{head[3]}I", f.read(4 * head[3]))
+    except (OSError, EOFError, struct.error) as err:
+        raise DatasetFormatError(f"{path}: cannot read as IDX ({err})") from None
+
+
+def _idx_train_count(directory: Path, name: str) -> int:
+    try:
+        shapes = {key: _idx_header(path) for key, path in _idx_paths(directory, name).items()}
+    except (DatasetUnavailable, DatasetFormatError) as err:
+        raise ParameterError("dataset", name, f"readable IDX files ({err})") from None
+    for split in ("train", "test"):
+        x, y = shapes[f"x_{split}"], shapes[f"y_{split}"]
+        if len(x) not in (3, 4) or len(y) != 1 or x[0] != y[0]:
+            raise ParameterError(
+                "dataset", name, f"{split} images (N, H, W[, C]) with N labels, got {x} and {y}"
+            )
+    return int(shapes["x_train"][0])
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -363,35 +520,51 @@ def resize_images(images: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-def _fashion_mnist(train_size, test_size, seed) -> Dataset:
-    """FashionMNIST: IDX files from :func:`fashion_mnist_dir`, uint8 / 255 (torchvision
-    ToTensor), subsampled, then resized 28x28 -> 10x10 by :func:`resize_images` and
-    flattened row-major to 100 features in [0, 1]."""
-    directory = fashion_mnist_dir()
-    found = {key: _find_idx(directory, stem) for key, stem in FASHION_FILES.items()}
-    paths = {key: path for key, path in found.items() if path is not None}
-    missing = [FASHION_FILES[key] for key in found if key not in paths]
-    if missing:
-        raise DatasetUnavailable(
-            f"FashionMNIST is not installed: {', '.join(missing)}[.gz] not found in "
-            f"{directory}. Install it with `sudo apt-get install dataset-fashion-mnist` "
-            f"(Debian/Ubuntu; files go to {FASHION_DEBIAN_DIR}), or put the four IDX files "
-            f"in a directory and set {FASHION_ENV} to it, or pass a .npz file instead."
-        )
-    arrays = {key: read_idx(path) for key, path in paths.items()}
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-            raise DatasetFormatError(
-                f"{directory}: FashionMNIST {split} images {x.shape} and "
-                f"labels {y.shape} do not match"
-            )
-    # subsample first: resizing 2560 images instead of 60 000 is the same per image
+def convert_images(images: np.ndarray, side: int | None) -> np.ndarray:
+    """uint8 images (N, H, W[, C]) -> uint8 (N, side, side[, C]): / 255, antialiased
+    bilinear resize (:func:`resize_images`), rounded back to 8 bits; ``side`` None keeps
+    the size. The one conversion of the bundled copy and of every IDX directory."""
+    images = np.asarray(images)
+    if side is None or images.shape[1:3] == (side, side):
+        return images.astype(np.uint8)
+    channels = images.shape[3:]
+    flat = np.moveaxis(images, 3, 1).reshape(-1, *images.shape[1:3]) if channels else images
+    out = []
+    for start in range(0, flat.shape[0], 10_000):  # bounded memory for 60 000 images
+        small = resize_images(flat[start : start + 10_000].astype(np.float32) / 255.0, side)
+        out.append(np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8))
+    resized = np.concatenate(out)
+    if channels:
+        resized = np.moveaxis(resized.reshape(images.shape[0], *channels, side, side), 1, 3)
+    return resized
+
+
+def _image_dataset(name, x_train, y_train, x_test, y_test) -> Dataset:
+    """uint8 images (already subsampled and converted) -> float32 in [0, 1], flattened
+    row-major, with their (H, W, C) shape; 10 classes at least (the MNIST family)."""
+    shape = x_train.shape[1:]
+    image_shape = (int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1)
+    classes = max(10, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
+    return _finish(
+        name,
+        x_train.astype(np.float32) / 255.0,
+        y_train,
+        x_test.astype(np.float32) / 255.0,
+        y_test,
+        classes,
+        None,
+        None,
+        0,
+        image_shape=image_shape,
+    )
+
+
+def _image_subsets(arrays, train_size, test_size, seed):
     x_train, y_train = _subsample(
         arrays["x_train"],
         arrays["y_train"],
         train_size,
-        FASHION_TRAIN,
+        IMAGE_TRAIN,
         "train_size",
         seed,
         _STREAM_TRAIN,
@@ -399,54 +572,76 @@ def _fashion_mnist(train_size, test_size, seed) -> Dataset:
     x_test, y_test = _subsample(
         arrays["x_test"], arrays["y_test"], test_size, None, "test_size", seed, _STREAM_TEST
     )
+    return x_train, y_train, x_test, y_test
 
-    def prepare(images):
-        small = resize_images(images.astype(np.float32) / 255.0, FASHION_SIDE)
-        return small.reshape(images.shape[0], FASHION_SIDE * FASHION_SIDE)
 
-    return _finish(
-        "fashion-mnist", prepare(x_train), y_train, prepare(x_test), y_test, 10, None, None, seed
+def _idx_directory(directory, name, train_size, test_size, seed, side) -> Dataset:
+    """IDX images of a directory: the fixed subset first (converting 2560 images instead of
+    60 000 gives the same pixels), then :func:`convert_images`."""
+    if side is not None:
+        side = check_int("image_side", side, 1, 1024)
+    arrays = {key: read_idx(path) for key, path in _idx_paths(directory, name).items()}
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim not in (3, 4) or y.ndim != 1 or x.shape[0] != y.shape[0]:
+            raise DatasetFormatError(
+                f"{directory}: {split} images {x.shape} and labels {y.shape} do not match"
+            )
+    x_train, y_train, x_test, y_test = _image_subsets(arrays, train_size, test_size, seed)
+    return _image_dataset(
+        name, convert_images(x_train, side), y_train, convert_images(x_test, side), y_test
     )
+
+
+def bundled_fashion_mnist_path() -> Path:
+    """Where the bundled 10x10 FashionMNIST lies inside the installed package."""
+    return Path(str(resources.files("springblock.validation.nets") / BUNDLED_FILE))
+
+
+def _bundled_fashion_mnist(train_size, test_size, seed) -> Dataset:
+    with np.load(bundled_fashion_mnist_path()) as archive:
+        arrays = {key: archive[key] for key in IDX_FILES}
+    return _image_dataset("fashion-mnist", *_image_subsets(arrays, train_size, test_size, seed))
 
 
 # --------------------------------------------------------------------------- .npz
 
 
-def _npz(path: str, train_size, test_size, seed) -> Dataset:
-    """A user's .npz: x_train (N, D) and x_test (M, D) real, y_train (N,) and y_test (M,)
-    integer labels >= 0; num_classes = 1 + the largest label of either split."""
-    if not Path(path).is_file():
-        raise ParameterError(
-            "dataset", path, f"an existing .npz file (or a built-in name: {', '.join(DATASETS)})"
-        )
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The four arrays of a user's .npz, checked (DatasetFormatError names the problem)."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DatasetFormatError(f"{path}: larger than {MAX_FILE_BYTES / 2**30:.0f} GiB")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError) as err:
         raise DatasetFormatError(f"{path}: cannot read as .npz ({err})") from None
+    keys = ("x_train", "y_train", "x_test", "y_test")
     with archive:
-        keys = ("x_train", "y_train", "x_test", "y_test")
         absent = [key for key in keys if key not in archive.files]
         if absent:
             raise DatasetFormatError(
                 f"{path}: missing key(s) {', '.join(absent)}; "
                 f"found {', '.join(archive.files) or 'none'}"
             )
-        arrays = {key: archive[key] for key in keys}
+        try:
+            arrays = {key: archive[key] for key in keys}
+        except (OSError, ValueError, EOFError) as err:
+            raise DatasetFormatError(f"{path}: cannot read its arrays ({err})") from None
     for key in ("x_train", "x_test"):
         x = arrays[key]
-        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        if x.ndim not in (2, 3, 4) or x.shape[0] == 0 or 0 in x.shape[1:]:
             raise DatasetFormatError(
-                f"{path}: {key} must be a non-empty 2-d array "
-                f"(samples, features), got shape {x.shape}"
+                f"{path}: {key} must be a non-empty array (samples, features) or "
+                f"(samples, H, W[, C]), got shape {x.shape}"
             )
         if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
             raise DatasetFormatError(f"{path}: {key} must be real numbers, got {x.dtype}")
         if not np.all(np.isfinite(x)):
             raise DatasetFormatError(f"{path}: {key} contains NaN or infinite values")
-    if arrays["x_train"].shape[1] != arrays["x_test"].shape[1]:
+    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise DatasetFormatError(
-            f"{path}: x_train has {arrays['x_train'].shape[1]} features "
-            f"but x_test has {arrays['x_test'].shape[1]}"
+            f"{path}: x_train samples have shape {arrays['x_train'].shape[1:]} "
+            f"but x_test samples {arrays['x_test'].shape[1:]}"
         )
     for key, xkey in (("y_train", "x_train"), ("y_test", "x_test")):
         y, n = arrays[key], arrays[xkey].shape[0]
@@ -463,6 +658,29 @@ def _npz(path: str, train_size, test_size, seed) -> Dataset:
                 f"{path}: {key} labels must be integers in [0, 2^31-1), "
                 f"got range [{y.min()}, {y.max()}]"
             )
+    return arrays
+
+
+def _npz_train_count(path: Path) -> int:
+    if not path.is_file():
+        raise ParameterError("dataset", str(path), f"an existing .npz file ({ALLOWED})")
+    try:
+        return int(_npz_arrays(path)["x_train"].shape[0])
+    except DatasetFormatError as err:
+        raise ParameterError("dataset", str(path), f"a valid .npz data set ({err})") from None
+
+
+def _npz(path: str, train_size, test_size, seed) -> Dataset:
+    """A user's .npz: x_train (N, ...) and x_test (M, ...) real, y_train (N,) and y_test
+    (M,) integer labels >= 0; num_classes = 1 + the largest label of either split; every
+    sample by default. Images (N, H, W[, C]) keep their shape for the CNN."""
+    if not Path(path).is_file():
+        raise ParameterError("dataset", path, f"an existing .npz file ({ALLOWED})")
+    arrays = _npz_arrays(Path(path))
+    shape = arrays["x_train"].shape[1:]
+    image_shape = None
+    if len(shape) >= 2:
+        image_shape = (int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1)
     num_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
     return _finish(
         path,
@@ -474,4 +692,5 @@ def _npz(path: str, train_size, test_size, seed) -> Dataset:
         train_size,
         test_size,
         seed,
+        image_shape=image_shape,
     )

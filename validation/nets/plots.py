@@ -1,5 +1,10 @@
-"""Figures of trained-net panels: the paper-style grid of load curves, accuracy against
-the spread, and curvature maps."""
+"""Figures of trained-net panels: the paper-style grid of load curves, maps of accuracy and
+curvature with the linear band outlined, and accuracy against the spread.
+
+All take the cell statistics of :func:`springblock.validation.nets.sweep.cell_statistics`
+(and, for the grid, the nets' labelled results), so the classes drawn are those of the one
+tolerance :data:`springblock.theory.spring.phases.LINEAR_TOLERANCE`.
+"""
 
 from __future__ import annotations
 
@@ -7,103 +12,149 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
 from springblock.plotting import PHASE_COLORS, plt
+from springblock.theory.spring import phases
 
 
-def panel_figure(
-    alphas,
-    values,
-    knob: str,
-    load_curves: np.ndarray,
-    accuracy: np.ndarray,
-    curvature: np.ndarray,
-    measure: str,
-    linear_fraction: float = 0.15,
-):
-    """The paper-style panel: one small load curve per (alpha, value) cell, shaded by test
-    accuracy; the curve is red when concave (c < -tol), blue when convex (c > tol) and
-    yellow (linear) in between, with tol = ``linear_fraction`` x max |c| over the cells
-    (nets have no natural curvature scale, so the band is relative).
+def _axes_values(cells):
+    dim = cells.attrs.get("knob_dim") or [d for d in cells["n_ok"].dims if d != "alpha"][0]
+    return cells["alpha"].values, cells[dim].values, dim
 
-    ``load_curves`` has dims (alpha, value, layer) (mean over seeds).
-    """
+
+def _knob_label(knob: str) -> str:
+    return f"{knob} (larger batches: less noise)" if knob == "batch-size" else knob
+
+
+def panel_figure(nets, cells, knob: str, title: str = ""):
+    """The paper's panel: one small load curve log D_l (mean over the cell's ok nets) per
+    (alpha, value) cell, alpha = 0 (ReLU) at the top as in the paper's figure, the
+    background shaded by test accuracy, the curve coloured by class (red concave, yellow
+    linear, blue convex); a dashed curve marks a cell whose seeds do not resolve the sign
+    of c, a cross a cell without any ok net."""
+    alphas, values, dim = _axes_values(cells)
     rows, cols = len(alphas), len(values)
     fig, axes = plt.subplots(
         rows,
         cols,
-        figsize=(1.3 * cols + 1.5, 1.1 * rows + 1.0),
+        figsize=(1.25 * cols + 1.6, 1.05 * rows + 1.2),
         sharex=True,
         sharey=True,
         squeeze=False,
     )
+    accuracy = cells["test_accuracy_mean"].values
     finite = accuracy[np.isfinite(accuracy)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    cmap = plt.cm.Greys
-    tol = linear_fraction * float(np.nanmax(np.abs(curvature)))
+    ok = nets["status"] == 0
+    mean_curve = nets["load_curve"].where(ok).mean("seed").values
+    phase = cells["phase"].values
+    resolved = cells["sign_resolved"].values
     for r in range(rows):
         for q in range(cols):
-            ax = axes[rows - 1 - r, q]  # alpha grows upwards
+            ax = axes[r, q]
             acc = accuracy[r, q]
-            shade = 0.05 + 0.45 * (acc - lo) / (hi - lo) if hi > lo and np.isfinite(acc) else 0.05
-            ax.set_facecolor(cmap(shade))
-            curve = load_curves[r, q]
-            c = curvature[r, q]
-            color = PHASE_COLORS[0 if c < -tol else 2 if c > tol else 1]
-            ax.plot(np.arange(len(curve)), curve, "-", color=color, lw=2)
+            shade = 0.05 + 0.5 * (acc - lo) / (hi - lo) if hi > lo and np.isfinite(acc) else 0.02
+            ax.set_facecolor(plt.cm.Greys(shade))
+            curve = mean_curve[r, q]
+            if np.all(np.isnan(curve)):
+                ax.plot([0, 1], [0, 1], "x", color="k", transform=ax.transAxes)
+            else:
+                color = PHASE_COLORS[phase[r, q]] if phase[r, q] >= 0 else "0.5"
+                style = "-" if resolved[r, q] else "--"
+                ax.plot(np.arange(curve.size), curve, style, color=color, lw=2)
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
+            if r == rows - 1:
                 ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
             if q == 0:
                 ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
-    note = " (larger batches: less noise)" if knob == "batch-size" else ""
-    fig.supxlabel(f"{knob}{note}", fontsize=9)
-    fig.supylabel(r"LeakyReLU slope $\alpha$ (1 = linear)", fontsize=9)
+    fig.supxlabel(_knob_label(knob), fontsize=9)
+    fig.supylabel(r"LeakyReLU slope $\alpha$ (0 = ReLU, 1 = linear)", fontsize=9)
     fig.suptitle(
-        f"load curves log D_l ({measure}) per cell; shading: test accuracy "
-        f"{lo:.1%} (light) to {hi:.1%} (dark); red concave, yellow linear "
-        f"(|c| <= {tol:.2g}), blue convex",
+        (title + "\n" if title else "")
+        + f"load curves log D_l; shading: test accuracy {lo:.1%} (light) to {hi:.1%} (dark); "
+        f"red concave, yellow linear (|c|/total <= {phases.LINEAR_TOLERANCE:g}), blue convex; "
+        "dashed: sign of c not resolved by the seeds",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _outline_band(ax, phase: np.ndarray) -> None:
+    """Draw the outline of the linear cells of an imshow'd (alpha, value) map."""
+    linear = phase == phases.PHASES.index("linear")
+    rows, cols = linear.shape
+    for r in range(rows):
+        for q in range(cols):
+            if not linear[r, q]:
+                continue
+            for dr, dq, xs, ys in (
+                (-1, 0, (q - 0.5, q + 0.5), (r - 0.5, r - 0.5)),
+                (1, 0, (q - 0.5, q + 0.5), (r + 0.5, r + 0.5)),
+                (0, -1, (q - 0.5, q - 0.5), (r - 0.5, r + 0.5)),
+                (0, 1, (q + 0.5, q + 0.5), (r - 0.5, r + 0.5)),
+            ):
+                rr, qq = r + dr, q + dq
+                if not (0 <= rr < rows and 0 <= qq < cols and linear[rr, qq]):
+                    ax.plot(xs, ys, color="k", lw=1.8)
+
+
+def maps_figure(cells, knob: str, predicted: np.ndarray | None = None, title: str = ""):
+    """Maps over (knob value, alpha) of the mean test accuracy and of the normalised
+    curvature (and, if given, a predicted curvature map), the linear band outlined; a dot
+    marks cells whose seeds do not resolve the sign of c."""
+    alphas, values, _ = _axes_values(cells)
+    c_hat = cells["normalised_curvature_mean"].values
+    phase = cells["phase"].values
+    panels = [
+        ("test accuracy (mean over seeds)", cells["test_accuracy_mean"].values, "viridis"),
+        ("normalised curvature c / total load (nets)", c_hat, "RdBu"),
+    ]
+    if predicted is not None:
+        panels.append(("predicted normalised curvature (model)", predicted, "RdBu"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.2), squeeze=False)
+    unresolved = ~cells["sign_resolved"].values
+    for ax, (name, data, cmap) in zip(axes[0], panels, strict=True):
+        if cmap == "RdBu":
+            limit = float(np.nanmax(np.abs(data))) if np.isfinite(data).any() else 1.0
+            limit = limit or 1.0
+            image = ax.imshow(data, aspect="auto", cmap=cmap, norm=TwoSlopeNorm(0.0, -limit, limit))
+        else:
+            image = ax.imshow(data, aspect="auto", cmap=cmap)
+        _outline_band(ax, phase)
+        rr, qq = np.nonzero(unresolved)
+        ax.plot(qq, rr, ".", color="k", ms=4)
+        ax.set_xticks(range(len(values)), [f"{v:.3g}" for v in values], rotation=60, fontsize=7)
+        ax.set_yticks(range(len(alphas)), [f"{a:.2g}" for a in alphas], fontsize=7)
+        ax.set_xlabel(_knob_label(knob))
+        ax.set_ylabel(r"$\alpha$")
+        ax.set_title(name, fontsize=9)
+        fig.colorbar(image, ax=ax)
+    fig.suptitle(
+        (title + ": " if title else "")
+        + "black outline: linear band of the nets; dots: sign of c not resolved by the seeds",
         fontsize=9,
     )
     fig.tight_layout()
     return fig
 
 
-def accuracy_vs_spread_figure(spread: np.ndarray, accuracy: np.ndarray, rho: float, knob: str):
-    """Cell-mean test accuracy against the spread v (0 = perfectly linear load curve)."""
+def accuracy_vs_spread_figure(cells, knob: str, rho: float | None):
+    """Cell-mean test accuracy against the spread v (0 = perfectly linear load curve),
+    coloured by the cell's class."""
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.scatter(spread.ravel(), accuracy.ravel(), s=18)
+    phase = cells["phase"].values.ravel()
+    colors = [PHASE_COLORS[p] if p >= 0 else "0.5" for p in phase]
+    ax.scatter(
+        cells["spread_mean"].values.ravel(),
+        cells["test_accuracy_mean"].values.ravel(),
+        s=20,
+        c=colors,
+        edgecolors="k",
+        linewidths=0.3,
+    )
     ax.set_xlabel("spread v of the layer loads (0 = linear load curve)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"{knob}: Spearman rho(accuracy, v) = {rho:.2f}")
-    fig.tight_layout()
-    return fig
-
-
-def curvature_maps_figure(
-    alphas,
-    values,
-    knob: str,
-    measured: np.ndarray,
-    predicted: np.ndarray | None = None,
-    title: str = "",
-):
-    """Measured (and, if given, predicted) curvature c over (knob value, alpha)."""
-    panels = [("measured c (nets)", measured)]
-    if predicted is not None:
-        panels.append(("predicted c (spring-block model)", predicted))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
-    for ax, (name, data) in zip(axes[0], panels, strict=True):
-        limit = float(np.nanmax(np.abs(data))) or 1.0
-        mesh = ax.imshow(
-            data, origin="lower", aspect="auto", cmap="RdBu", norm=TwoSlopeNorm(0.0, -limit, limit)
-        )
-        ax.set_xticks(range(len(values)), [f"{v:.3g}" for v in values], rotation=60, fontsize=7)
-        ax.set_yticks(range(len(alphas)), [f"{a:.2g}" for a in alphas], fontsize=7)
-        ax.set_xlabel(knob)
-        ax.set_ylabel(r"$\alpha$")
-        ax.set_title(name, fontsize=9)
-        fig.colorbar(mesh, ax=ax)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    ax.set_ylabel("test accuracy (cell mean)")
+    shown = "undefined" if rho is None else f"{rho:+.2f}"
+    ax.set_title(f"{knob}: Spearman rho(accuracy, v) = {shown} (cells that learned)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,34 +1,48 @@
-"""A panel of the noise x nonlinearity phase diagram of trained nets: run, store, resume.
+"""A panel of the noise x nonlinearity phase diagram of trained nets: specify, run, store.
 
 Shi, Pan & Dokmanic (arXiv 2407.19353), reference section 2: one panel crosses a noise
 knob (data noise, learning rate, dropout or batch size) with the LeakyReLU slope alpha,
 several seeds per cell. Every net is trained and measured by one compiled function
 (:func:`springblock.validation.nets.train.compiled_train_and_measure`), compiled once per
-distinct shape; nets are streamed through it one at a time (on this 2-core CPU faster per
-net than a vmapped batch: ``benchmarks/sweep.py``) or, with ``batched``, all seeds of a cell
-in one vmapped call.
+distinct shape; nets are streamed through it one at a time (on a 2-core CPU faster per net
+than a vmapped batch: ``benchmarks/sweep.py``) or, with ``batched``, all seeds of a cell in
+one vmapped call.
 
-Each finished net is written at once to ``DIR/nets/`` (one small ``.npz``, atomically), so
-an interrupted sweep resumes where it stopped and loses nothing; :func:`collect` assembles
-the labelled arrays (dims alpha, value, seed, layer) and the per-net records.
+**Store.** The nets of a panel live in the results store (:class:`springblock.results.Store`)
+under ``OUT/store/nets/<digest>/nets/``, one JSON record per net named by its coordinates
+(``alpha=0.2_dropout=0.04_seed=3.json``), each written atomically when the net finishes, so
+an interrupted sweep loses nothing and resumes. The digest covers the spec, the package
+version and the content of the training and test data: a changed data file or version
+recomputes, and the output says why.
+
+**Labelled arrays.** :func:`collect` assembles the records into an :class:`xarray.Dataset`
+with dimensions ``alpha``, the knob under its own name (``data_noise``, ``learning_rate``,
+``dropout``, ``batch_size``), ``seed``, ``layer`` (h_0..h_{depth-1}), ``load``
+(d_1..d_{depth-1}), ``linear`` and ``epoch``; ``status`` says for every net whether it is
+``ok``, ``diverged`` (loss or features non-finite: training stopped), ``undefined`` (its
+separation is not finite, e.g. coinciding class means) or ``missing`` (not trained yet).
+:func:`cell_statistics` reduces over seeds using the ``ok`` nets only, with their counts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-import os
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from springblock import results
 from springblock.params import ParameterError, check_int, check_real
+from springblock.validation.nets import data as datasets
 
 KNOBS = ("data-noise", "learning-rate", "dropout", "batch-size")
+
+#: The knob's dimension name in the labelled results (a Python identifier, for ``.sel``).
+KNOB_DIMS = {knob: knob.replace("-", "_") for knob in KNOBS}
 
 #: The paper's grids (reference section 2).
 PAPER_ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -38,260 +52,520 @@ PAPER_VALUES = {
     "dropout": tuple(round(0.02 * i, 2) for i in range(16)),
     "batch-size": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560),
 }
+#: Epochs of the paper's protocol: 200 for the learning-rate panel, 100 otherwise.
+PAPER_EPOCHS = {"learning-rate": 200}
+DEFAULT_EPOCHS = 100
 MEASURES = ("pinv", "trace")
+OPTIMIZERS = ("adam", "sgd", "sgld")
+
+#: Every net's status in the labelled results (``status`` variable, int8 codes).
+STATUSES = ("ok", "diverged", "undefined", "missing")
+
+#: The allowed values of each knob, in words (checked by :func:`check_knob_value`).
+KNOB_RANGES = {
+    "data-noise": "fractions in [0, 1)",
+    "dropout": "probabilities in [0, 1)",
+    "learning-rate": "learning rates in (0, 10]",
+    "batch-size": "integer batch sizes in [1, the training-set size]",
+}
+
+
+def knob_dim(knob: str) -> str:
+    return KNOB_DIMS[knob]
+
+
+def check_knob_value(knob: str, value, train_size: int) -> float:
+    """``value`` as a float if it is allowed for ``knob`` (:data:`KNOB_RANGES`), else a
+    ParameterError naming ``values``."""
+    allowed = KNOB_RANGES[knob].replace("the training-set size", str(train_size))
+    try:
+        v = check_real("values", value)
+    except ParameterError:
+        raise ParameterError("values", value, allowed) from None
+    ok = {
+        "data-noise": 0.0 <= v < 1.0,
+        "dropout": 0.0 <= v < 1.0,
+        "learning-rate": 0.0 < v <= 10.0,
+        "batch-size": float(v).is_integer() and 1 <= v <= train_size,
+    }[knob]
+    if not ok:
+        raise ParameterError("values", value, allowed)
+    return v
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """Everything that determines a panel's results (its digest names the store)."""
+    """Everything that determines a panel's results; validated on construction.
+
+    ``values`` and ``epochs`` default to the paper's grid and epochs of ``knob``
+    (:data:`PAPER_VALUES`, :data:`PAPER_EPOCHS`); ``train_size`` to the data set's
+    (:func:`~springblock.validation.nets.data.default_train_size`: 2560 for image data, all
+    samples of a user file). ``seed`` seeds the nets (initialisation, noise: seed s of every
+    cell uses key fold_in(key(seed), s)); ``data_seed`` the one fixed training subset all
+    nets share. ``learning_rate`` applies unless the knob is the learning rate,
+    ``batch_size`` (None: full batch) unless it is the batch size. ``batched`` only changes
+    how the nets are executed, not what they compute, and is not part of the digest.
+    """
 
     knob: str = "data-noise"
-    dataset: str = "mnist1d"
+    dataset: str = datasets.DEFAULT_DATASET
     alphas: tuple[float, ...] = PAPER_ALPHAS
-    values: tuple[float, ...] = PAPER_VALUES["data-noise"]
+    values: tuple[float, ...] | None = None
     seeds: int = 10
-    epochs: int = 100
+    epochs: int | None = None
     depth: int = 8
     width: int = 100
-    train_size: int | None = 2560
-    learning_rate: float = 1e-3  # used unless the knob is the learning rate
-    batch_size: int | None = None  # full batch unless the knob is the batch size
+    train_size: int | None = None
+    learning_rate: float = 1e-3
+    batch_size: int | None = None
     optimizer: str = "adam"
     measure: str = "pinv"
     seed: int = 0
+    data_seed: int = 0
     batched: bool = False
 
     def __post_init__(self):
+        set_ = object.__setattr__
         if self.knob not in KNOBS:
-            raise ParameterError("knob", self.knob, f"one of {KNOBS}")
+            raise ParameterError("knob", self.knob, f"one of {', '.join(KNOBS)}")
         if self.measure not in MEASURES:
-            raise ParameterError("measure", self.measure, f"one of {MEASURES}")
-        if not self.alphas:
-            raise ParameterError("alphas", self.alphas, "a non-empty list")
-        for a in self.alphas:
-            check_real("alphas", a, minimum=0.0, maximum=1.0)
-        if not self.values:
-            raise ParameterError("values", self.values, "a non-empty list")
-        limits = {
-            "data-noise": (0.0, 1.0),
-            "dropout": (0.0, 0.95),
-            "learning-rate": (0.0, 10.0),
-            "batch-size": (2.0, 1e9),
-        }[self.knob]
-        for v in self.values:
-            check_real(
-                "values",
-                v,
-                minimum=limits[0],
-                maximum=limits[1],
-                strict=self.knob == "learning-rate",
+            raise ParameterError("measure", self.measure, f"one of {', '.join(MEASURES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError("optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}")
+        available = datasets.check_source(self.dataset, self.train_size)
+        set_(self, "dataset", str(self.dataset))
+        set_(self, "train_size", available)
+        alphas = tuple(
+            float(check_real("alphas", a, minimum=0.0, maximum=1.0)) for a in self.alphas
+        )
+        if not alphas or len(set(alphas)) != len(alphas):
+            raise ParameterError(
+                "alphas", self.alphas, "a non-empty list of distinct slopes in [0, 1]"
             )
-            if self.knob == "batch-size" and not float(v).is_integer():
-                raise ParameterError("values", v, "integer batch sizes")
+        set_(self, "alphas", alphas)
+        values = PAPER_VALUES[self.knob] if self.values is None else self.values
+        values = tuple(check_knob_value(self.knob, v, available) for v in values)
+        if not values or len(set(values)) != len(values):
+            raise ParameterError(
+                "values", self.values, f"a non-empty list of distinct {KNOB_RANGES[self.knob]}"
+            )
+        if self.knob == "batch-size":
+            values = tuple(float(int(v)) for v in values)
+        set_(self, "values", values)
+        epochs = PAPER_EPOCHS.get(self.knob, DEFAULT_EPOCHS) if self.epochs is None else self.epochs
+        set_(self, "epochs", check_int("epochs", epochs, 1, 100_000))
         check_int("seeds", self.seeds, 1, 10_000)
-        check_int("epochs", self.epochs, 1, 1_000_000)
-        check_int("depth", self.depth, 3, 1000)
-        check_int("width", self.width, 1, 100_000)
-        if self.train_size is not None:
-            check_int("train_size", self.train_size, 10, 10_000_000)
-        check_real("learning_rate", self.learning_rate, minimum=0.0, strict=True)
+        check_int("depth", self.depth, 3, 200)
+        check_int("width", self.width, 1, 10_000)
+        check_real("learning_rate", self.learning_rate, minimum=0.0, strict=True, maximum=10.0)
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, 1, available)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_int("data_seed", self.data_seed, 0, 2**31 - 1)
+        if self.nets > 10_000_000:
+            raise ParameterError("seeds", self.seeds, "at most 1e7 nets per panel in all")
+
+    @classmethod
+    def for_knob(cls, knob: str, **overrides) -> SweepSpec:
+        """The paper's panel of ``knob`` (its grid and epochs), with ``overrides``."""
+        return cls(knob=knob, **overrides)
+
+    @property
+    def dim(self) -> str:
+        """The knob's dimension name in the results."""
+        return KNOB_DIMS[self.knob]
 
     @property
     def cells(self) -> int:
+        assert self.values is not None
         return len(self.alphas) * len(self.values)
 
     @property
     def nets(self) -> int:
         return self.cells * self.seeds
 
-    def digest(self) -> str:
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
+    def store_params(self) -> dict:
+        """What the nets' results depend on (the digest of the store)."""
+        return {k: v for k, v in self.to_json().items() if k != "batched"}
+
     @classmethod
-    def from_json(cls, data: dict) -> SweepSpec:
-        data = dict(data)
+    def from_json(cls, record: dict) -> SweepSpec:
+        record = dict(record)
         for key in ("alphas", "values"):
-            data[key] = tuple(data[key])
-        return cls(**data)
+            record[key] = tuple(record[key])
+        return cls(**record)
 
 
-def _hyper_and_config(spec: SweepSpec, alpha: float, value: float):
-    from springblock.validation.nets.train import Hyper, TrainConfig
+# --------------------------------------------------------------------------- one net
+
+
+@dataclass(frozen=True)
+class NetJob:
+    """One net of a panel: its cell (alpha, knob value) and seed index."""
+
+    alpha: float
+    value: float
+    seed: int
+
+    def name(self, knob: str) -> str:
+        """File stem of its record: coordinates, not grid positions."""
+        value = int(self.value) if knob == "batch-size" else self.value
+        return f"alpha={self.alpha!r}_{knob}={value!r}_seed={self.seed}"
+
+
+def jobs(spec: SweepSpec) -> list[NetJob]:
+    """Every net of the panel, cell by cell (alpha, then knob value), seeds innermost."""
+    assert spec.values is not None
+    return [NetJob(a, v, s) for a in spec.alphas for v in spec.values for s in range(spec.seeds)]
+
+
+def train_config(spec: SweepSpec, value: float):
+    """The static training settings of a net of the cell with knob ``value``."""
+    from springblock.validation.nets.train import TrainConfig
 
     batch = int(value) if spec.knob == "batch-size" else spec.batch_size
-    config = TrainConfig(
+    assert spec.epochs is not None
+    return TrainConfig(
         depth=spec.depth,
         width=spec.width,
         epochs=spec.epochs,
         batch_size=batch,
         optimizer=spec.optimizer,
     )
-    hyper = Hyper(
-        alpha=alpha,
-        learning_rate=value if spec.knob == "learning-rate" else spec.learning_rate,
-        dropout=value if spec.knob == "dropout" else 0.0,
-        data_noise=value if spec.knob == "data-noise" else 0.0,
+
+
+def hyper(spec: SweepSpec, job: NetJob):
+    """The traced hyperparameters of ``job``."""
+    from springblock.validation.nets.train import Hyper
+
+    return Hyper(
+        alpha=job.alpha,
+        learning_rate=job.value if spec.knob == "learning-rate" else spec.learning_rate,
+        dropout=job.value if spec.knob == "dropout" else 0.0,
+        data_noise=job.value if spec.knob == "data-noise" else 0.0,
     )
-    return config, hyper
 
 
-def _net_path(store: Path, i: int, j: int, s: int) -> Path:
-    return store / "nets" / f"net_a{i:02d}_v{j:02d}_s{s:03d}.npz"
+def status_of(measurement: dict) -> str:
+    """``diverged``, ``undefined`` (a separation is not finite) or ``ok``."""
+    if bool(measurement["diverged"]):
+        return "diverged"
+    separations = np.concatenate(
+        [np.ravel(measurement["separation_pinv"]), np.ravel(measurement["separation_trace"])]
+    )
+    return "ok" if np.all(np.isfinite(separations)) else "undefined"
 
 
-def _save_atomic(path: Path, arrays: dict) -> None:
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+def record(job: NetJob, measurement: dict, seconds: float) -> dict:
+    """The JSON record of a finished net."""
+    status = status_of(measurement)
+    rec = {"alpha": job.alpha, "value": job.value, "seed": job.seed, "status": status}
+    rec |= {k: np.asarray(v).tolist() for k, v in measurement.items()}
+    rec["diverged"] = status == "diverged"
+    rec["train_seconds"] = seconds
+    if status != "ok":
+        rec["note"] = {
+            "diverged": "the training loss, the features or the logits became non-finite; "
+            "training stopped and no measurement of this net is a result",
+            "undefined": "a per-layer separation is not finite (e.g. all class means "
+            "coincide in a layer); the load curve is undefined",
+        }[status]
+    return rec
 
 
-def run(
-    spec: SweepSpec, store: Path, dataset=None, progress: Callable[[int, int], None] | None = None
-) -> dict:
-    """Train and measure every net of the panel not already in ``store``; return :func:`collect`.
-
-    ``progress(done, total)`` is called after every net (also for nets found on disk).
-    """
+def train_jobs(
+    spec: SweepSpec, data: datasets.Dataset, todo: list[NetJob]
+) -> Iterator[tuple[NetJob, dict]]:
+    """Train and measure the nets ``todo`` (grouped by compiled shape); yield each
+    (job, record) as soon as it is finished."""
     import jax
     import jax.numpy as jnp
 
-    from springblock.validation.nets.data import load_dataset
     from springblock.validation.nets.train import compiled_train_and_measure
 
-    store.mkdir(parents=True, exist_ok=True)
-    (store / "nets").mkdir(exist_ok=True)
-    spec_path = store / "spec.json"
-    if not spec_path.exists():
-        spec_path.write_text(json.dumps(spec.to_json(), indent=1))
-    data = dataset or load_dataset(spec.dataset, train_size=spec.train_size, seed=spec.seed)
     arrays = [jnp.asarray(a) for a in (data.x_train, data.y_train, data.x_test, data.y_test)]
     base = jax.random.key(spec.seed)
-    done = 0
-    for i, alpha in enumerate(spec.alphas):
-        for j, value in enumerate(spec.values):
-            config, hyper = _hyper_and_config(spec, alpha, value)
-            todo = [s for s in range(spec.seeds) if not _net_path(store, i, j, s).exists()]
-            done += spec.seeds - len(todo)
-            if not todo:
-                if progress:
-                    progress(done, spec.nets)
-                continue
-            # Seed s of every cell uses the same initialisation and noise stream.
-            keys = [jax.random.fold_in(base, s) for s in todo]
-            if spec.batched:
-                fn = compiled_train_and_measure(config, data.num_classes, batched=True)
-                hypers = type(hyper)(*[jnp.full((len(todo),), h, jnp.float32) for h in hyper])
-                out = fn(*arrays, hypers, jnp.stack(keys))
-                results = [
-                    {k: np.asarray(v[n]) for k, v in out._asdict().items()}
-                    for n in range(len(todo))
-                ]
-            else:
-                fn = compiled_train_and_measure(config, data.num_classes)
-                hyper = type(hyper)(*[jnp.float32(h) for h in hyper])
-                results = [
-                    {k: np.asarray(v) for k, v in fn(*arrays, hyper, k)._asdict().items()}
-                    for k in keys
-                ]
-            for s, result in zip(todo, results, strict=True):
-                _save_atomic(_net_path(store, i, j, s), result)
-                done += 1
-                if progress:
-                    progress(done, spec.nets)
-    return collect(spec, store)
+    cells: dict[tuple[float, float], list[NetJob]] = {}
+    for job in todo:
+        cells.setdefault((job.alpha, job.value), []).append(job)
+    for (_, value), group in cells.items():
+        config = train_config(spec, value)
+        h = hyper(spec, group[0])
+        keys = [jax.random.fold_in(base, job.seed) for job in group]
+        if spec.batched:
+            fn = compiled_train_and_measure(config, data.num_classes, batched=True)
+            hypers = type(h)(*[jnp.full((len(group),), x, jnp.float32) for x in h])
+            started = time.perf_counter()
+            out = jax.block_until_ready(fn(*arrays, hypers, jnp.stack(keys)))
+            seconds = (time.perf_counter() - started) / len(group)
+            for n, job in enumerate(group):
+                yield (
+                    job,
+                    record(job, {k: np.asarray(v[n]) for k, v in out._asdict().items()}, seconds),
+                )
+        else:
+            fn = compiled_train_and_measure(config, data.num_classes)
+            h32 = type(h)(*[jnp.float32(x) for x in h])
+            for job, key in zip(group, keys, strict=True):
+                started = time.perf_counter()
+                out = fn(*arrays, h32, key)
+                measurement = {k: np.asarray(v) for k, v in out._asdict().items()}
+                yield job, record(job, measurement, time.perf_counter() - started)
 
 
-def collect(spec: SweepSpec, store: Path) -> dict:
-    """Stack the stored nets into arrays with dims (alpha, value, seed[, layer]).
+# --------------------------------------------------------------------------- the panel
 
-    Missing nets (an unfinished sweep) are NaN. Load-curve statistics use the measure
-    ``spec.measure`` over layers h_0..h_{depth-1} (logits dropped, as the authors do).
-    """
+
+def load_data(spec: SweepSpec) -> datasets.Dataset:
+    return datasets.load_dataset(spec.dataset, train_size=spec.train_size, seed=spec.data_seed)
+
+
+def store_of(spec: SweepSpec, out: Path, data: datasets.Dataset) -> results.Store:
+    return results.Store(Path(out) / "store", "nets", spec.store_params(), data.fingerprint())
+
+
+def _record_path(store: results.Store, spec: SweepSpec, job: NetJob) -> Path:
+    return store.path / "nets" / f"{job.name(spec.knob)}.json"
+
+
+def run(
+    spec: SweepSpec,
+    out: Path,
+    data: datasets.Dataset | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+):
+    """Train every net of the panel not already in the store under ``out``; return the
+    labelled results (:func:`collect`). ``progress(done, total)`` is called after every net
+    (also for nets found in the store); ``log`` gets one line on the store's state."""
+    data = data or load_data(spec)
+    store = store_of(spec, out, data)
+    status = store.open(lambda path: (path / "nets").glob("*.json"))
+    if log is not None:
+        log(f"[{spec.knob} panel] {status}")
+    (store.path / "nets").mkdir(parents=True, exist_ok=True)
+    all_jobs = jobs(spec)
+    todo = [job for job in all_jobs if not _record_path(store, spec, job).exists()]
+    done = len(all_jobs) - len(todo)
+    if progress is not None:
+        progress(done, len(all_jobs))
+    for job, rec in train_jobs(spec, data, todo):
+        results.write_json(_record_path(store, spec, job), rec)
+        done += 1
+        if progress is not None:
+            progress(done, len(all_jobs))
+    return collect(spec, store, data)
+
+
+def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None = None):
+    """The stored nets as an :class:`xarray.Dataset` (module docstring). Nets not in the
+    store are ``missing`` (their values NaN)."""
+    import jax
+    import xarray as xr
+
     from springblock.validation.nets.separation import load_curve_statistics
 
+    assert spec.values is not None and spec.epochs is not None
     shape = (len(spec.alphas), len(spec.values), spec.seeds)
-    fields: dict[str, np.ndarray] = {}
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            for s in range(shape[2]):
-                path = _net_path(store, i, j, s)
-                if not path.exists():
-                    continue
-                with np.load(path) as net:
-                    for name in net.files:
-                        value = net[name]
-                        if name not in fields:
-                            fields[name] = np.full(shape + value.shape, np.nan)
-                        fields[name][i, j, s] = value
-    if not fields:
-        raise FileNotFoundError(f"no finished nets in {store / 'nets'}")
-    load = fields["separation_" + spec.measure]
-    d, v, c = (np.asarray(a) for a in load_curve_statistics(load))
-    fields.update(load_curve=load, elongations=d, spread=v, curvature=c)
-    fields["complete"] = np.array(not np.isnan(fields["test_accuracy"]).any())
-    return fields
-
-
-def records(spec: SweepSpec, fields: dict) -> list[dict]:
-    """One JSON-ready record per finished net: alpha, value, seed, accuracy, load curve, v, c."""
-    out = []
+    layers, linears = spec.depth, spec.depth
+    fields = {
+        "test_accuracy": (),
+        "train_accuracy": (),
+        "final_loss": (),
+        "epochs_run": (),
+        "train_seconds": (),
+        "separation_pinv": (layers,),
+        "separation_trace": (layers,),
+        "weight_change": (linears,),
+        "kernel_change": (layers,),
+        "losses": (spec.epochs,),
+    }
+    arrays = {name: np.full(shape + extra, np.nan) for name, extra in fields.items()}
+    status = np.full(shape, STATUSES.index("missing"), np.int8)
     for i, alpha in enumerate(spec.alphas):
         for j, value in enumerate(spec.values):
             for s in range(spec.seeds):
-                acc = float(fields["test_accuracy"][i, j, s])
-                if math.isnan(acc):
+                path = _record_path(store, spec, NetJob(alpha, value, s))
+                if not path.exists():
+                    continue
+                rec = results.read_json(path)
+                status[i, j, s] = STATUSES.index(rec["status"])
+                for name in fields:
+                    arrays[name][i, j, s] = np.array(rec[name], dtype=float)  # null -> NaN
+    load = arrays["separation_" + spec.measure]
+    ok = status == STATUSES.index("ok")
+    usable = np.where(ok[..., None], load, 0.0)  # statistics of non-ok nets are masked below
+    with jax.enable_x64(True):  # the stored float32 values, exactly, in float64
+        d, v, c = (np.asarray(a, float) for a in load_curve_statistics(usable))
+    total = usable[..., 0] - usable[..., -1]
+    d, v, c, total = (
+        np.where(ok.reshape(ok.shape + (1,) * (a.ndim - 3)), a, np.nan) for a in (d, v, c, total)
+    )
+    normalised = np.where(total > 0, c / np.where(total > 0, total, 1.0), np.nan)
+
+    net = ("alpha", spec.dim, "seed")
+    not_ok = "NaN where the net's status is not 'ok' (diverged, undefined or missing)"
+    missing = "NaN where the net is missing (not trained yet) or diverged"
+
+    def var(dims, values, meaning, **attrs):
+        return (dims, values, {"nan_meaning": meaning, **attrs})
+
+    ds = xr.Dataset(
+        {
+            "status": (
+                net,
+                status,
+                {"flag_values": list(range(len(STATUSES))), "flag_meanings": " ".join(STATUSES)},
+            ),
+            "diverged": (net, status == STATUSES.index("diverged")),
+            "test_accuracy": var(net, arrays["test_accuracy"], missing),
+            "train_accuracy": var(net, arrays["train_accuracy"], missing),
+            "final_loss": var(net, arrays["final_loss"], missing),
+            "epochs_run": var(net, arrays["epochs_run"], "NaN where the net is missing"),
+            "train_seconds": var(net, arrays["train_seconds"], "NaN where the net is missing"),
+            "separation_pinv": var((*net, "layer"), arrays["separation_pinv"], missing),
+            "separation_trace": var((*net, "layer"), arrays["separation_trace"], missing),
+            "load_curve": var(
+                (*net, "layer"),
+                np.where(ok[..., None], load, np.nan),
+                not_ok,
+                long_name=f"separation D_l ({spec.measure}) of layers h_0..h_{spec.depth - 1}",
+            ),
+            "elongations": var((*net, "load"), d, not_ok, long_name="d_l = D_{l-1} - D_l"),
+            "spread": var(net, v, not_ok, long_name="v = std_l d_l"),
+            "curvature": var(net, c, not_ok, long_name="c = d_first - d_last"),
+            "total_load": var(net, total, not_ok, long_name="D_0 - D_last = sum_l d_l"),
+            "normalised_curvature": var(
+                net,
+                normalised,
+                not_ok + ", or where the total load is <= 0 (no separation gained)",
+                long_name="c / (D_0 - D_last)",
+            ),
+            "weight_change": var((*net, "linear"), arrays["weight_change"], missing),
+            "kernel_change": var((*net, "layer"), arrays["kernel_change"], missing),
+            "losses": var(
+                (*net, "epoch"),
+                arrays["losses"],
+                "NaN after the last epoch run (early stopping), or where the net is missing",
+            ),
+        },
+        coords={
+            "alpha": (
+                "alpha",
+                np.array(spec.alphas),
+                {"long_name": "LeakyReLU slope (1 = linear)"},
+            ),
+            spec.dim: (spec.dim, np.array(spec.values), {"long_name": spec.knob}),
+            "seed": np.arange(spec.seeds),
+            "layer": np.arange(layers),
+            "load": np.arange(1, layers),
+            "linear": np.arange(1, linears + 1),
+            "epoch": np.arange(1, spec.epochs + 1),
+        },
+        attrs={
+            **results.provenance_attrs("nets-sweep", spec, _computed_by(store)),
+            "knob": spec.knob,
+            "knob_dim": spec.dim,
+            "measure": spec.measure,
+            "data_fingerprint": store.data or "",
+            "dataset": spec.dataset,
+            "dataset_description": {} if data is None else data.describe(),
+            "store": str(store.path),
+            "seeds_note": "seed s of every cell uses the key "
+            f"jax.random.fold_in(jax.random.key({spec.seed}), s)",
+        },
+    )
+    return ds
+
+
+def _computed_by(store: results.Store) -> dict:
+    try:
+        return store.provenance()["computed_by"]
+    except (OSError, ValueError):
+        return results.versions()
+
+
+def counts(ds) -> dict[str, int]:
+    """How many nets of the panel are ok, diverged, undefined, missing."""
+    status = ds["status"].values
+    return {name: int(np.sum(status == i)) for i, name in enumerate(STATUSES)}
+
+
+def is_complete(ds) -> bool:
+    return counts(ds)["missing"] == 0
+
+
+def cell_statistics(ds):
+    """Per-cell (alpha, knob) statistics over the ``ok`` nets only: counts and, for test
+    accuracy, c, v, the normalised curvature and the total load, the mean and its standard
+    error over seeds (NaN: no ok net, or one for the standard error). The class of the
+    mean normalised curvature (:func:`springblock.theory.spring.phases.phase_index`) and
+    whether the seeds resolve the sign of c (|mean| > 2 standard errors, two or more ok
+    nets) complete it."""
+    import xarray as xr
+
+    from springblock.theory.spring import phases
+
+    ok = ds["status"] == STATUSES.index("ok")
+    n_ok = ok.sum("seed")
+    out = {"n_ok": n_ok}
+    for i, name in enumerate(STATUSES[1:], start=1):
+        out[f"n_{name}"] = (ds["status"] == i).sum("seed")
+    for name in ("test_accuracy", "curvature", "spread", "normalised_curvature", "total_load"):
+        values = ds[name].where(ok)
+        present = values.notnull()
+        n = present.sum("seed")
+        total = values.fillna(0.0).sum("seed")
+        mean = (total / n).where(n > 0)
+        deviation = ((values - mean) ** 2).fillna(0.0).sum("seed")
+        sem = np.sqrt(deviation / (n - 1) / n).where(n > 1)
+        out[f"{name}_mean"] = mean.assign_attrs(nan_meaning="no ok net in the cell")
+        out[f"{name}_sem"] = sem.assign_attrs(nan_meaning="fewer than two ok nets in the cell")
+    mean_c = out["curvature_mean"]
+    out["sign_resolved"] = (np.abs(mean_c) > 2 * out["curvature_sem"]).fillna(False)
+    out["phase"] = xr.DataArray(
+        phases.phase_index(out["normalised_curvature_mean"].values).astype(np.int8),
+        dims=mean_c.dims,
+        attrs={
+            "flag_values": [-1, 0, 1, 2],
+            "flag_meanings": "undefined " + " ".join(phases.PHASES),
+        },
+    )
+    return xr.Dataset(out, coords={k: ds.coords[k] for k in ("alpha", ds.attrs["knob_dim"])})
+
+
+def records(ds) -> list[dict]:
+    """One JSON-ready record per net that finished (ok, diverged or undefined)."""
+    dim = ds.attrs["knob_dim"]
+    out = []
+    for alpha in ds["alpha"].values:
+        for value in ds[dim].values:
+            for seed in ds["seed"].values:
+                net = ds.sel({"alpha": alpha, dim: value, "seed": seed})
+                status = STATUSES[int(net["status"])]
+                if status == "missing":
                     continue
                 out.append(
                     {
-                        "alpha": alpha,
-                        "value": value,
-                        "seed": s,
-                        "test_accuracy": acc,
-                        "load_curve": [float(x) for x in fields["load_curve"][i, j, s]],
-                        "spread": float(fields["spread"][i, j, s]),
-                        "curvature": float(fields["curvature"][i, j, s]),
-                        "epochs_run": int(fields["epochs_run"][i, j, s]),
-                        "weight_change": [float(x) for x in fields["weight_change"][i, j, s]],
-                        "kernel_change": [float(x) for x in fields["kernel_change"][i, j, s]],
+                        "alpha": float(alpha),
+                        "value": float(value),
+                        "seed": int(seed),
+                        "status": status,
+                        "diverged": status == "diverged",
+                        "test_accuracy": _number(net["test_accuracy"]),
+                        "load_curve": [_number(x) for x in net["load_curve"].values],
+                        "spread": _number(net["spread"]),
+                        "curvature": _number(net["curvature"]),
+                        "normalised_curvature": _number(net["normalised_curvature"]),
+                        "epochs_run": int(net["epochs_run"]),
                     }
                 )
     return out
 
 
-def summary(spec: SweepSpec, fields: dict) -> dict:
-    """Cell means and the accuracy-linearity correlation (Spearman, over cells)."""
-    from scipy import stats
-
-    acc = np.nanmean(fields["test_accuracy"], axis=-1)
-    v = np.nanmean(fields["spread"], axis=-1)
-    c = np.nanmean(fields["curvature"], axis=-1)
-    rho_v = stats.spearmanr(acc.ravel(), v.ravel())
-    rho_c = stats.spearmanr(acc.ravel(), np.abs(c).ravel())
-    best = np.unravel_index(np.nanargmax(acc), acc.shape)
-    return {
-        "cell_test_accuracy": acc.tolist(),
-        "cell_spread": v.tolist(),
-        "cell_curvature": c.tolist(),
-        "spearman_accuracy_vs_spread": {
-            "rho": float(rho_v.statistic),
-            "p_value": float(rho_v.pvalue),
-        },
-        "spearman_accuracy_vs_abs_curvature": {
-            "rho": float(rho_c.statistic),
-            "p_value": float(rho_c.pvalue),
-        },
-        "best_cell": {
-            "alpha": spec.alphas[best[0]],
-            "value": spec.values[best[1]],
-            "test_accuracy": float(acc[best]),
-        },
-        "phase_counts": {"concave": int(np.sum(c < 0)), "convex": int(np.sum(c > 0))},
-    }
-
-
-def default_values(knob: str) -> Sequence[float]:
-    return PAPER_VALUES[knob]
+def _number(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None

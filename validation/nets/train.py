@@ -5,7 +5,10 @@ authors' training script (GitHub DaDaCheng/DNN_Spring, ``src/main.py``): cross-e
 Adam (lr 1e-3 by default; SGD and SGLD also available), full batch or mini-batches of a
 fresh permutation every epoch (a last partial batch is dropped), and the authors' early
 stopping: stop after an epoch whose mean training loss is below 1e-4 or changed by less
-than 1e-10 from the previous epoch.
+than 1e-10 from the previous epoch. Training also stops at the first epoch whose loss, or
+any parameter or BatchNorm statistic, is not finite; such a net is *diverged*
+(:attr:`Measurement.diverged`): its accuracies and loss are NaN and the sweep leaves it out
+of every cell statistic, counting it.
 
 The four noise knobs of reference section 2 are traced hyperparameters, so one
 compilation serves a whole panel of the same shape:
@@ -31,7 +34,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from springblock.params import ParameterError, check_int
 from springblock.validation.nets import lazy, mlp, separation
@@ -79,6 +82,7 @@ class Trained(NamedTuple):
     initial_stats: mlp.BatchStats
     losses: Float[Array, " epochs"]  # NaN after early stopping
     epochs_run: Int[Array, ""]
+    diverged: Bool[Array, ""]  # an epoch's loss was not finite (training stopped there)
 
 
 def corrupt(x, y, level, key, classes):
@@ -89,6 +93,12 @@ def corrupt(x, y, level, key, classes):
     y = jnp.where(chosen, jax.random.randint(k_label, (n,), 0, classes, y.dtype), y)
     x = x + jax.random.normal(k_input, x.shape, x.dtype) * jnp.std(x) * level
     return x, y
+
+
+def _all_finite(tree) -> Bool[Array, ""]:
+    """True if every entry of every array of ``tree`` is finite."""
+    leaves = jax.tree.leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
 def _optimizer(name: str, learning_rate):
@@ -147,7 +157,7 @@ def train(
         return (optax.apply_updates(params, updates), stats, opt_state), loss
 
     def epoch(state):
-        params, stats, opt_state, e, previous, _, k, losses = state
+        params, stats, opt_state, e, previous, _, _, k, losses = state
         k, k_perm, k_steps = jax.random.split(k, 3)
         step_keys = jax.random.split(k_steps, steps)
         if batch == n_train:
@@ -160,10 +170,14 @@ def train(
                 step, (params, stats, opt_state), (order.reshape(steps, batch), step_keys)
             )
         loss = batch_losses.mean()
-        stop = jnp.asarray(config.early_stopping) & (
-            (loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU)
+        # non-finite loss, or an overflow inside the net (e.g. a BatchNorm variance of
+        # inputs near 1e30 is inf: the normalised features become silently 0)
+        diverged = ~(jnp.isfinite(loss) & _all_finite(params) & _all_finite(stats))
+        stop = diverged | (
+            jnp.asarray(config.early_stopping)
+            & ((loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU))
         )
-        return (params, stats, opt_state, e + 1, loss, stop, k, losses.at[e].set(loss))
+        return (params, stats, opt_state, e + 1, loss, stop, diverged, k, losses.at[e].set(loss))
 
     def going(state):
         return (state[3] < config.epochs) & ~state[5]
@@ -176,15 +190,21 @@ def train(
         jnp.int32(0),
         jnp.asarray(1000.0, x.dtype),
         jnp.asarray(False),
+        jnp.asarray(False),
         k_train,
         losses,
     )
-    params, stats, _, e, _, _, _, losses = jax.lax.while_loop(going, epoch, start)
-    return Trained(params, stats, params0, stats0, losses, e)
+    params, stats, _, e, _, _, diverged, _, losses = jax.lax.while_loop(going, epoch, start)
+    return Trained(params, stats, params0, stats0, losses, e, diverged)
 
 
 class Measurement(NamedTuple):
-    """Per-net measurements (reference section 1); layer axis = h_0..h_{depth-1}."""
+    """Per-net measurements (reference section 1); layer axis = h_0..h_{depth-1}.
+
+    ``diverged``: the training loss, the features or the logits became non-finite; the
+    accuracies and ``final_loss`` are then NaN and nothing else may be read as a result.
+    ``losses`` holds the mean training loss of every epoch (NaN after the last epoch run).
+    """
 
     separation_trace: Float[Array, " layers"]
     separation_pinv: Float[Array, " layers"]
@@ -194,6 +214,8 @@ class Measurement(NamedTuple):
     epochs_run: Int[Array, ""]
     weight_change: Float[Array, " linears"]
     kernel_change: Float[Array, " layers"]
+    diverged: Bool[Array, ""]
+    losses: Float[Array, " epochs"]
 
 
 def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Measurement:
@@ -215,20 +237,28 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
         trained.initial, trained.initial_stats, x, alpha=hyper.alpha, train=True
     )
     _, _, feats1 = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
-    last = jnp.nanmax(
-        jnp.where(jnp.isnan(trained.losses), -jnp.inf, jnp.arange(trained.losses.shape[0]))
-    ).astype(jnp.int32)
+    finite = jnp.all(jnp.isfinite(logits_train)) & jnp.all(jnp.isfinite(logits_test))
+    for f in feats:
+        finite = finite & jnp.all(jnp.isfinite(f))
+    diverged = trained.diverged | ~finite
+    nan = jnp.asarray(jnp.nan, x.dtype)
+
+    def unless_diverged(value):
+        return jnp.where(diverged, nan, value)
+
     return Measurement(
         separation_trace=d_trace,
         separation_pinv=d_pinv,
-        test_accuracy=jnp.mean(jnp.argmax(logits_test, -1) == y_test),
-        train_accuracy=jnp.mean(jnp.argmax(logits_train, -1) == y),
-        final_loss=trained.losses[last],
+        test_accuracy=unless_diverged(jnp.mean(jnp.argmax(logits_test, -1) == y_test)),
+        train_accuracy=unless_diverged(jnp.mean(jnp.argmax(logits_train, -1) == y)),
+        final_loss=unless_diverged(trained.losses[jnp.maximum(trained.epochs_run - 1, 0)]),
         epochs_run=trained.epochs_run,
         weight_change=lazy.relative_weight_change(
             list(trained.initial.weights), list(trained.params.weights)
         ),
         kernel_change=lazy.feature_kernel_change(feats0, feats1),
+        diverged=diverged,
+        losses=trained.losses,
     )
 
 

@@ -61,7 +61,7 @@ class _Concatenate(argparse.Action):
 
 
 def add_numbers(
-    p: argparse.ArgumentParser, *flags: str, kind: Callable[[str], Any] = float, **kwargs
+    p: argparse._ActionsContainer, *flags: str, kind: Callable[[str], Any] = float, **kwargs
 ) -> argparse.Action:
     """A list option that takes ``--flag 0 0.5 1`` as well as ``--flag "0 0.5 1"`` or
     ``--flag 0,0.5,1``; the parsed value is a tuple."""
@@ -71,7 +71,7 @@ def add_numbers(
     )
 
 
-def add_words(p: argparse.ArgumentParser, *flags: str, **kwargs) -> argparse.Action:
+def add_words(p: argparse._ActionsContainer, *flags: str, **kwargs) -> argparse.Action:
     """A list-of-names option: ``--flag a b`` or ``--flag "a,b"``; the value is a tuple
     (possibly empty: ``--flag ""``)."""
 

@@ -5,54 +5,64 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from springblock.cli.common import emit
-
-DEFAULT_OUT = Path("springblock-results") / "run"
+from springblock.cli.common import check_out, emit, log
 
 
 def register(groups) -> None:
     """Add the top-level ``run`` command to ``groups``."""
+    from springblock.pipeline import DEFAULT_OUT, PRESETS
+    from springblock.validation.nets.data import ALLOWED, DEFAULT_DATASET
+
     p = groups.add_parser(
         "run",
         help="the whole pipeline into one HTML report (default: a few minutes)",
         description="Derive the spring-block model's phase boundaries, simulate its phase "
-        "diagram, train a noise x nonlinearity panel of MLPs, compare theory and nets, and "
-        f"write OUT/report.html (default OUT: {DEFAULT_OUT}). Finished stages are stored "
-        "and reused; an interrupted run resumes.",
+        "diagram, train noise x nonlinearity panels of MLPs on the bundled FashionMNIST, "
+        "test the paper's claims on them, compare theory and nets, and write "
+        f"OUT/report.html and OUT/results.nc (default OUT: {DEFAULT_OUT}). Finished stages "
+        "are stored and reused; an interrupted run resumes.",
     )
     p.add_argument(
         "--preset",
-        choices=("quick", "paper"),
+        choices=PRESETS,
         default="quick",
-        help="quick (default): reduced panel on MNIST-1D, minutes on 2 cores; "
-        "paper: the paper's four panels at full size (FashionMNIST)",
+        help="quick: data-noise and dropout panels, 6 alphas x 5 values x 2 seeds, minutes "
+        "on 2 cores; paper: the paper's four panels at full size (10 seeds)",
     )
     p.add_argument(
         "--dataset",
-        help="dataset of the nets stage (mnist1d, digits, gmm, "
-        "fashion-mnist, PATH.npz; default: the preset's)",
+        help=f"data set of the nets stages: {ALLOWED} (default {DEFAULT_DATASET})",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(configure=configure, execute=execute)
 
 
-def cmd_run(args) -> int:
+def configure(args):
     from springblock import pipeline
 
-    chosen = pipeline.preset(args.preset, args.dataset)  # validated before any work
+    return pipeline.preset(args.preset, args.dataset), check_out(args.out)
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr if args.json else sys.stdout, flush=True)
 
+def execute(config, args) -> int:
+    from springblock import pipeline
+
+    chosen, out = config
     try:
-        result = pipeline.run(chosen, args.out, log=log, progress=not args.no_progress)
+        result = pipeline.run(
+            chosen, out, log=lambda m: log(args, m), progress=not args.no_progress
+        )
     except pipeline.StageFailed as err:
         print(
-            f"springblock: error: {err}; finished stages are kept in {args.out}/stages",
+            f"springblock run: error: {err}; finished stages are kept in {out}/stages",
             file=sys.stderr,
         )
         return 1
-    emit(args, result, f"total {result['total_wall_time_s']:.1f} s; report: {result['report']}")
+    lines = [
+        f"{panel['knob']} panel: " + " ".join(panel["claims"]["sentences"].values())
+        for panel in result["panels"]
+    ]
+    lines.append(f"total {result['wall_time_s']:.1f} s; report: {result['report']}")
+    emit(args, result, "\n".join(lines))
     return 0
