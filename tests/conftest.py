@@ -1,7 +1,7 @@
 """Shared test settings: strict JAX rank promotion, the hypothesis profiles, and the
 ``precision`` fixture.
 
-``CI`` set in the environment selects the fast "ci" profile, otherwise "dev".
+``CI`` set in the environment selects the derandomized "ci" profile, otherwise "dev".
 
 Where a result depends on JAX's floating-point precision, the test takes the ``precision``
 fixture and runs twice: with ``jax_enable_x64`` off (float32, JAX's default and what the
@@ -20,8 +20,14 @@ from hypothesis import settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
-settings.register_profile("ci", max_examples=20, deadline=None)
-settings.register_profile("dev", max_examples=50, deadline=None)
+# CI (the ``CI`` environment variable set): derandomized, no example database, so every
+# run tries the same examples and passes or fails the same way; a failure prints the
+# falsifying example and the blob that reproduces it. Locally ("dev") hypothesis keeps
+# exploring new examples and remembers failures in its database.
+settings.register_profile(
+    "ci", max_examples=20, deadline=None, derandomize=True, database=None, print_blob=True
+)
+settings.register_profile("dev", max_examples=50, deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 

@@ -9,6 +9,9 @@ mechanical model; the flows are derived in the theory module's docstring):
 S is continuous and piecewise linear, so both right-hand sides are Lipschitz and an
 adaptive explicit Runge-Kutta method (Tsit5 with a PID step-size controller) handles the
 kinks at F = mu_R and F = -mu_L by shrinking its steps there; no smoothing is involved.
+A solve that does not reach its end time (step budget ``max_steps``) or produces
+non-finite values raises :class:`springblock.numerics.checks.UnfinishedSolve` naming its
+parameters.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import functools
 import diffrax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from springblock.numerics import checks
 from springblock.numerics.compile import vector_function
 from springblock.numerics.spring.overdamped import Trajectories
 from springblock.theory import OverdampedModel
@@ -50,8 +55,9 @@ def _solver(blocks: int, saves: int, rtol: float, atol: float, max_steps: int):
             saveat=diffrax.SaveAt(ts=ts),
             stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=max_steps,
+            throw=False,
         )
-        return ts, sol.ys
+        return ts, sol.ys, checks.successful(sol)
 
     return jax.jit(jax.vmap(solve_one))
 
@@ -84,5 +90,12 @@ def solve(
     )
     shape = grid[0].shape
     flat = [g.reshape(-1) for g in grid]
-    ts, ys = _solver(blocks, saves, rtol, atol, max_steps)(tuple(flat[:5]), flat[5])
+    ts, ys, finished = _solver(blocks, saves, rtol, atol, max_steps)(tuple(flat[:5]), flat[5])
+    names = ("stiffness", "target", "mu_right", "mu_left", "noise", "duration")
+    checks.require_finished(
+        f"flow of model (a), {blocks} blocks",
+        np.asarray(finished),
+        np.asarray(ys),
+        {name: np.asarray(value) for name, value in zip(names, flat, strict=True)},
+    )
     return Trajectories(ts.reshape(*shape, saves), ys.reshape(*shape, saves, blocks))

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from springblock.numerics import checks
 from springblock.numerics.compile import vector_function
 from springblock.numerics.spring.overdamped import schedule
 from springblock.params import ParameterError, Underdamped
@@ -124,8 +125,9 @@ def _smoothed_kernel(blocks: int, shared: bool, steps: int, saves: int):
             saveat=diffrax.SaveAt(ts=duration * jnp.arange(1, saves + 1) / saves),
             max_steps=steps + 1,
             adjoint=diffrax.ForwardMode(),
+            throw=False,
         )
-        return sol.ys
+        return sol.ys, checks.successful(sol)
 
     return jax.jit(jax.vmap(run, in_axes=(0, None, None)))
 
@@ -164,7 +166,15 @@ def simulate(
         times = config.dt * (lead + every * np.arange(1, saves + 1))
     else:
         saves = max(1, min(saves, config.steps))
-        frames = _smoothed_kernel(blocks, config.shared_noise, config.steps, saves)(keys, h, params)
+        frames, finished = _smoothed_kernel(blocks, config.shared_noise, config.steps, saves)(
+            keys, h, params
+        )
+        checks.require_finished(
+            "model (b), smoothed SDE",
+            np.asarray(finished),
+            np.asarray(frames),
+            {"seed": np.arange(seeds), "noise": config.noise, "smoothing": config.smoothing},
+        )
         times = config.duration * np.arange(1, saves + 1) / saves
     return Trajectories(jnp.asarray(times), frames[..., :blocks], frames[..., blocks:])
 

@@ -120,3 +120,15 @@ def test_flow_float32_fallback_without_x64():
     np.testing.assert_allclose(
         np.asarray(run.positions)[0, -1], np.arange(1, L + 1) / (L + 1), atol=1e-4
     )
+
+
+def test_an_unfinished_flow_is_an_error_naming_its_parameters():
+    """A step budget far too small for the horizon: the solve stops early, and instead of
+    returning the frames it has (inf past the stop), it raises with the parameters."""
+    from springblock.numerics.checks import UnfinishedSolve
+
+    with pytest.raises(UnfinishedSolve) as err:
+        flows.solve(3, mu_right=0.05, mu_left=0.05, noise=0.1, duration=1e4, max_steps=5)
+    message = str(err.value)
+    assert "stopped before their end time" in message and "noise=0.1" in message
+    assert err.value.failures[0]["duration"] == 1e4
