@@ -18,7 +18,7 @@ equation and closed form); nothing is retyped here.
   near 45), as the authors' ``optimize_eta`` scans with the rich-limit ratio. Its solves
   span one training run and need no convergence event (:func:`_fit_compiled`).
 * :func:`deep_linear` gives the mode strength u(t) of a depth-D linear net: the closed form
-  for D <= 2, diffrax (the same solver and event, fixed point u = s) otherwise.
+  for D <= 2, diffrax (the same solver, without the event) otherwise.
 
 **Convergence event and held fixed point.** Every fixed point with h > 0 is
 z* = (h_inf(C), dy2, 0), where h_inf(C) is the closed-form final distance
@@ -499,7 +499,9 @@ def _deep_linear_solver(depth: int):
     def one(times, u_start, s, tau):
         start = u_start[None]
         scale = jnp.maximum(u_start, s)
-        ys, finished = _solve(rhs, _mode_fixed_point, times, start, (s, tau), scale)
+        # a mode's horizon is a training run of a few tau/s, where the explicit steps after
+        # convergence are few: no convergence event (it would double the compilation)
+        ys, finished = _solve(rhs, _mode_fixed_point, times, start, (s, tau), scale, hold=False)
         return ys[:, 0], finished
 
     return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0)))
@@ -510,10 +512,9 @@ def deep_linear(
     times, singular_values, u0, tau: float = 1.0, depth: int = 2, method: str = "auto"
 ) -> Float[np.ndarray, "modes times"]:
     """Mode strengths u_alpha(t) of a depth-``depth`` linear net from balanced aligned
-    initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax,
-    holding u = s once converged, as the pair solver; raises
-    :class:`~springblock.numerics.checks.UnfinishedSolve` if a solve does not finish) or
-    "auto" (closed form when available)."""
+    initial strengths ``u0`` (Saxe et al.); ``method`` "closed" (D <= 2), "ode" (diffrax;
+    raises :class:`~springblock.numerics.checks.UnfinishedSolve` naming s, u0, tau if a
+    solve does not finish) or "auto" (closed form when available)."""
     depth = check_int("depth", depth, 1, 1000)
     tau = check_real("tau", tau, minimum=0.0, strict=True)
     if method not in ("auto", "closed", "ode"):

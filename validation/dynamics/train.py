@@ -24,6 +24,10 @@ U S V^T; a chain of ``depth`` square matrices initialised balanced and aligned
 on (1/(2k)) sum |y_i - W x_i|^2. Each mode strength u_alpha = U_alpha^T W V_alpha then
 follows tau du/dt = D u^(2-2/D)(s - u) with tau = 1/lr, t = steps, up to O(lr) from the
 discrete steps.
+
+The settings (:class:`NetConfig`, :data:`REGIME_GAINS`, the size limits) live in
+:mod:`springblock.validation.dynamics.config`, which imports no jax, and are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
@@ -42,52 +45,20 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from springblock.numerics.compile import x64
 from springblock.numerics.dynamics import solve as ds
 from springblock.params import ParameterError, check_int, check_real
-
-NONLINEARITIES = ("leaky_relu", "tanh", "linear")
-#: Initialisation gains of the three regimes for width 64 and 6 hidden layers (h0/dx2 at
-#: the middle layer: ~1e-2 rich, ~0.3 intermediate, ~20 lazy; docs/dynamics.md).
-REGIME_GAINS = {"rich": 0.8, "intermediate": 1.2, "lazy": 2.0}
-
-
-def default_lr(gain: float, hidden_layers: int, base: float = 0.02) -> float:
-    """base / max(1, (g^2/2)^L): with leaky ReLU each Xavier layer of gain g multiplies the
-    signal's variance by about g^2/2, so the output (and the NTK) of a large-gain net grows
-    by (g^2/2)^L; dividing the rate by it keeps gradient descent stable (heuristic, as the
-    authors' hand-tuned rates in ``experiments/model_settings``)."""
-    return base / max(1.0, (gain * gain / 2) ** hidden_layers)
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """MLP and training settings (module docstring); validated on construction. The
-    defaults are the two-point setup that :data:`REGIME_GAINS` is calibrated for (and the
-    CLI's ``dynamics two-point``)."""
-
-    width: int = 64
-    hidden_layers: int = 6
-    tracked_layer: int = 3
-    nonlinearity: str = "leaky_relu"
-    gain: float = 1.0
-    lr: float = 0.02
-    steps: int = 1500
-
-    def __post_init__(self):
-        object.__setattr__(self, "width", check_int("width", self.width, 1, 100_000))
-        object.__setattr__(
-            self, "hidden_layers", check_int("hidden_layers", self.hidden_layers, 1, 1000)
-        )
-        object.__setattr__(
-            self,
-            "tracked_layer",
-            check_int("tracked_layer", self.tracked_layer, 0, self.hidden_layers - 1),
-        )
-        if self.nonlinearity not in NONLINEARITIES:
-            raise ParameterError(
-                "nonlinearity", self.nonlinearity, f"one of {', '.join(NONLINEARITIES)}"
-            )
-        object.__setattr__(self, "gain", check_real("gain", self.gain, minimum=0.0, strict=True))
-        object.__setattr__(self, "lr", check_real("lr", self.lr, minimum=0.0, strict=True))
-        object.__setattr__(self, "steps", check_int("steps", self.steps, 1, 10_000_000))
+from springblock.validation.dynamics.config import (  # noqa: F401  # re-exported
+    MAX_DEPTH,
+    MAX_GAIN,
+    MAX_HIDDEN_LAYERS,
+    MAX_MODES,
+    MAX_STEPS,
+    MAX_WEIGHTS,
+    MAX_WIDTH,
+    NONLINEARITIES,
+    REGIME_GAINS,
+    NetConfig,
+    default_lr,
+    stability_limit,
+)
 
 
 def _activation(name: str):
@@ -141,14 +112,14 @@ def _trainer(
     hidden_layers: int,
     tracked: int,
     nonlinearity: str,
-    steps: int,
     in_dim: int,
     out_dim: int,
     points: int,
-    every: int,
+    records: int,
 ):
-    """Compiled training run; gain and learning rate are traced, so one compilation serves
-    every regime of an architecture."""
+    """Compiled training run measuring the pairs ``records`` + 1 times; gain, learning rate
+    and the steps between measurements are traced, so one compilation serves every
+    regime and every run length of an architecture."""
     first, second = pair_indices(points)
     sizes = (in_dim, *([width] * hidden_layers), out_dim)
 
@@ -162,20 +133,18 @@ def _trainer(
         out, rep = forward(params, x, nonlinearity, tracked)
         return (*_pair_measures(rep, out, targets, first, second), loss(params, x, targets))
 
-    def run(key, x, targets, gain, lr):
+    def run(key, x, targets, gain, lr, gaps):
         params = init_mlp(key, sizes, gain)
 
-        def block(params, _):
+        def step(_, p):
+            g = grad(p, x, targets)
+            return jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g)
+
+        def block(params, gap):
             record = measure(params, x, targets)
+            return jax.lax.fori_loop(0, gap, step, params), record
 
-            def step(p, _):
-                g = grad(p, x, targets)
-                return jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), None
-
-            params, _ = jax.lax.scan(step, params, None, length=every)
-            return params, record
-
-        params, records = jax.lax.scan(block, params, None, length=steps // every)
+        params, records = jax.lax.scan(block, params, gaps)
         last = measure(params, x, targets)
         return tuple(
             jnp.concatenate([r, l[None]], axis=0) for r, l in zip(records, last, strict=True)
@@ -184,8 +153,16 @@ def _trainer(
     return jax.jit(run)
 
 
+def record_steps(steps: int, records: int) -> np.ndarray:
+    """``records`` + 1 measurement steps from 0 to ``steps``, as evenly spaced as integers
+    allow (round(linspace(0, steps, records + 1)); distinct because records <= steps)."""
+    steps = check_int("steps", steps, 1, MAX_STEPS)
+    records = check_int("records", records, 1, steps)
+    return np.rint(np.linspace(0, steps, records + 1)).astype(np.int64)
+
+
 class PairRun(NamedTuple):
-    """Measured pair trajectories (pairs, times) of one trained net."""
+    """Measured pair trajectories (pairs, times) of one trained net; ``times`` are steps."""
 
     times: np.ndarray
     h: np.ndarray
@@ -198,13 +175,27 @@ class PairRun(NamedTuple):
 
 
 @x64
-def train_pairs(config: NetConfig, inputs, targets, *, seed: int = 0, every: int = 1) -> PairRun:
+def train_pairs(
+    config: NetConfig,
+    inputs,
+    targets,
+    *,
+    seed: int = 0,
+    every: int = 1,
+    records: int | None = None,
+) -> PairRun:
     """Train one net on ``inputs`` (P, d) -> ``targets`` (P, k) and record h, y, w of every
-    pair of points every ``every`` steps (and after the last step)."""
+    pair of points at ``records`` + 1 evenly spaced steps (:func:`record_steps`), or, when
+    ``records`` is None, every ``every`` steps (a divisor of the steps) and after the last.
+    Raises :class:`~springblock.params.ParameterError` naming ``lr`` if training diverged
+    (a non-finite loss or measurement), so no non-finite trajectory is returned."""
     seed = check_int("seed", seed, 0, 2**31 - 1)
-    every = check_int("every", every, 1, config.steps)
-    if config.steps % every:
-        raise ParameterError("every", every, f"a divisor of steps={config.steps}")
+    if records is None:
+        every = check_int("every", every, 1, config.steps)
+        if config.steps % every:
+            raise ParameterError("every", every, f"a divisor of steps={config.steps}")
+        records = config.steps // every
+    when = record_steps(config.steps, records)
     x = np.asarray(inputs, dtype=np.float64)
     t = np.asarray(targets, dtype=np.float64)
     if x.ndim != 2 or t.ndim != 2 or x.shape[0] != t.shape[0] or x.shape[0] < 2:
@@ -214,22 +205,35 @@ def train_pairs(config: NetConfig, inputs, targets, *, seed: int = 0, every: int
         config.hidden_layers,
         config.tracked_layer,
         config.nonlinearity,
-        config.steps,
         x.shape[1],
         t.shape[1],
         x.shape[0],
-        every,
+        records,
     )
     h, y, w, loss = (
         np.asarray(v)
         for v in fn(
-            jax.random.PRNGKey(seed), jnp.asarray(x), jnp.asarray(t), config.gain, config.lr
+            jax.random.PRNGKey(seed),
+            jnp.asarray(x),
+            jnp.asarray(t),
+            config.gain,
+            config.lr,
+            jnp.asarray(np.diff(when)),
         )
     )
+    bad = ~(
+        np.isfinite(loss) & np.isfinite(h).all(1) & np.isfinite(y).all(1) & np.isfinite(w).all(1)
+    )
+    if bad.any():
+        raise ParameterError(
+            "lr",
+            config.lr,
+            f"small enough for gradient descent to stay finite (gain {config.gain:g}: "
+            f"non-finite loss or h, y, w from step {int(when[np.argmax(bad)])})",
+        )
     first, second = pair_indices(x.shape[0])
-    times = np.arange(0, config.steps + 1, every, dtype=np.float64)
     return PairRun(
-        times,
+        when.astype(np.float64),
         h.T,
         y.T,
         w.T,
@@ -281,23 +285,30 @@ def mnist1d_pair(same_class: bool = False, seed: int = 0) -> tuple[np.ndarray, n
 
 
 class PairComparison(NamedTuple):
-    """Fit of the pair equations to one run, the negative controls, and the final state."""
+    """Fit of the pair equations to one run (on the pairs ``fitted``), the fits of the
+    perturbed equations (negative controls, by name), and every pair's final distance,
+    measured and predicted by the closed form from its initial state."""
 
     run: PairRun
     fit: ds.RateFit
-    controls: dict
+    controls: dict[str, ds.RateFit]
+    fitted: np.ndarray
     final_measured: np.ndarray
     final_predicted: np.ndarray
 
 
 def compare_pairs(
-    run: PairRun, points: int = 120, controls=("decoder",), fit_pairs: np.ndarray | None = None
+    run: PairRun,
+    points: int | None = None,
+    controls=("decoder",),
+    fit_pairs: np.ndarray | None = None,
 ) -> PairComparison:
     """Fit (eta_h, eta_y) on ``points`` evenly spaced samples of the measured trajectories
-    (pairs with dy2 > 0 by default: same-target pairs carry no information on eta_y), fit
-    the perturbed equations the same way, and predict every pair's final distance from its
+    (default: every measurement) of the pairs ``fit_pairs`` (default: those with dy2 > 0,
+    since same-target pairs carry no information on eta_y; all pairs if none has), fit the
+    perturbed equations the same way, and predict every pair's final distance from its
     initial state with the closed form."""
-    check_int("points", points, 3, len(run.times))
+    points = len(run.times) if points is None else check_int("points", points, 3, len(run.times))
     index = np.unique(np.linspace(0, len(run.times) - 1, points).round().astype(int))
     chosen = np.flatnonzero(run.dy2 > 0) if fit_pairs is None else np.asarray(fit_pairs)
     if chosen.size == 0:
@@ -311,9 +322,9 @@ def compare_pairs(
         run.dy2[chosen],
     )
     fit = ds.fit_rates(*args)
-    others = {name: ds.fit_rates(*args, perturbation=name).loss for name in controls}
+    others = {name: ds.fit_rates(*args, perturbation=name) for name in controls}
     predicted = ds.final_distance(run.h[:, 0], run.y[:, 0], fit.eta_h, fit.eta_y, run.dx2, run.dy2)
-    return PairComparison(run, fit, others, run.h[:, -1], predicted)
+    return PairComparison(run, fit, others, chosen, run.h[:, -1], predicted)
 
 
 # --- deep linear networks ------------------------------------------------------------------
@@ -338,7 +349,7 @@ def _linear_trainer(depth: int, k: int, records: int):
 
     grad = jax.grad(loss)
 
-    def run(ws, x, y, u, v, lr, every):
+    def run(ws, x, y, u, v, lr, gaps):
         def strengths(ws):
             w = functools.reduce(lambda acc, m: m @ acc, ws)
             return jnp.einsum("ia,ij,ja->a", u, w, v)
@@ -347,10 +358,10 @@ def _linear_trainer(depth: int, k: int, records: int):
             g = grad(ws, x, y)
             return [a - lr * b for a, b in zip(ws, g, strict=True)]
 
-        def block(ws, _):
-            return jax.lax.fori_loop(0, every, step, ws), strengths(ws)
+        def block(ws, gap):
+            return jax.lax.fori_loop(0, gap, step, ws), strengths(ws)
 
-        ws, record = jax.lax.scan(block, ws, None, length=records)
+        ws, record = jax.lax.scan(block, ws, gaps)
         return jnp.concatenate([record, strengths(ws)[None]], axis=0)
 
     return jax.jit(run)
@@ -367,19 +378,21 @@ def train_deep_linear(
     records: int = 100,
 ) -> LinearRun:
     """Gradient descent on a balanced, aligned deep linear net (module docstring); random
-    orthogonal U, V from ``seed``; mode strengths recorded ``records`` + 1 times
-    (``records`` must divide ``steps``)."""
+    orthogonal U, V from ``seed``; mode strengths recorded at ``records`` + 1 evenly spaced
+    steps (:func:`record_steps`). ``lr`` must be below :func:`stability_limit`."""
     s = np.asarray(singular_values, dtype=np.float64)
     if s.ndim != 1 or s.size < 1 or np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ParameterError("singular_values", s.tolist(), "positive numbers")
+    if s.size > MAX_MODES:
+        raise ParameterError("singular_values", f"{s.size} values", f"at most {MAX_MODES}")
     u0 = check_real("u0", u0, minimum=0.0, strict=True)
-    depth = check_int("depth", depth, 1, 100)
+    depth = check_int("depth", depth, 1, MAX_DEPTH)
+    limit = stability_limit(s, depth)
     lr = check_real("lr", lr, minimum=0.0, strict=True)
-    steps = check_int("steps", steps, 1, 10_000_000)
-    records = check_int("records", records, 1, steps)
+    if lr >= limit:
+        raise ParameterError("lr", lr, f"< {limit:.4g}, the stability limit 2/(D s_max^(2-2/D))")
+    when = record_steps(steps, records)
     seed = check_int("seed", seed, 0, 2**32 - 1)
-    if steps % records:
-        raise ParameterError("records", records, f"a divisor of steps={steps}")
     k = s.size
     rng = np.random.default_rng(seed)
     u, _ = np.linalg.qr(rng.standard_normal((k, k)))
@@ -391,14 +404,17 @@ def train_deep_linear(
         ws = [a * u @ v.T]
     else:
         ws = [a * v.T] + [a * np.eye(k)] * (depth - 2) + [a * u]
-    strengths = _linear_trainer(depth, k, records)(
-        [jnp.asarray(m) for m in ws],
-        jnp.asarray(x),
-        jnp.asarray(y),
-        jnp.asarray(u),
-        jnp.asarray(v),
-        lr,
-        steps // records,
-    )
-    times = np.arange(0, steps + 1, steps // records, dtype=np.float64)
-    return LinearRun(times, np.asarray(strengths).T, s)
+    strengths = np.asarray(
+        _linear_trainer(depth, k, records)(
+            [jnp.asarray(m) for m in ws],
+            jnp.asarray(x),
+            jnp.asarray(y),
+            jnp.asarray(u),
+            jnp.asarray(v),
+            lr,
+            jnp.asarray(np.diff(when)),
+        )
+    ).T
+    if not np.all(np.isfinite(strengths)):
+        raise ParameterError("lr", lr, "small enough for gradient descent to stay finite")
+    return LinearRun(when.astype(np.float64), strengths, s)
