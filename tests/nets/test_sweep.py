@@ -169,6 +169,7 @@ def test_cell_statistics_use_ok_nets_only():
                     "curvature",
                     "spread",
                     "normalised_curvature",
+                    "normalised_spread",
                     "total_load",
                 )
             },

@@ -404,7 +404,9 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
     d, v, c, total = (
         np.where(ok.reshape(ok.shape + (1,) * (a.ndim - 3)), a, np.nan) for a in (d, v, c, total)
     )
-    normalised = np.where(total > 0, c / np.where(total > 0, total, 1.0), np.nan)
+    positive = np.where(total > 0, total, 1.0)
+    normalised = np.where(total > 0, c / positive, np.nan)
+    normalised_spread = np.where(total > 0, v / positive, np.nan)
 
     net = ("alpha", spec.dim, "seed")
     not_ok = "NaN where the net's status is not 'ok' (diverged, undefined or missing)"
@@ -443,6 +445,12 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 normalised,
                 not_ok + ", or where the total load is <= 0 (no separation gained)",
                 long_name="c / (D_0 - D_last)",
+            ),
+            "normalised_spread": var(
+                net,
+                normalised_spread,
+                not_ok + ", or where the total load is <= 0 (no separation gained)",
+                long_name="v / (D_0 - D_last): the spread of the loads as fractions of the total",
             ),
             "weight_change": var((*net, "linear"), arrays["weight_change"], missing),
             "kernel_change": var((*net, "layer"), arrays["kernel_change"], missing),
@@ -514,7 +522,14 @@ def cell_statistics(ds):
     out = {"n_ok": n_ok}
     for i, name in enumerate(STATUSES[1:], start=1):
         out[f"n_{name}"] = (ds["status"] == i).sum("seed")
-    for name in ("test_accuracy", "curvature", "spread", "normalised_curvature", "total_load"):
+    for name in (
+        "test_accuracy",
+        "curvature",
+        "spread",
+        "normalised_curvature",
+        "normalised_spread",
+        "total_load",
+    ):
         values = ds[name].where(ok)
         present = values.notnull()
         n = present.sum("seed")
@@ -560,6 +575,7 @@ def records(ds) -> list[dict]:
                         "spread": _number(net["spread"]),
                         "curvature": _number(net["curvature"]),
                         "normalised_curvature": _number(net["normalised_curvature"]),
+                        "normalised_spread": _number(net["normalised_spread"]),
                         "epochs_run": int(net["epochs_run"]),
                     }
                 )
