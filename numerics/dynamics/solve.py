@@ -70,7 +70,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 import sympy as sp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, Float
 
 from springblock.numerics.checks import UnfinishedSolve, require_finished, successful
 from springblock.numerics.compile import vector_function, x64
@@ -121,6 +121,17 @@ def _mode_fixed_point(z: Float[Array, "1"], params: tuple) -> Float[Array, "1"]:
     return jnp.broadcast_to(params[0], z.shape).astype(z.dtype)
 
 
+class Solved(NamedTuple):
+    """States at the save times, whether the solve finished, and its step counts and the
+    time it stopped at (end time, convergence event, or where it ran out of steps)."""
+
+    ys: Array
+    finished: Array
+    steps: Array
+    rejected: Array
+    stopped_at: Array
+
+
 def _solve(
     rhs: Callable,
     fixed_point: FixedPoint,
@@ -132,10 +143,12 @@ def _solve(
     max_steps: int = MAX_STEPS,
     adjoint: diffrax.AbstractAdjoint | None = None,
     hold: bool = True,
-) -> tuple[Float[Array, "times state"], Bool[Array, ""]]:
+    solver: diffrax.AbstractSolver | None = None,
+) -> Solved:
     """States at ``times`` (> 0, increasing) from ``start`` at t = 0, and whether the solve
     finished: reached ``times[-1]`` or (``hold``) the convergence event, after which the
-    fixed point of the event's state is held (module docstring)."""
+    fixed point of the event's state is held (module docstring). ``solver`` (default
+    Tsit5) exists for the solver study of ``docs/jobs/dynamics.py``."""
     atol = ATOL_FRACTION * rtol * scale
 
     def converged(t, z, args, **kwargs):
@@ -143,7 +156,7 @@ def _solve(
 
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda t, z, args: rhs(z, args)),
-        diffrax.Tsit5(),
+        diffrax.Tsit5() if solver is None else solver,
         t0=0.0,
         t1=times[-1],
         dt0=None,
@@ -163,7 +176,14 @@ def _solve(
     held = jnp.arange(times.shape[0]) >= last
     ys = jnp.where(held[:, None], fixed_point(sol.ys[last], params)[None, :], sol.ys[:-1])
     finished = successful(sol) | (sol.result == diffrax.RESULTS.event_occurred)
-    return ys, jnp.asarray(finished)
+    stats = sol.stats
+    return Solved(
+        ys,
+        jnp.asarray(finished),
+        stats["num_steps"],
+        stats["num_rejected_steps"],
+        sol.ts[last],
+    )
 
 
 def _pair_scale(start, params):
@@ -175,7 +195,8 @@ def _pair_solver():
     rhs, _ = _pair_functions()
 
     def one(times, start, params):
-        return _solve(rhs, _pair_fixed_point, times, start, params, _pair_scale(start, params))
+        solved = _solve(rhs, _pair_fixed_point, times, start, params, _pair_scale(start, params))
+        return solved.ys, solved.finished
 
     return jax.jit(jax.vmap(one, in_axes=(None, 0, 0)))
 
@@ -287,8 +308,10 @@ def implied_ratio(h0, y0, h_inf, dx2, dy2) -> np.ndarray:
 class RateFit(NamedTuple):
     """Fitted effective learning rates and the quality of the fit: ``loss`` is the mean
     squared scaled residual (0 = perfect; 1 ~ residuals as large as the signals);
-    ``refined`` says whether Levenberg-Marquardt improved on the best grid point (else the
-    grid point is the fit); ``prediction`` is the fitted equations' trajectories."""
+    ``refined`` says whether Levenberg-Marquardt converged to a point no worse than the
+    best grid point; if it did not (it ran out of iterations, e.g. where the data are best
+    fitted by rates running to 0), the best grid point is the fit, never the unconverged
+    iterate. ``prediction`` is the fitted equations' trajectories."""
 
     eta_h: float
     eta_y: float
@@ -300,6 +323,9 @@ class RateFit(NamedTuple):
 #: Step budget of one candidate solve in the fit: a candidate that needs more over the
 #: run is far off (the fitted ones take a few hundred) and is scored as unfinished.
 FIT_MAX_STEPS = 20_000
+#: Levenberg-Marquardt iterations: a rate the data do not determine (the encoder rate of a
+#: lazy net, whose h hardly moves) walks to 0 in log space and needs ~800 to converge.
+LM_MAX_STEPS = 2_000
 #: Residual given to every sample of a candidate whose solve did not finish, so the
 #: least-squares objective stays finite (a finished fit has scaled residuals ~ 0.1).
 UNFINISHED_RESIDUAL = 1e3
@@ -315,7 +341,7 @@ def _fit_compiled(points: int, pairs: int):
     # needs well under FIT_MAX_STEPS stability-limited steps after converging, so the
     # convergence event is not needed here (in forward mode it costs ~10 s to compile)
     def one(times, start, params):
-        return _solve(
+        solved = _solve(
             rhs,
             _pair_fixed_point,
             times,
@@ -327,6 +353,7 @@ def _fit_compiled(points: int, pairs: int):
             adjoint=diffrax.ForwardMode(),
             hold=False,
         )
+        return solved.ys, solved.finished
 
     solve = jax.vmap(one, in_axes=(None, 0, 0))
 
@@ -356,7 +383,9 @@ def _fit_compiled(points: int, pairs: int):
 
     @jax.jit
     def refine(start, data):
-        sol = optx.least_squares(residuals, solver, start, args=data, max_steps=100, throw=False)
+        sol = optx.least_squares(
+            residuals, solver, start, args=data, max_steps=LM_MAX_STEPS, throw=False
+        )
         return sol.value, sol.result == optx.RESULTS.successful
 
     return grid, refine
@@ -501,8 +530,8 @@ def _deep_linear_solver(depth: int):
         scale = jnp.maximum(u_start, s)
         # a mode's horizon is a training run of a few tau/s, where the explicit steps after
         # convergence are few: no convergence event (it would double the compilation)
-        ys, finished = _solve(rhs, _mode_fixed_point, times, start, (s, tau), scale, hold=False)
-        return ys[:, 0], finished
+        solved = _solve(rhs, _mode_fixed_point, times, start, (s, tau), scale, hold=False)
+        return solved.ys[:, 0], solved.finished
 
     return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0)))
 

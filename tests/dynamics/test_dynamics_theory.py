@@ -104,12 +104,12 @@ def test_unfinished_solve_is_flagged_and_raises_naming_the_parameters(monkeypatc
     dz/dt = -z to t = 2e4 at rtol 1e-9), and solve_pairs turns an unfinished pair into an
     error naming its parameters instead of returning inf frames."""
     with jax.enable_x64(True):
-        _, finished = jax.jit(
+        solved = jax.jit(
             lambda t, z: ds._solve(
                 lambda z, p: -z, ds._mode_fixed_point, t, z, (0.0,), 1.0, max_steps=3, hold=False
             )
         )(jnp.asarray(TIMES), jnp.ones(1))
-    assert not bool(finished)
+    assert not bool(solved.finished) and int(solved.steps) == 3
 
     def budget_exhausted(times, start, params):
         return jnp.full((*start.shape[:1], times.shape[0], 3), jnp.inf), jnp.zeros(2, bool)
@@ -154,6 +154,7 @@ def test_fit_recovers_rates_and_rejects_perturbed_equations():
     tr = ds.solve_pairs(times[1:], h0, y0, w0, 3e-3, 1e-3, 1.0, np.array([0.5, 1.5, 1, 1]))
     h, y, w = (np.concatenate([[s], v[0]]) for s, v in ((h0[0], tr.h), (y0[0], tr.y), (w0, tr.w)))
     fit = ds.fit_rates(times, h, y, w, 1.0, 0.5)
+    assert fit.refined  # Levenberg-Marquardt converged and improved on the grid
     assert fit.eta_h == pytest.approx(3e-3, rel=1e-5)
     assert fit.eta_y == pytest.approx(1e-3, rel=1e-5)
     assert fit.loss < 1e-10
