@@ -2,15 +2,15 @@
 at initialization"), with the issue's targets:
 
 1. a (C_b, C_W) grid of 256 x 256 initializations through 100 layers
-   (``numerics.pdlt_phase.phase_diagram``) in under 1 s after compilation, for ReLU and
+   (``numerics.pdlt.phase.phase_diagram``) in under 1 s after compilation, for ReLU and
    erf (closed forms) and tanh (60-node Gauss-Hermite), in float64 and float32;
 2. Monte Carlo of 10^4 networks of width 256 and depth 20 at initialization
-   (``validation.pdlt_montecarlo.simulate``) in under 30 s, with the exact conditional
+   (``validation.pdlt.montecarlo.simulate``) in under 30 s, with the exact conditional
    sampler ("gaussian") and with explicit weight matrices ("weights"; --weights-nets
-   of them, scaled linearly to 10^4 when fewer; timed in one call, compilation
-   included, since it runs for minutes on 2 cores);
+   of them, scaled linearly to 10^4 when fewer; up to 1000 nets timed again after the
+   compiling call, more in one call, compilation included, since it runs for minutes);
 3. the two-input kernel and NTK of 256 inputs (all 256^2 pairs) through 100 layers
-   (``numerics.pdlt_recursions.pair_profile``) for ReLU and erf, side by side with
+   (``numerics.pdlt.recursions.pair_profile``) for ReLU and erf, side by side with
    neural-tangents' ``kernel_fn`` for ``stax.serial((Dense, Relu|Erf) x 100, Dense)`` when
    ``neural_tangents`` imports (optional extra; skipped otherwise), with the largest
    difference between the two as a correctness check.
@@ -81,10 +81,11 @@ def mc_benchmark(repeats: int, weights_nets: int) -> dict:
     spec_w = mc.EnsembleSpec(
         "tanh", widths=(256,), depth=20, nets=weights_nets, C_W=1.0, sampler="weights"
     )
-    # one call only (~100 s on 2 cores), so its time includes the compilation (a few s)
-    _, steady, ens_w = timed(lambda: mc.simulate(spec_w), 0)
+    # 10^4 nets run for minutes on 2 cores: then one call, whose time includes the
+    # compilation (a few s); fewer nets are timed again after compiling
+    first, steady, ens_w = timed(lambda: mc.simulate(spec_w), 1 if weights_nets <= 1000 else 0)
     out["weights"] = {
-        "first_call_s": steady,
+        "first_call_s": first,
         "steady_s": steady,
         "nets": weights_nets,
         "scaled_to_10k_s": steady * 10_000 / weights_nets,
@@ -146,6 +147,15 @@ def pair_benchmark(repeats: int) -> dict:
     return out
 
 
+def neural_tangents_unavailable() -> str | None:
+    """Why neural-tangents (an optional extra) cannot be compared, or None if it imports."""
+    try:
+        from neural_tangents import stax  # noqa: F401
+    except Exception as err:  # noqa: BLE001 - optional; any import failure means "not available"
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
 def _neural_tangents(name: str, cw: float, x: np.ndarray, repeats: int):
     """neural-tangents' analytic kernel of the same network, or None if unavailable.
 
@@ -156,10 +166,10 @@ def _neural_tangents(name: str, cw: float, x: np.ndarray, repeats: int):
     Our layer l = 100 preactivation kernel is nt's kernel after 100 Dense layers with 99
     nonlinearities in between.
     """
-    try:
-        from neural_tangents import stax
-    except Exception:  # noqa: BLE001 - optional; any import failure means "not available"
+    if neural_tangents_unavailable() is not None:
         return None
+    from neural_tangents import stax
+
     act = stax.Relu() if name == "relu" else stax.Erf()
     layers = [stax.Dense(1, W_std=float(np.sqrt(cw)), b_std=None)]
     for _ in range(99):
@@ -187,17 +197,31 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    result = measure(args.repeats, args.weights_nets)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        report(result)
+    return result
+
+
+def measure(repeats: int = 3, weights_nets: int = 10_000) -> dict:
+    """Every benchmark, its targets, and the machine's load average before and after (the
+    times depend on what else runs: 2 shared cores)."""
+    load_before = os.getloadavg()[0]
     result = {
         "config": {
             "cpus": os.cpu_count(),
             "backend": jax.default_backend(),
             "jax": jax.__version__,
-            "repeats": args.repeats,
+            "repeats": repeats,
+            "neural_tangents_unavailable": neural_tangents_unavailable(),
         },
-        "grid_256x256_100_layers": grid_benchmark(args.repeats),
-        "montecarlo_width256_depth20": mc_benchmark(args.repeats, args.weights_nets),
-        "pair_kernels_256_inputs_100_layers": pair_benchmark(args.repeats),
+        "grid_256x256_100_layers": grid_benchmark(repeats),
+        "montecarlo_width256_depth20": mc_benchmark(repeats, weights_nets),
+        "pair_kernels_256_inputs_100_layers": pair_benchmark(repeats),
     }
+    result["config"]["load_average_1min"] = [load_before, os.getloadavg()[0]]
     result["targets"] = {
         "grid_under_1s": {
             k: v["steady_s"] < GRID_TARGET_S for k, v in result["grid_256x256_100_layers"].items()
@@ -207,10 +231,6 @@ def main(argv: list[str] | None = None) -> dict:
         "mc_weights_under_30s": result["montecarlo_width256_depth20"]["weights"]["scaled_to_10k_s"]
         < MC_TARGET_S,
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        report(result)
     return result
 
 
@@ -231,8 +251,8 @@ def report(r: dict) -> None:
         f"(first {g['first_s']:.2f} s)"
     )
     print(
-        f"  weights (weight matrices) {w['nets']} nets: {w['steady_s']:.2f} s (one call, "
-        "compilation included) -> "
+        f"  weights (weight matrices) {w['nets']} nets: {w['steady_s']:.2f} s (first call "
+        f"{w['first_call_s']:.2f} s, compilation included) -> "
         f"{w['scaled_to_10k_s']:.1f} s for 10^4; ratio weights/gaussian "
         f"{w['scaled_to_10k_s'] / g['steady_s']:.0f}x"
     )

@@ -53,14 +53,33 @@ class PhaseDiagram:
     def phase(self) -> np.ndarray:
         return np.where(self.chi_perp > 1.0, 1, -1)
 
+    def boundary_c_w(self) -> np.ndarray:
+        """The order-to-chaos boundary, one C_W per C_b (shape (len(C_b),)): where
+        chi_perp first rises through 1 along the C_W grid, linearly interpolated between
+        the two grid points around the crossing (exact where chi_perp is linear in C_W,
+        as for the scale-invariant class, chi_perp = C_W A2). NaN where it does not cross
+        inside the grid."""
+        out = np.full(self.C_b.shape, np.nan)
+        for j in range(self.C_b.size):
+            chi = self.chi_perp[:, j]
+            above = np.flatnonzero((chi[:-1] <= 1.0) & (chi[1:] > 1.0))
+            if above.size:
+                i = above[0]
+                frac = (1.0 - chi[i]) / (chi[i + 1] - chi[i])
+                out[j] = self.C_W[i] + frac * (self.C_W[i + 1] - self.C_W[i])
+        return out
+
     def to_json(self) -> dict:
         return {
             "C_b": self.C_b.tolist(),
             "C_W": self.C_W.tolist(),
             "depth": self.depth,
             "K": _finite_or_null(self.K),
+            "chi_par": _finite_or_null(self.chi_par),
             "chi_perp": _finite_or_null(self.chi_perp),
             "chaotic_fraction": float(np.mean(self.phase > 0)),
+            "boundary_C_W": _finite_or_null(self.boundary_c_w()),
+            "boundary_C_W_null": "chi_perp does not cross 1 inside the C_W grid at this C_b",
         }
 
 
@@ -108,7 +127,7 @@ def phase_diagram(
     Defaults: C_b in [0, 1] (128 points), C_W in [0.5, 4] (128 points). ``nodes``:
     Gauss-Hermite nodes for activations without closed forms; 60 nodes keep chi_perp
     within ~2e-4 of a 150-node evaluation for tanh with K <= 2
-    (tests/pdlt/test_pdlt_phase.py), far below what the phase boundary needs.
+    (tests/pdlt/test_phase.py), far below what the phase boundary needs.
     """
     depth = check_int("depth", depth, 1, 100_000)
     nodes = check_int("nodes", nodes, 4, pr.MAX_NODES)

@@ -11,7 +11,7 @@ integrands,
 
     <F(u, v)> ~ sum_ij w_i w_j F(sqrt(K11) x_i, sqrt(K22)(rho x_i + sqrt(1 - rho^2) x_j)),
 
-rho = K12 / sqrt(K11 K22). Measured accuracy (tests/pdlt/test_pdlt_quadrature.py): for
+rho = K12 / sqrt(K11 K22). Measured accuracy (tests/pdlt/test_quadrature.py): for
 smooth activations (tanh, erf) <= 1e-9 at K <= 1 with the default 100 nodes, but the
 error grows with K because the integrand varies on the scale 1/sqrt(K) while the nodes
 do not: ~5e-10 at K = 3 needs 200 nodes, and at K ~ 14 (SWISH's K*) 200 nodes give
@@ -686,7 +686,7 @@ def criticality(
     """
     act = resolve(activation)
     if act.theory is not None:
-        return pc.classify(act.theory, k_range=k_range)
+        return _classify(act.theory, tuple(k_range))
     slopes = _homogeneous_slopes(act)
     if slopes is not None:
         result = pc.classify(pg.abrelu(*slopes, name=act.name))
@@ -739,6 +739,13 @@ def criticality(
         {},
         {"roots": roots, "note": "no critical point with C_b >= 0 found"},
     )
+
+
+@functools.cache
+def _classify(act: pg.Activation, k_range: tuple[float, float]) -> pc.Criticality:
+    """The theory's classification, kept: it is exact, and for half-stable or unclassed
+    activations it costs seconds of adaptive quadrature."""
+    return pc.classify(act, k_range=k_range)
 
 
 @functools.cache

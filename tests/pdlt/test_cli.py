@@ -1,92 +1,93 @@
-"""``springblock pdlt ...``: JSON contracts, output files, bad input (library and CLI).
+"""``springblock pdlt ...`` through :func:`springblock.cli.main`: JSON contracts, the stored
+results (opened with ``springblock.open_results`` and selected by coordinate names), and
+the refusals that need a value of another option (the fuzz table, tests/pdlt/cli_fuzz.py,
+covers each option alone).
 
-The commands are run in-process through a parser built here (the group is registered
-with ``pdlt.register``), and once through ``springblock.cli.main`` in a subprocess to
-check the exit status 2 for a usage error.
+Expected values are independent closed forms: critical ReLU keeps K = C_W q = 2 at every
+layer, its NTK is H^(l) = 2 l (lambda_b = lambda_W = 1, q = 1), chi_perp = C_W / 2 on the
+whole (C_b, C_W) plane (so the boundary is C_W = 2), and the four-point vertex is
+V = 5 (l - 1) K^2; the exact finite-width law n[(1 + 5/n)^(l-1) - 1] is evaluated here
+with numpy.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from springblock.cli import pdlt
-from springblock.numerics.pdlt import recursions as pr
-from springblock.params import ParameterError
-
-
-@pytest.fixture(autouse=True, scope="module")
-def x64():
-    with jax.enable_x64(True):
-        yield
+from springblock import cli, open_results
 
 
 def run(argv: list[str], capsys) -> dict:
-    parser = argparse.ArgumentParser()
-    groups = parser.add_subparsers(dest="group", required=True)
-    pdlt.register(groups)
-    args = parser.parse_args(["pdlt", *argv, "--json"])
-    assert args.func(args) == 0
+    assert cli.main(["pdlt", *argv, "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
-def test_criticality_json_contract(capsys):
-    relu = run(["criticality", "--activation", "relu"], capsys)
-    assert {"universality_class", "C_b", "C_W", "K_star"} <= set(relu)
-    assert (relu["universality_class"], relu["C_b"], relu["C_W"], relu["K_star"]) == (
-        "scale-invariant",
+def refused(argv: list[str], capsys) -> str:
+    """The one error line of a refused command (exit status 2)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["pdlt", *argv])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_criticality_classes(capsys):
+    tanh = run(["criticality", "--activation", "tanh", "--grid", "4", "--phase-depth", "5"], capsys)
+    assert (tanh["universality_class"], tanh["C_b"], tanh["C_W"], tanh["K_star"]) == (
+        "K*=0",
         0.0,
-        2.0,
-        None,
+        1.0,
+        0.0,
     )
-    tanh = run(["criticality", "--activation", "tanh"], capsys)
-    assert (tanh["universality_class"], tanh["C_W"], tanh["K_star"]) == ("K*=0", 1.0, 0.0)
-    gelu = run(["criticality", "--activation", "gelu"], capsys)
-    assert gelu["universality_class"] == "half-stable"
-    assert gelu["K_star"] == pytest.approx(3.5616, abs=1e-4)
-    none = run(["criticality", "--activation", "softplus"], capsys)
-    assert none["universality_class"] == "none" and none["C_W"] is None
+    assert tanh["four_point_slope"] == pytest.approx(2 / 3, rel=1e-14)
+    none = run(
+        ["criticality", "--activation", "softplus", "--grid", "4", "--phase-depth", "5"], capsys
+    )
+    assert none["universality_class"] == "none" and none["C_W"] is None and "C_null" in none
 
 
-def test_criticality_writes_figures(tmp_path, capsys):
-    out = tmp_path / "crit"
+def test_criticality_results_by_coordinate(tmp_path, capsys):
+    out = tmp_path / "relu"
     data = run(
-        [
-            "criticality",
-            "--activation",
-            "tanh",
-            "--grid",
-            "8",
-            "--phase-depth",
-            "10",
-            "--out",
-            str(out),
-        ],
+        ["criticality", "--activation", "relu", "--grid", "8", "--phase-depth", "10"]
+        + ["--out", str(out)],
         capsys,
     )
+    assert (data["universality_class"], data["C_b"], data["C_W"]) == ("scale-invariant", 0.0, 2.0)
     assert (out / "phase_diagram.png").exists() and (out / "phase_diagram.pdf").exists()
-    saved = json.loads((out / "criticality.json").read_text())
-    assert saved["C_W"] == data["C_W"] == 1.0
-    assert len(saved["phase_diagram"]["chi_perp"]) == 8
+    assert json.loads((out / "results.json").read_text())["C_W"] == 2.0
+    ds = open_results(out)
+    assert ds.sizes == {"c_w": 8, "c_b": 8}
+    column = ds.sel(c_b=0.0)
+    np.testing.assert_allclose(column.chi_perp, column.c_w / 2, rtol=1e-12)
+    assert int(ds.phase.sel(c_w=4.0, c_b=1.0)) == 1 and int(ds.phase.sel(c_w=0.25, c_b=0)) == -1
+    np.testing.assert_allclose(ds.boundary_c_w, 2.0, rtol=1e-12)
+    assert ds.attrs["criticality"]["universality_class"] == "scale-invariant"
 
 
-def test_kernel_json_and_figure(tmp_path, capsys):
+def test_kernel_results_by_layer(tmp_path, capsys):
     data = run(["kernel", "--activation", "relu", "--depth", "40", "--out", str(tmp_path)], capsys)
-    assert (data["C_b"], data["C_W"]) == (0.0, 2.0)  # critical by default
-    np.testing.assert_allclose(data["K"], 2.0, rtol=1e-12)
-    np.testing.assert_allclose(data["H"], 2.0 * np.arange(1, 41), rtol=1e-12)
+    assert (data["C_b"], data["C_W"], data["critical_initialization"]) == (0.0, 2.0, True)
     assert data["fitted_exponents"]["H"] == pytest.approx(-1.0, abs=1e-6)  # H ~ l
     # theta -> 3 pi / l: the local exponent over layers 20..40 is still ~0.76 (it reaches
-    # 0.93 over 100..200; test_pdlt_recursions checks the limit itself)
+    # 0.93 over 100..200; test_recursions checks the limit itself)
     assert 0.6 < data["fitted_exponents"]["angle"] < 1.0
     assert (tmp_path / "kernel.png").exists()
+    ds = open_results(tmp_path)
+    np.testing.assert_allclose(ds.K, 2.0, rtol=1e-12)
+    np.testing.assert_allclose(ds.H, 2.0 * ds.layer, rtol=1e-12)
+    assert float(ds.V.sel(layer=11)) == pytest.approx(5 * 10 * 4.0, rel=1e-12)
+    assert ds.attrs["fitted_exponents"]["H"] == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_kernel_tanh_exponents(capsys):
+    """K* = 0 class: K ~ 1/l and K_[2] ~ l^(-b1/a1) = 1/l for tanh (PDLT sec. 5.3.3)."""
     tanh = run(
         ["kernel", "--activation", "tanh", "--depth", "400", "--cb", "0", "--cw", "1"], capsys
     )
@@ -94,97 +95,55 @@ def test_kernel_json_and_figure(tmp_path, capsys):
     assert tanh["fitted_exponents"]["K_[2]"] == pytest.approx(1.0, abs=0.02)  # p_perp
 
 
-def test_finite_width_json_and_figure(tmp_path, capsys):
+def test_finite_width_results_by_width_and_layer(tmp_path, capsys):
+    # the shapes of test_montecarlo's ReLU ensembles, so the compiled nets are shared
     data = run(
-        [
-            "finite-width",
-            "--activation",
-            "relu",
-            "--width",
-            "16",
-            "--depth",
-            "3",
-            "--mc-samples",
-            "300",
-            "--out",
-            str(tmp_path),
-        ],
+        ["finite-width", "--activation", "relu", "--widths", "32 64,128", "--depth", "5"]
+        + ["--mc-samples", "10000", "--out", str(tmp_path)],
         capsys,
     )
-    assert data["widths"] == [4, 8, 16]
-    assert np.asarray(data["measured"]["nCov"]["mean"]).shape == (3, 3)
+    assert data["widths"] == [32, 64, 128] and data["mc_samples"] == 10000
+    assert np.asarray(data["measured"]["nCov"]["mean"]).shape == (3, 5)
     assert set(data["max_abs_z"]) >= {"K", "nCov", "nT", "K12"}
-    assert data["theory"]["V"][1] == pytest.approx(5 * 4.0)  # V = 5 K^2, K = 2
     assert (tmp_path / "finite_width.png").exists()
+    ds = open_results(tmp_path)
+    assert float(ds.theory_V.sel(layer=2)) == pytest.approx(5 * 4.0, rel=1e-12)
+    n = ds.width.astype(float)
+    np.testing.assert_allclose(
+        ds.nV_over_K2_exact.sel(layer=3), n * ((1 + 5 / n) ** 2 - 1), rtol=1e-12
+    )
+    cell = ds.sel(width=64, layer=2)
+    assert float(cell.nCov_theory) == pytest.approx(20.0, rel=1e-12)
+    assert float(cell.nCov_z) == pytest.approx(
+        (float(cell.nCov) - 20.0) / float(cell.nCov_se), rel=1e-9
+    )
 
 
-@pytest.mark.parametrize(
-    ("argv", "name"),
-    [
-        (["criticality", "--activation", "nope"], "activation"),
-        (["criticality", "--activation", "leaky_relu:nan"], "activation"),
-        (["criticality", "--activation", "tanh", "--grid", "2"], "grid"),
-        (["kernel", "--activation", "tanh", "--depth", "0"], "depth"),
-        (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "-1"], "cw"),
-        (["kernel", "--activation", "tanh", "--depth", "5", "--cw", "nan"], "cw"),
-        (["kernel", "--activation", "tanh", "--depth", "5", "--cb", "-0.1"], "cb"),
-        (["kernel", "--activation", "tanh", "--depth", "5", "--q12", "3"], "q12"),
-        (["kernel", "--activation", "softplus", "--depth", "5"], "cw"),
-        (["finite-width", "--activation", "relu", "--width", "1", "--depth", "3"], "width"),
-        (
-            [
-                "finite-width",
-                "--activation",
-                "relu",
-                "--width",
-                "8",
-                "--depth",
-                "3",
-                "--mc-samples",
-                "1",
-            ],
-            "mc_samples",
-        ),
-        (
-            ["finite-width", "--activation", "relu", "--width", "8", "--depth", "3", "--ntk"],
-            "sampler",
-        ),
-    ],
-)
-def test_bad_input_names_the_parameter(argv, name):
-    parser = argparse.ArgumentParser()
-    pdlt.register(parser.add_subparsers(dest="group", required=True))
-    args = parser.parse_args(["pdlt", *argv])
-    with pytest.raises(ParameterError) as err:
-        args.func(args)
-    assert err.value.name == name
+def test_refusals_that_depend_on_other_options(capsys):
+    line = refused(["finite-width", "--activation", "relu", "--ntk", "--dry-run"], capsys)
+    assert "argument --ntk" in line and "weights" in line
+    line = refused(
+        ["finite-width", "--activation", "relu", "--widths", "8", "8", "--dry-run"], capsys
+    )
+    assert "argument --widths" in line
+    line = refused(["kernel", "--activation", "tanh", "--q11", "0.5", "--q12", "0.9"], capsys)
+    assert "argument --q12" in line
+    line = refused(
+        ["finite-width", "--activation", "relu", "--widths", "8 16 32", "--mc-samples", "900000"]
+        + ["--depth", "10", "--dry-run"],
+        capsys,
+    )
+    assert "argument --mc-samples" in line
+    # known only after classifying the activation: no critical point, so --cw is needed
+    line = refused(["kernel", "--activation", "softplus", "--depth", "5", "--cb", "0.1"], capsys)
+    assert "argument --cw" in line and "no critical initialization" in line
 
 
-def test_usage_error_exits_with_status_2():
+def test_usage_error_exits_with_status_2_in_a_fresh_process():
     code = (
         "from springblock import cli; "
-        "raise SystemExit(cli.main(['pdlt', 'kernel', '--activation', 'relu', "
-        "'--depth', '-3']))"
+        "raise SystemExit(cli.main(['pdlt', 'kernel', '--activation', 'relu', '--depth', '-3']))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
-    assert "--depth" in proc.stderr
-
-
-@pytest.mark.parametrize(
-    ("fn", "fragment"),
-    [
-        (lambda x: x if x > 0 else 0.0, "traceable"),
-        (lambda x: np.tanh(np.asarray(x)), "traceable"),
-        (jnp.log, "NaN/inf"),
-        (lambda x: jnp.exp(40.0 * x), "NaN/inf"),  # overflows for z > 17.7
-        (lambda x, y: x * y, "exactly one argument"),
-        (lambda x: jnp.sum(x), "elementwise"),
-        (42, "named activation"),
-    ],
-)
-def test_bad_activation_functions_are_rejected_before_work(fn, fragment):
-    with pytest.raises(ParameterError) as err:
-        pr.profile(fn, 3)
-    assert err.value.name == "activation"
-    assert fragment in str(err.value)
+    assert "--depth" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,4 +1,5 @@
-"""numerics.pdlt_recursions: depth recursions against literature limits and exact solutions.
+"""numerics.pdlt.recursions and .depth_profile: depth recursions against literature limits
+and exact solutions.
 
 Literature (PDLT ch. 5, reference section A): at criticality V/K^2 grows by 5 per layer
 for ReLU, 6(1+a^4)/(1+a^2)^2 - 1 for leaky ReLU, 2 for linear, and like (2/3) l for the
@@ -13,9 +14,11 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from springblock.numerics.pdlt import depth_profile
 from springblock.numerics.pdlt import recursions as pr
 from springblock.params import ParameterError
 
@@ -52,7 +55,7 @@ def test_exact_recursions_in_both_precisions(precision):
     np.testing.assert_allclose(lin.K, k, rtol=precision.pick(2e-6, 1e-13))
 
 
-@pytest.mark.parametrize("a", [-0.5, 0.3])  # any slope: test_pdlt_criticality (hypothesis)
+@pytest.mark.parametrize("a", [-0.5, 0.3])  # any slope: test_criticality (hypothesis)
 def test_leaky_relu_slope_and_criticality(a):
     name = f"leaky_relu:{a!r}"
     p = pr.profile(name, 6, C_W=2 / (1 + a * a))
@@ -166,3 +169,34 @@ def test_bad_parameters_are_named():
     with pytest.raises(ParameterError) as err:
         pr.pair_profile("tanh", 3, q11=1.0, q22=1.0, q12=1.5)
     assert err.value.name == "q12"
+
+
+def test_fit_exponent_on_exact_power_laws():
+    """p of |c l^(-p)| over the deeper half, exactly; NaN/inf/zero entries are skipped and
+    fewer than 3 usable values give None."""
+    layers = np.arange(1, 41, dtype=float)
+    assert depth_profile.fit_exponent(layers, 3.0 * layers**-1.5) == pytest.approx(1.5, rel=1e-12)
+    assert depth_profile.fit_exponent(layers, -2.0 * layers) == pytest.approx(-1.0, rel=1e-12)
+    spoiled = 3.0 * layers**-0.5
+    spoiled[[25, 30]] = [np.nan, 0.0]
+    assert depth_profile.fit_exponent(layers, spoiled) == pytest.approx(0.5, rel=1e-12)
+    assert depth_profile.fit_exponent(layers[:3], layers[:3]) is None  # 2 deep layers only
+
+
+@pytest.mark.parametrize(
+    ("fn", "fragment"),
+    [
+        (lambda x: x if x > 0 else 0.0, "traceable"),
+        (lambda x: np.tanh(np.asarray(x)), "traceable"),
+        (jnp.log, "NaN/inf"),
+        (lambda x: jnp.exp(40.0 * x), "NaN/inf"),  # overflows for z > 17.7
+        (lambda x, y: x * y, "exactly one argument"),
+        (lambda x: jnp.sum(x), "elementwise"),
+        (42, "named activation"),
+    ],
+)
+def test_bad_activation_functions_are_rejected_before_work(fn, fragment):
+    with pytest.raises(ParameterError) as err:
+        pr.profile(fn, 3)
+    assert err.value.name == "activation"
+    assert fragment in str(err.value)

@@ -385,9 +385,9 @@ def exact_half_stable_points(act: pg.Activation) -> list[dict] | None:
 # --- half-stable class: numerical roots --------------------------------------------------
 
 
-def _moment_function(act: pg.Activation, name: str):
-    """K -> <moment>_K as a float: the closed form if known, else adaptive quadrature
-    (scipy ``quad`` on x = z / sqrt(K) with the Gaussian weight, split at 0; points where
+def moment_function(act: pg.Activation, name: str, *, closed: bool = True):
+    """K -> <moment>_K as a float: the closed form if known (and ``closed``), else adaptive
+    quadrature (scipy ``quad`` on x = z / sqrt(K) with the Gaussian weight, split at 0; points where
     the double-precision integrand overflows, e.g. exp(z)/(1 + exp(z))^2 far in a tail,
     are evaluated with mpmath instead). Absolute accuracy ~1e-13."""
     import warnings
@@ -396,9 +396,9 @@ def _moment_function(act: pg.Activation, name: str):
     import numpy as np
     from scipy import integrate
 
-    closed = act.closed_moments().get(name)
-    if closed is not None:
-        f = sp.lambdify(pg.K, closed, "mpmath")
+    form = act.closed_moments().get(name) if closed else None
+    if form is not None:
+        f = sp.lambdify(pg.K, form, "mpmath")
         return lambda k: float(f(k))
     integrand = pg.MOMENT[name].integrand.subs({pg.s0: act.expr, pg.s1: act.derivative})
     x = sp.Symbol("x", real=True)
@@ -442,8 +442,8 @@ def half_stable_points(
     import numpy as np
     from scipy import optimize
 
-    dg, sp2, g = (_moment_function(act, n) for n in ("dg", "sp2", "g"))
-    d4 = _moment_function(act, "d4")
+    dg, sp2, g = (moment_function(act, n) for n in ("dg", "sp2", "g"))
+    d4 = moment_function(act, "d4")
 
     def condition(k: float) -> float:
         return dg(k) - sp2(k)

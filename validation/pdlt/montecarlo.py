@@ -366,7 +366,7 @@ def normalized_four_point(ens: Ensemble) -> Estimate:
     influence = p / m**2 - 2 * ep * s / m**3
     width = ens.widths[:, None]
     return Estimate(
-        width * cov / m[..., 0] ** 2, width * influence.std(axis=1, ddof=1) / math.sqrt(n_nets)
+        width * cov / m[:, 0, :] ** 2, width * influence.std(axis=1, ddof=1) / math.sqrt(n_nets)
     )
 
 
@@ -421,8 +421,8 @@ def theory(spec: EnsembleSpec, *, nodes: int = 100) -> dict:
 
 def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100) -> dict:
     """Measured vs predicted, per width and layer: mean, SE, prediction and z-score
-    (measured - predicted) / SE for K (with its 1/n correction), K12, n Cov (vs V),
-    n E[z_i^2 z_j] (vs T), and the NTK when measured."""
+    (measured - predicted) / SE (NaN where SE = 0) for K (with its 1/n correction), K12,
+    n Cov (vs V), n E[z_i^2 z_j] and n E[z^3] / 3 (both vs T), and the NTK when measured."""
     ens = simulate(spec) if ens is None else ens
     est = summarize(ens)
     th = theory(spec, nodes=nodes)
@@ -442,6 +442,11 @@ def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100
             Estimate(n * est["third"].mean, n * est["third"].se),
             np.broadcast_to(th["T"], est["third"].mean.shape),
         ),
+        # E[z^3] = 3 T / n: the same third cumulant from one neuron
+        "nCube_over_3": (
+            Estimate(n * est["cube"].mean / 3, n * est["cube"].se / 3),
+            np.broadcast_to(th["T"], est["cube"].mean.shape),
+        ),
     }
     if spec.ntk:
         rows["H"] = (est["H"], np.broadcast_to(th["H"], est["H"].mean.shape))
@@ -449,7 +454,8 @@ def compare(spec: EnsembleSpec, ens: Ensemble | None = None, *, nodes: int = 100
     out: dict[str, Any] = {}
     for name, (e, pred) in rows.items():
         with np.errstate(divide="ignore", invalid="ignore"):
-            zscore = np.where(e.se > 0, (e.mean - pred) / e.se, 0.0)
+            # SE = 0: a deterministic quantity (ReLU's layer-1 NTK), no z-score
+            zscore = np.where(e.se > 0, (e.mean - pred) / e.se, np.nan)
         out[name] = {"mean": e.mean, "se": e.se, "theory": np.asarray(pred), "z": zscore}
     out["theory"] = th
     out["widths"] = ens.widths
