@@ -37,6 +37,7 @@ JOBS = DOCS / "jobs"
 RESULTS = DOCS / "results"
 IMG = DOCS / "img"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+NEWLINE = chr(10)
 BLOCK = re.compile(
     r"(<!-- generated: (?P<job>[\w-]+)\.(?P<block>[\w-]+) -->\n)"
     r"(?P<body>.*?)(<!-- end generated -->)",
@@ -62,7 +63,11 @@ def load_result(name: str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def render(text: str, modules: dict, results: dict) -> str:
+def render(text: str, modules: dict, results: dict, missing: set | None = None) -> str:
+    """``text`` with every generated block re-rendered from its job's stored result; a
+    block whose job has no stored result yet is left as it is and its job added to
+    ``missing``."""
+
     def replace(match: re.Match) -> str:
         job, block = match["job"], match["block"]
         if job not in modules or block not in getattr(modules[job], "BLOCKS", {}):
@@ -70,22 +75,26 @@ def render(text: str, modules: dict, results: dict) -> str:
         if job not in results:
             results[job] = load_result(job)
         if not results[job]:
-            raise FileNotFoundError(
-                f"no stored result for job {job!r}: run docs/regenerate.py {job}"
-            )
-        body = modules[job].BLOCKS[block](results[job]).rstrip("\n") + "\n"
+            if missing is not None:
+                missing.add(job)
+            return match[0]
+        body = modules[job].BLOCKS[block](results[job]).rstrip(NEWLINE) + NEWLINE
         return match[1] + body + match[5]
 
     return BLOCK.sub(replace, text)
 
 
 def stale_pages(modules: dict) -> list[str]:
+    """Pages whose generated text differs from what the stored results render to, and
+    ``job (no stored result)`` for every job a page quotes that has no stored result."""
     results: dict = {}
-    return [
+    missing: set = set()
+    stale = [
         str(page.relative_to(ROOT))
         for page in PAGES
-        if render(page.read_text(), modules, results) != page.read_text()
+        if render(page.read_text(), modules, results, missing) != page.read_text()
     ]
+    return stale + [f"{job} (no stored result)" for job in sorted(missing)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,12 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, allow_nan=False))
             print(f"[{name}] done in {result['job_wall_time_s']:.0f} s", flush=True)
     results: dict = {}
+    missing: set = set()
     for page in PAGES:
         text = page.read_text()
-        new = render(text, modules, results)
+        new = render(text, modules, results, missing)
         if new != text:
             page.write_text(new)
             print(f"updated {page.relative_to(ROOT)}")
+    for job in sorted(missing):
+        print(f"not rendered (no stored result yet): {job}; run docs/regenerate.py {job}")
     return 0
 
 
