@@ -9,7 +9,12 @@ Targets of the learning-curve issue, measured in this run and printed side by si
    2000 samples (a doubling ladder 16..2000): target < 60 s on 2 cores, compilations
    included, with the achieved Cholesky FLOP rate as a fraction of a lone jitted float64
    Cholesky at N=2000;
-3. one fit of (eta_h, eta_y) to a two-point training run (after compilation).
+3. one fit of (eta_h, eta_y) to a two-point training run (after compilation);
+4. the arc-cosine kernels' acos: ``fast_acos`` (Cephes-style rational atan) against XLA's
+   float64 acos on 10^6 points, largest error against numpy and the speed-up.
+
+:func:`measure` returns all of it (with the machine's load average: the times depend on
+what else runs); ``docs/jobs/curves.py`` quotes it in docs/curves.md.
 
 Usage: python benchmarks/curves.py [--datasets 200] [--json]
 """
@@ -134,19 +139,44 @@ def bench_fit() -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=int, default=200)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def bench_acos(points: int = 1_000_001) -> dict:
+    with jax.enable_x64(True):
+        x = jnp.linspace(-1.0, 1.0, points)
+        fast, xla = jax.jit(cv.fast_acos), jax.jit(jnp.arccos)
+        error = float(np.max(np.abs(np.asarray(fast(x)) - np.arccos(np.asarray(x)))))
+        fast_s = _best_of(lambda: fast(x).block_until_ready())
+        xla_s = _best_of(lambda: xla(x).block_until_ready())
+    return {
+        "points": points,
+        "max_abs_error": error,
+        "fast_s": fast_s,
+        "xla_s": xla_s,
+        "speedup": xla_s / fast_s,
+    }
+
+
+def measure(datasets: int = 200) -> dict:
+    """Every benchmark of this module, with the machine it ran on and its load."""
+    load_before = os.getloadavg()
     results = {
         "cores": os.cpu_count(),
         "jax": jax.__version__,
         "device": str(jax.devices()[0]),
         "predicted": bench_predicted(),
-        "empirical": bench_empirical(args.datasets),
+        "empirical": bench_empirical(datasets),
         "fit": bench_fit(),
+        "acos": bench_acos(),
     }
+    results["load_average_1min"] = [load_before[0], os.getloadavg()[0]]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = measure(args.datasets)
     if args.json:
         print(json.dumps(results, indent=1))
         return
@@ -169,6 +199,12 @@ def main() -> None:
         f"after compilation (first call {f['fit_first_call_s']:.1f} s; training "
         f"{f['train_first_call_s']:.1f} s with compilation)"
     )
+    a = results["acos"]
+    print(
+        f"4. fast_acos: {a['speedup']:.1f}x XLA's float64 acos on {a['points']} points, "
+        f"largest error {a['max_abs_error']:.1e}"
+    )
+    print(f"load average (1 min) before / after: {results['load_average_1min']}")
 
 
 if __name__ == "__main__":

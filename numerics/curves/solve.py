@@ -3,7 +3,9 @@
 Compiled from :mod:`springblock.theory.curves.spectrum` (layer maps, Gegenbauer recurrence,
 measure, degeneracies) and :mod:`springblock.theory.curves.generalization` (per-mode terms of the
 equivalent kernel, its 1/N correction and the self-consistent theory); no formula is
-retyped here. The sources and derivations are in those modules' docstrings.
+retyped here. The sources and derivations are in those modules' docstrings. The validated
+configuration (:class:`KernelSpec`, targets, default cut-offs) lives in the jax-free
+:mod:`springblock.numerics.curves.config` and is re-exported here.
 
 * Kernels: the layer map (q, c, Theta) -> (q', c', Theta') is applied ``depth`` times to
   the first layer's state, the last time with the readout's bias variance. The depth can
@@ -32,8 +34,7 @@ retyped here. The sources and derivations are in those modules' docstrings.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import NamedTuple, ParamSpec, TypeVar, overload
+from typing import NamedTuple, overload
 
 import jax
 import jax.numpy as jnp
@@ -42,95 +43,17 @@ import sympy as sp
 from jaxtyping import Array, Float
 
 from springblock.numerics.compile import vector_function, x64
+from springblock.numerics.curves.config import (
+    KernelSpec,
+    check_target,
+    default_l_max,
+    parse_target,
+)
 from springblock.params import ParameterError, check_int, check_real
 from springblock.theory.curves import generalization as ct
 from springblock.theory.curves import spectrum as cs
 
 KAPPA_ITERATIONS = 60
-KINDS = ("nngp", "ntk")
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-# --- validated configuration --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KernelSpec:
-    """A wide MLP's kernel on S^(dim-1): ``depth`` hidden layers with ``activation``,
-    weight variance C_W = ``weight``, bias variance C_b = ``bias``; the first layer's
-    weight variance ``input_weight`` (default C_W) and the readout's bias variance
-    ``readout_bias`` (default C_b). ``kind``: "nngp" (K) or "ntk" (Theta)."""
-
-    activation: str = "relu"
-    kind: str = "nngp"
-    depth: int = 1
-    weight: float = 2.0
-    bias: float = 0.0
-    input_weight: float | None = None
-    readout_bias: float | None = None
-    dim: int = 3
-
-    def __post_init__(self):
-        cs.named_activation(self.activation)  # ParameterError naming "activation"
-        if self.kind not in KINDS:
-            raise ParameterError("kind", self.kind, "'nngp' or 'ntk'")
-        object.__setattr__(self, "depth", check_int("depth", self.depth, 1, 1000))
-        object.__setattr__(
-            self, "weight", check_real("weight", self.weight, minimum=0.0, strict=True)
-        )
-        object.__setattr__(self, "bias", check_real("bias", self.bias, minimum=0.0))
-        if self.input_weight is not None:
-            object.__setattr__(
-                self,
-                "input_weight",
-                check_real("input_weight", self.input_weight, minimum=0.0, strict=True),
-            )
-        if self.readout_bias is not None:
-            object.__setattr__(
-                self, "readout_bias", check_real("readout_bias", self.readout_bias, minimum=0.0)
-            )
-        object.__setattr__(self, "dim", cs.check_dimension(self.dim))
-
-    @property
-    def values(self) -> tuple[float, float, float, float]:
-        """(C_W, C_b, C_in, readout C_b) with the defaults filled in."""
-        return (
-            self.weight,
-            self.bias,
-            self.weight if self.input_weight is None else self.input_weight,
-            self.bias if self.readout_bias is None else self.readout_bias,
-        )
-
-
-def parse_target(text: str) -> tuple[tuple[int, float], ...]:
-    """'2:1' or '1:0.5,2:1' -> ((degree, power), ...); power = sum_m g_lm^2 >= 0."""
-    pairs = []
-    for item in text.replace(" ", "").split(","):
-        if not item:
-            continue
-        try:
-            degree, power = item.split(":")
-            pairs.append((int(degree), float(power)))
-        except ValueError:
-            raise ParameterError(
-                "target", text, "comma-separated DEGREE:POWER pairs, e.g. '2:1' or '1:0.5,2:1'"
-            ) from None
-    return check_target(tuple(pairs))
-
-
-def check_target(pairs) -> tuple[tuple[int, float], ...]:
-    """Validate (degree, power) pairs: degrees distinct integers >= 0, powers >= 0, some > 0."""
-    out = []
-    for degree, power in pairs:
-        out.append(
-            (check_int("target", degree, 0, 10_000), check_real("target", power, minimum=0.0))
-        )
-    degrees = [dg for dg, _ in out]
-    if not out or len(set(degrees)) != len(degrees) or sum(p for _, p in out) <= 0:
-        raise ParameterError("target", pairs, "distinct degrees with powers >= 0, not all 0")
-    return tuple(sorted(out))
 
 
 def target_powers(pairs, l_max: int) -> np.ndarray:
@@ -320,23 +243,6 @@ def _spectrum_compiled(activation, kind, l_max, dim, max_depth):
     return jax.jit(
         jax.vmap(functools.partial(_spectrum_traced, activation, kind, l_max, dim, max_depth))
     )
-
-
-#: Largest l_max used by default, and the cap on the number of harmonics it may cover.
-DEFAULT_L_MAX, MAX_HARMONICS = 64, 10**8
-
-
-def default_l_max(dim: int) -> int:
-    """The largest l <= 64 whose harmonics of degree <= l number at most 1e8. Rounding of
-    a computed eigenvalue (~1e-16 k(1)) is multiplied by N(d, l) ~ l^(d-2)/(d-2)!, so high
-    dimensions need a lower cut; the modes above it enter through the tail trace."""
-    total, l_max = 0, 0
-    for l in range(DEFAULT_L_MAX + 1):
-        total += cs.degeneracy(l, dim)
-        if total > MAX_HARMONICS:
-            break
-        l_max = l
-    return max(l_max, 4)
 
 
 @x64

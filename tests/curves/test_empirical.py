@@ -1,5 +1,5 @@
 """Predicted learning curves vs measured ones: kernel ridge regression / GP posterior on
-sampled sphere data, and trained wide nets (validation.curves_empirical).
+sampled sphere data, and trained wide nets (validation.curves.empirical and .compare).
 
 The measurements share no code with the predictions beyond the kernel function itself:
 data are sampled, Gram matrices solved by Cholesky, errors measured on fresh test points.
@@ -15,6 +15,7 @@ import pytest
 from springblock.numerics.curves import solve as cv
 from springblock.params import ParameterError
 from springblock.validation.curves import empirical as ce
+from springblock.validation.curves.compare import CompareConfig, compare
 
 REFERENCE = cv.KernelSpec(
     "relu", "nngp", depth=1, weight=2.0, bias=0.0, input_weight=1.0, readout_bias=0.1, dim=3
@@ -39,22 +40,20 @@ def test_zonal_target_has_the_stated_power_per_degree():
 
 @pytest.fixture(scope="module")
 def reference_curve():
-    """The reference's experiment: 200 datasets at N = 40, 80, 160 (padded to one
-    compilation)."""
-    n = [40, 80, 160]
-    measured = ce.krr_learning_curve(
-        REFERENCE,
-        ((2, 1.0),),
-        n,
-        0.05,
+    """The reference's experiment through the library's comparison: 200 datasets at
+    N = 40, 80, 160 (padded to one compilation, the default of CompareConfig), 500 test
+    and 500 common points (the common points' Gram block dominates the work)."""
+    config = CompareConfig(
+        kernel=REFERENCE,
+        n=(40, 80, 160),
         datasets=200,
         test_points=500,
         common_points=500,
         posterior_points=100,
         seed=1,
-        pad=True,
     )
-    return measured, cv.predict(REFERENCE, ((2, 1.0),), n, 0.05)
+    result = compare(config)
+    return result.measured, result.prediction
 
 
 def test_self_consistent_theory_predicts_measured_error(reference_curve):
@@ -102,11 +101,11 @@ def test_gp_posterior_variance_matches_sollich(reference_curve):
 
 def test_other_kernel_with_label_noise():
     """erf NTK, depth 2, on S^11, a three-degree target and label noise eps^2 = 0.01: E_g
-    within 3 SEM + 10% of 100 datasets at N = 80 (measured: within 2% at N = 40 to 320,
-    docs/curves.md). On S^4
-    with this kernel and ridge 0.02 the theory underestimates the error by 37% at N = 120
-    (docs/curves.md): the Gaussian-feature assumption behind it fails for the strongly
-    degenerate low-dimensional spectrum, so the check is made where it applies."""
+    within 3 SEM + 10% of 100 datasets at N = 80 (measured within 3% at N = 40 to 320,
+    docs/curves.md). On S^4 with this kernel and ridge 0.02 the theory underestimates the
+    error by about 40% at N = 120 (docs/curves.md): the Gaussian-feature assumption behind
+    it fails for the strongly degenerate low-dimensional spectrum, so the check is made
+    where it applies."""
     spec = cv.KernelSpec("erf", "ntk", depth=2, weight=1.5, bias=0.1, dim=12)
     target = ((1, 0.5), (2, 1.0), (3, 0.3))
     n = [80]
@@ -139,32 +138,36 @@ def test_wide_nets_converge_to_ntk_regression():
 def test_padding_is_exact(reference_curve):
     """Masked padding reproduces the unpadded solve on the same data: in the fixture's
     compiled function (N = 160, 200 datasets, no new compilation), 30 used points give the
-    error of a plain 30-point regression on the first 30 sampled points (one jitted direct
-    solve; rtol 1e-9)."""
-    import jax.numpy as jnp
-
+    error of a plain 30-point regression on the first 30 sampled points, solved in numpy
+    with the closed forms of the kernel, k(t) = 0.1 + (sin th + (pi - th) t)/pi (arc-cosine
+    kernel of degree 1, Cho & Saul 2009, with C_in = 1, C_W = 2, readout C_b = 0.1), and of
+    the target, sqrt(5) P_2(x.u) with P_2(t) = (3t^2 - 1)/2 (rtol 1e-9: the two kernels
+    agree to ~1e-15 and K + 0.05 I has condition number ~25)."""
     degrees, amplitudes = ce.zonal_amplitudes(((2, 1.0),), 3)
     static = ("relu", "nngp", 1)
+    axes = ce.target_axes(1, 1, 3)
     with jax.enable_x64(True):
-        axes = jnp.asarray(ce.target_axes(1, 1, 3))
         params = tuple(jnp.float64(v) for v in REFERENCE.values)
         keys = jax.random.split(jax.random.PRNGKey(5), 200)
         common = ce.sample_sphere(jax.random.PRNGKey(2), (500,), 3)
         padded = ce._krr_compiled(static, 3, 160, 500, 500, 100, 50, degrees)(
-            keys, 30, params, jnp.asarray(amplitudes), axes, 0.05, 0.0, common
+            keys, 30, params, jnp.asarray(amplitudes), jnp.asarray(axes), 0.05, 0.0, common
         )
+        kx, kt, _ = jax.random.split(keys[0], 3)
+        x = np.asarray(ce.sample_sphere(kx, (160,), 3))[:30]
+        xt = np.asarray(ce.sample_sphere(kt, (500,), 3))
 
-        @jax.jit
-        def direct(key):
-            kx, kt, _ = jax.random.split(key, 3)
-            x = ce.sample_sphere(kx, (160,), 3)[:30]
-            xt = ce.sample_sphere(kt, (500,), 3)
-            y = ce.target_function(x, degrees, amplitudes, axes, 3)
-            alpha = jnp.linalg.solve(ce._gram(static, params, x, x) + 0.05 * jnp.eye(30), y)
-            f = ce._gram(static, params, xt, x) @ alpha
-            return jnp.mean((f - ce.target_function(xt, degrees, amplitudes, axes, 3)) ** 2)
+    def kernel(a, b):
+        t = np.clip(a @ b.T, -1.0, 1.0)
+        theta = np.arccos(t)
+        return 0.1 + (np.sin(theta) + (np.pi - theta) * t) / np.pi
 
-        expected = float(direct(keys[0]))
+    def target(points):
+        t = points @ axes[0]
+        return np.sqrt(5.0) * (3 * t**2 - 1) / 2
+
+    alpha = np.linalg.solve(kernel(x, x) + 0.05 * np.eye(30), target(x))
+    expected = np.mean((kernel(xt, x) @ alpha - target(xt)) ** 2)
     assert float(padded[0][0]) == pytest.approx(expected, rel=1e-9)
 
 

@@ -1,5 +1,5 @@
-"""Hypersphere harmonics and wide-net kernels: theory.curves_spectrum and the quadrature
-spectra of numerics.curves_solve.
+"""Hypersphere harmonics and wide-net kernels: theory.curves.spectrum and the quadrature
+spectra of numerics.curves.solve.
 
 Independent references: sympy's own Gegenbauer/Chebyshev polynomials and exact integrals,
 the reference's factorial formula and literature eigenvalues (companion reference, section

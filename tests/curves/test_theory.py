@@ -1,5 +1,5 @@
-"""Learning-curve theory: symbolic identities of theory.curves_theory and the kappa solver,
-predictions and grids of numerics.curves_solve.
+"""Learning-curve theory: symbolic identities of theory.curves.generalization and the kappa solver,
+predictions and grids of numerics.curves.solve.
 
 Independent references: sympy series expansions, scipy's Brent root finder, brute-force
 sums in numpy, and the literature values of the companion reference (section B).
@@ -240,7 +240,7 @@ def test_parse_target():
 
 
 def test_predictions_do_not_depend_on_the_global_precision(precision):
-    """The learning-curve solvers always run in float64 (``curves_solve.x64``): kappa's
+    """The learning-curve solvers always run in float64 (``numerics.compile.x64``): kappa's
     Newton-bisection and the mode sums need it for E_g ~ 1e-5 next to O(1) traces. With JAX
     left in float32 or switched to float64 they return the same float64 numbers, bit for
     bit (same compiled function, same inputs)."""

@@ -1,1 +1,3 @@
-"""Learning curves vs kernel regression and trained wide nets: :mod:`empirical`."""
+"""Learning curves vs kernel regression and trained wide nets: :mod:`empirical` (the
+measurements), :mod:`compare` (``curves compare``: config, scores, labelled arrays) and
+:mod:`plots` (the figures)."""
