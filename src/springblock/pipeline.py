@@ -19,6 +19,7 @@ from pathlib import Path
 
 from springblock import results
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.numerics.spring.table import TableSpec
 from springblock.params import ParameterError
 from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
 
@@ -32,21 +33,45 @@ QUICK_VALUES = {
     "dropout": (0.0, 0.08, 0.16, 0.24, 0.32),
 }
 QUICK_SEEDS = 2
+#: Permutations of the quick preset's theory-vs-nets tests (p-values resolve 1/51); the
+#: paper preset uses 200.
+QUICK_PERMUTATIONS = 50
+
+
+def model_spec(nets: tuple[SweepSpec, ...], **grid) -> PhaseDiagramSpec:
+    """The model stage's phase diagram on the chain the comparison uses: L = depth - 2
+    blocks (its L + 1 elongations match the nets' depth - 1 layer loads) and the table's
+    friction and noise ranges (:class:`springblock.numerics.spring.table.TableSpec`)."""
+    table = TableSpec()
+    return PhaseDiagramSpec(
+        blocks=nets[0].depth - 2,
+        mu_min=0.0,
+        mu_max=table.mu_max,
+        noise_min=table.noise_min,
+        noise_max=table.noise_max,
+        **grid,
+    )
 
 
 @dataclass(frozen=True)
 class Preset:
-    """The parameters of every stage of one run."""
+    """The parameters of every stage of one run; ``permutations`` of the theory-vs-nets
+    permutation tests, ``table`` the tabulated model they fit (None: the default grid on
+    L = depth - 2 blocks)."""
 
     name: str
     model: PhaseDiagramSpec
     nets: tuple[SweepSpec, ...]
+    permutations: int = 200
+    table: TableSpec | None = None
 
     def to_json(self) -> dict:
         return {
             "name": self.name,
             "model": self.model.to_json(),
             "nets": [s.to_json() for s in self.nets],
+            "permutations": self.permutations,
+            "table": None if self.table is None else self.table.to_json(),
         }
 
 
@@ -64,9 +89,10 @@ def preset(name: str, dataset: str | None = None) -> Preset:
             SweepSpec.for_knob(knob, values=values, seeds=QUICK_SEEDS, **data)
             for knob, values in QUICK_VALUES.items()
         )
-        return Preset("quick", PhaseDiagramSpec(mu_points=16, noise_points=16, seeds=8), panels)
+        model = model_spec(panels, mu_points=16, noise_points=16, seeds=8)
+        return Preset("quick", model, panels, QUICK_PERMUTATIONS)
     panels = tuple(SweepSpec.for_knob(knob, seeds=10, **data) for knob in PAPER_VALUES)
-    return Preset("paper", PhaseDiagramSpec(), panels)
+    return Preset("paper", model_spec(panels), panels)
 
 
 class StageFailed(RuntimeError):
@@ -159,10 +185,19 @@ def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data) -> dict:
     return result.payload
 
 
-def compare_stage(spec: SweepSpec, out: Path) -> dict:
+def compare_stage(p: Preset, out: Path, log) -> dict:
+    """Theory vs nets over every panel at once (one friction map), into ``OUT/compare``;
+    the model table lives in the run's store, shared by every panel."""
     from springblock.validation.compare import theory_vs_nets
 
-    return theory_vs_nets.run_compare(out / f"nets-{spec.knob}")
+    return theory_vs_nets.run_compare(
+        [out / f"nets-{spec.knob}" for spec in p.nets],
+        target=out / "compare",
+        permutations=p.permutations,
+        store=out / "store",
+        table_spec=p.table,
+        log=log,
+    )
 
 
 def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) -> dict:
@@ -175,6 +210,7 @@ def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) ->
     stages = {"theory": stage(out, "theory", {"version": 1}, theory_stage, log)}
     stages["model"] = stage(out, "model", p.model.to_json(), lambda: model_stage(p.model, out), log)
     loaded: dict[tuple, object] = {}
+    fingerprints: list[str] = []
     for spec in p.nets:
         tag = f"nets-{spec.knob}"
         try:
@@ -193,14 +229,19 @@ def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) ->
             log,
             data=fingerprint,
         )
-        stages[f"compare-{spec.knob}"] = stage(
-            out,
-            f"compare-{spec.knob}",
-            spec.store_params(),
-            functools.partial(compare_stage, spec, out),
-            log,
-            data=fingerprint,
-        )
+        fingerprints.append(fingerprint)
+    stages["compare"] = stage(
+        out,
+        "compare",
+        {
+            "panels": [s.store_params() for s in p.nets],
+            "permutations": p.permutations,
+            "table": None if p.table is None else p.table.to_json(),
+        },
+        functools.partial(compare_stage, p, out, log),
+        log,
+        data=",".join(fingerprints),
+    )
     wall = time.perf_counter() - started
     write_run_dataset(out, p)
     report = write_report(out, p, stages, wall)
@@ -212,6 +253,7 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
     """The run's JSON: dataset, wall time, stage times, and per panel the per-net cells,
     the claims and the theory-vs-nets scores."""
     panels = []
+    compared = {e["knob"]: e for e in stages["compare"]["result"]["panels"]}
     for spec in p.nets:
         nets = stages[f"nets-{spec.knob}"]["result"]
         panels.append(
@@ -220,7 +262,7 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
                 "cells": nets["cells"],
                 "nets": nets["nets"],
                 "claims": nets["claims"],
-                "theory_vs_nets": stages[f"compare-{spec.knob}"]["result"],
+                "theory_vs_nets": compared[spec.knob],
             }
         )
     return {
@@ -232,6 +274,8 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
         "stages": {k: v["wall_time_s"] for k, v in stages.items()},
         "reused": [k for k, v in stages.items() if v.get("reused")],
         "panels": panels,
+        "theory_vs_nets_joint": stages["compare"]["result"]["joint"],
+        "theory_vs_nets_model": stages["compare"]["result"]["model"],
     }
 
 
@@ -249,7 +293,9 @@ def write_run_dataset(out: Path, p: Preset) -> None:
     for spec in p.nets:
         panel = results.open_results(out / f"nets-{spec.knob}")
         parts.append(panel.rename({n: f"{spec.dim}_{n}" for n in panel.data_vars}))
-    merged = xr.merge(parts, join="outer", combine_attrs="drop")
+    compare = results.open_results(out / "compare")
+    parts.append(compare.rename({n: f"compare_{n}" for n in compare.data_vars}))
+    merged = xr.merge(parts, join="outer", combine_attrs="override")
     for name in merged.data_vars:
         if merged[name].dtype.kind == "f" and "nan_meaning" not in merged[name].attrs:
             merged[name].attrs["nan_meaning"] = "outside this variable's own coordinates"

@@ -177,7 +177,6 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
     ]
     for k, spec_n in enumerate(p.nets, start=3):
         net = stages[f"nets-{spec_n.knob}"]["result"]
-        cmp_ = stages[f"compare-{spec_n.knob}"]["result"]
         counts, data = net["nets"], net["dataset"]
         note = ""
         if counts["diverged"] or counts["undefined"] or counts["missing"]:
@@ -216,32 +215,16 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
                 "Cell-mean test accuracy against the spread v of the layer loads.",
             )
         )
-        h, t = cmp_["held_out"], cmp_["training"]
-        cmp_html = image(
-            _png(cmp_["figures"], "compare_"), "Measured and predicted curvature per cell."
-        ) + table(
-            ["cells", "count", "sign agreement of c", "Spearman c", "Spearman v"],
-            [
-                [
-                    "held out (scored)",
-                    h["cells"],
-                    h["sign_agreement_c"],
-                    _fmt(h["spearman_c"]),
-                    _fmt(h["spearman_v"]),
-                ],
-                [
-                    "training (fitted)",
-                    t["cells"],
-                    t["sign_agreement_c"],
-                    _fmt(t["spearman_c"]),
-                    _fmt(t["spearman_v"]),
-                ],
-            ],
-        )
+        compare = stages["compare"]["result"]
+        entry = next(e for e in compare["panels"] if e["knob"] == spec_n.knob)
+        cmp_html = theory_vs_nets_html(entry, compare, spec_n.knob)
         sections += [
             (f"{k}a. Trained nets: {spec_n.knob} panel", nets_html),
             (f"{k}b. Theory vs nets: {spec_n.knob}", cmp_html),
         ]
+    sections.append(
+        ("Theory vs nets: every panel at once", joint_html(stages["compare"]["result"]))
+    )
     timing = [
         [
             name,
@@ -271,3 +254,101 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
         sections,
         f"preset {p.name}; generated {when}; total {wall:.1f} s this run",
     )
+
+
+SCORE_LABELS = (
+    ("agreement", "agreement"),
+    ("kappa", "kappa"),
+    ("spearman_c", "Spearman c"),
+    ("spearman_v", "Spearman v"),
+)
+
+
+def split_table(entry: dict) -> str:
+    """Theory and every baseline on one split, with the theory's permutation p-values."""
+    header = ["predictor", *[label for _, label in SCORE_LABELS]]
+    rows = [
+        ["spring-block model"]
+        + [
+            f"{_fmt(entry['theory'][k], '.2f')} (p {_p(entry['p_value'][k])})"
+            for k, _ in SCORE_LABELS
+        ]
+    ]
+    for name, sc in entry["baselines"].items():
+        won = "" if entry["beats"][name] else " *"
+        rows.append([name.replace("_", " ") + won] + [_fmt(sc[k], ".2f") for k, _ in SCORE_LABELS])
+    return table(header, rows)
+
+
+def fit_table(fit: dict) -> str:
+    rows = []
+    for name, value in fit["parameters"].items():
+        lo, hi = fit["bounds"][name]
+        flag = "ON BOUND" if name in fit["on_bound"] else ""
+        rows.append([name, f"{value:.4g}", f"[{lo:.3g}, {hi:.3g}]", flag])
+    rows.append(["loss (weighted squared residuals)", f"{fit['loss']:.4g}", "", ""])
+    rows.append(["loss of predicting the mean", _fmt(fit["loss_of_the_mean"], ".4g"), "", ""])
+    return table(["fitted parameter", "value", "box", ""], rows)
+
+
+def theory_vs_nets_html(entry: dict, compare: dict, knob: str) -> str:
+    figs = compare["figures"]
+    parts = [
+        f"<p>Model: {html.escape(compare['model']['solver'])}, {compare['model']['blocks']} "
+        f"blocks; p-values from {compare['permutations']} permutations of the cells. Each split "
+        "fits the model on this panel's training cells only; the baselines get the same "
+        "cells. A star marks a baseline the model does not beat on every score.</p><ul>"
+    ]
+    parts += [f"<li>{html.escape(s['sentence'])}</li>" for s in entry["splits"].values()]
+    parts.append("</ul>")
+    for name, s in entry["splits"].items():
+        parts.append(f"<p><b>{html.escape(name.replace('_', ' '))}</b></p>" + split_table(s))
+    if entry["fit"]["on_bound"]:
+        parts.append(
+            "<p><b>Warning:</b> the fit on every cell sits on the bound of "
+            + html.escape(", ".join(entry["fit"]["on_bound"]))
+            + ": the model cannot reach the nets there within its tabulated domain.</p>"
+        )
+    parts.append(fit_table(entry["fit"]))
+    parts.append(
+        image(
+            _png(figs, f"compare_maps_{knob}"),
+            "Measured and held-out predicted normalised curvature.",
+        )
+    )
+    parts.append(
+        image(
+            _png(figs, f"compare_curves_{knob}"),
+            "The model's load curve (dashed, fitted to every cell) over the nets' in each cell.",
+        )
+    )
+    parts.append(
+        image(
+            _png(figs, f"compare_fit_{knob}"),
+            "The fitted friction and noise maps within their bounds.",
+        )
+    )
+    return "".join(parts)
+
+
+def joint_html(compare: dict) -> str:
+    joint = compare["joint"]
+    parts = [
+        "<p>One fit of every panel: a single friction map of alpha, shared asymmetry and time "
+        "scale, one noise map per knob.</p>",
+        fit_table(joint["fit"]),
+    ]
+    if joint["leave_one_panel_out"]:
+        parts.append(
+            "<p><b>Leave one panel out</b>: a panel predicted from the friction fitted on the "
+            "other panels and its own noise map fitted on every other knob column.</p><ul>"
+        )
+        parts += [
+            f"<li>{html.escape(s['sentence'])}</li>" for s in joint["leave_one_panel_out"].values()
+        ]
+        parts.append("</ul>")
+        for knob, s in joint["leave_one_panel_out"].items():
+            parts.append(f"<p>{html.escape(knob)}</p>" + split_table(s))
+    else:
+        parts.append(f"<p>{html.escape(joint.get('leave_one_panel_out_note', ''))}</p>")
+    return "".join(parts)

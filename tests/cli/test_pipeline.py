@@ -12,6 +12,7 @@ import pytest
 import springblock
 from springblock import pipeline
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.numerics.spring.table import TableSpec
 from springblock.params import ParameterError
 from springblock.validation.nets.sweep import SweepSpec
 
@@ -37,7 +38,8 @@ def tiny_preset(tmp_path_factory):
         depth=3,
         width=8,
     )
-    return pipeline.Preset("tiny", model, (nets,))
+    table = TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10)
+    return pipeline.Preset("tiny", model, (nets,), permutations=5, table=table)
 
 
 def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
@@ -48,21 +50,34 @@ def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
     assert "<math" in text and "data:image/png;base64," in text
     assert "http://" not in text.replace("http://www.w3.org/1998/Math/MathML", "")  # offline
     assert "https://" not in text
-    for stage in ("theory", "model", "nets-data-noise", "compare-data-noise"):
+    for stage in ("theory", "model", "nets-data-noise", "compare"):
         assert (tmp_path / "stages" / f"{stage}.json").exists()
     assert first["reused"] == []
-    assert set(first["stages"]) == {"theory", "model", "nets-data-noise", "compare-data-noise"}
+    assert set(first["stages"]) == {"theory", "model", "nets-data-noise", "compare"}
     panel = first["panels"][0]
     assert panel["knob"] == "data-noise" and len(panel["cells"]) == 4
     assert {"alpha", "value", "seed", "test_accuracy", "curvature", "spread", "load_curve"} <= set(
         panel["cells"][0]
     )
     assert set(panel["claims"]) >= {"regimes", "best_in_band", "accuracy_correlations", "seeds"}
+    tvn = panel["theory_vs_nets"]
+    assert set(tvn["fit"]) >= {"parameters", "on_bound", "loss"}
+    for split in ("checkerboard", "leave_one_alpha_out", "leave_one_knob_out"):
+        entry = tvn["splits"][split]
+        assert set(entry) >= {"theory", "baselines", "p_value"}
+        assert set(entry["baselines"]) == {
+            "majority",
+            "alpha_only",
+            "knob_only",
+            "additive",
+            "nearest_neighbour",
+        }
+    assert "leave_one_panel_out" in first["theory_vs_nets_joint"]
     ds = springblock.open_results(tmp_path)  # every stage's arrays in one dataset
     assert ds["data_noise_test_accuracy"].sel(alpha=1.0, data_noise=0.4).dims == ("seed",)
     assert ds["model_curvature"].dims == ("mu_right", "noise")
     second = pipeline.run(tiny_preset, tmp_path, log=logs.append, progress=False)
-    assert set(second["reused"]) == {"theory", "model", "nets-data-noise", "compare-data-noise"}
+    assert set(second["reused"]) == {"theory", "model", "nets-data-noise", "compare"}
     assert "springblock" in text and tiny_preset.nets[0].dataset in text
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

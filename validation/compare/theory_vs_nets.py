@@ -1,277 +1,427 @@
-"""Theory vs trained nets: the spring-block model's prediction of a measured panel.
+"""Theory vs nets that can fail: the spring-block model fitted to trained panels, scored out
+of sample next to theory-free baselines, with permutation p-values.
 
-Reference section 5 (Shi, Pan & Dokmanic, arXiv 2407.19353): compare the sign and size of
-the curvature c and the spread v cell by cell over the noise x nonlinearity grid, with a
-monotone map from (alpha, knob value) to the model's (friction, noise) fitted on part of the
-grid and tested on the rest; report numbers, never impressions.
+Reference section 5 (Shi, Pan & Dokmanic, arXiv 2407.19353): compare the shape of the load
+curves cell by cell over the noise x nonlinearity grid, with a monotone map from (alpha,
+knob value) to the model's (friction, noise) fitted on part of the grid and tested on the
+rest. Here:
 
-The model side is the mean-field flow of model (a) (:mod:`springblock.numerics.spring.flows`, the
-eta -> 0 limit of the authors' map), run for a time T from rest on a chain whose L+1
-elongations match the net's depth-1 layer loads (L = depth - 2), with mu_L = asymmetry mu_R.
-It is tabulated once on a (mu_R, log sigma) grid and interpolated while fitting.
+- the model is the tabulated mean-field flow of model (a)
+  (:mod:`springblock.numerics.spring.table`), one table for every panel, stored in the
+  results store; the maps are those of :mod:`~springblock.validation.compare.fit` (one
+  friction map for all panels, a noise map per knob, shared asymmetry and time scale);
+- per panel, three splits (:mod:`~springblock.validation.compare.splits`): checkerboard,
+  leave-one-alpha-row-out and leave-one-knob-column-out, each fit seeing only that panel's
+  training cells; held-out predictions are pooled and scored
+  (:mod:`~springblock.validation.compare.scores`: three classes with the one tolerance,
+  agreement and Cohen's kappa; Spearman of c and of v, normalised);
+- jointly over the panels of a run, ``leave_one_panel_out``: a whole panel is predicted
+  from the friction map, asymmetry and time scale fitted on the other panels and its own
+  noise map fitted on every other knob column (then the complement), so the shared
+  friction is tested on a panel it never saw;
+- baselines (:mod:`~springblock.validation.compare.baselines`) get exactly the same training
+  cells of every fold and the same scores;
+- the permutation test refits the theory on every fold with the cells' (c, v, standard
+  errors) permuted within each panel, ``permutations`` times; the p-value of a held-out
+  score is (1 + #{permuted >= observed}) / (1 + permutations).
 
-The maps (all monotone by construction; theta are the fitted parameters):
-
-    mu_R(alpha) = exp(theta_0) (1 - alpha)^exp(theta_1)   (alpha = 1, linear net: no friction)
-    sigma(u)    = exp(theta_2) + exp(theta_3) u^exp(theta_4)
-                  (u: the knob value scaled to [0, 1], inverted for batch size)
-    c_net ~ a c_model,  v_net ~ a v_model,  a = exp(theta_5)
-
-fitted by least squares (Nelder-Mead from several starts) on the training cells, a
-checkerboard half of the grid; the other half is held out.
+Every normalisation (the standard-error floor of the weights) is computed on training
+cells only, so changing held-out cells cannot change a fit (tested).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from scipy import interpolate, optimize, stats
 
-from springblock.params import check_int
+from springblock.params import ParameterError, check_int
+from springblock.validation.compare import baselines, cells, fit, scores, splits
 
-ASYMMETRY = 4 / 3  # mu_L / mu_R, the authors' underdamped-notebook ratio
-DURATION = 100.0
-MU_MAX = 0.3
-NOISE_RANGE = (1e-3, 1.0)
+PERMUTATIONS = 200
 
 
 @dataclass(frozen=True)
-class ModelTable:
-    """Mean-field c and v of the chain over a (mu_R, sigma) grid."""
+class Outcome:
+    """Pooled held-out predictions of one split (flat over the panel's cells; NaN where a
+    cell is undefined) and their scores."""
 
-    blocks: int
-    mu: np.ndarray
-    noise: np.ndarray
-    curvature: np.ndarray  # (mu, noise)
-    spread: np.ndarray
-
-    def interpolators(self):
-        grid = (self.mu, np.log(self.noise))
-        kw = {"bounds_error": False, "fill_value": None}
-        return (
-            interpolate.RegularGridInterpolator(grid, self.curvature, **kw),
-            interpolate.RegularGridInterpolator(grid, self.spread, **kw),
-        )
+    c: np.ndarray
+    v: np.ndarray
+    scores: dict
 
 
-def model_table(
-    blocks: int,
-    mu_points: int = 31,
-    noise_points: int = 41,
-    asymmetry: float = ASYMMETRY,
-    duration: float = DURATION,
-) -> ModelTable:
-    """Tabulate the mean-field flow's c and v (one vmapped diffrax call)."""
-    import jax.numpy as jnp
+def default_table_spec(panels):
+    """The table every panel of a comparison shares: a chain of L = depth - 2 blocks (its
+    L + 1 elongations match the depth - 1 layer loads), the model stage's ranges."""
+    from springblock.numerics.spring.table import TableSpec
 
-    from springblock.numerics.spring import flows, statistics
-
-    mu = np.linspace(0.0, MU_MAX, mu_points)
-    noise = np.geomspace(*NOISE_RANGE, noise_points)
-    run = flows.solve(
-        blocks,
-        mu_right=jnp.asarray(mu[:, None]),
-        mu_left=jnp.asarray(asymmetry * mu[:, None]),
-        noise=jnp.asarray(noise[None, :]),
-        duration=duration,
-        saves=1,
-    )
-    s = statistics.load_statistics(run.positions[..., -1, :])
-    return ModelTable(blocks, mu, noise, np.asarray(s.curvature), np.asarray(s.spread))
+    depths = {p.depth for p in panels}
+    if len(depths) != 1:
+        raise ParameterError("out", sorted(depths), "panels of one depth")
+    return TableSpec(blocks=depths.pop() - 2)
 
 
-def knob_coordinate(knob: str, values: np.ndarray) -> np.ndarray:
-    """The knob value scaled to [0, 1] so that larger means noisier."""
-    values = np.asarray(values, float)
-    if knob == "batch-size":
-        return values.min() / values
-    if knob == "learning-rate":
-        return values / values.max()
-    return values
-
-
-def maps(theta: np.ndarray, alphas: np.ndarray, u: np.ndarray):
-    """(mu_R, sigma, scale) of every cell for parameters theta (module docstring)."""
-    mu = math.exp(theta[0]) * np.clip(1.0 - alphas, 0.0, None) ** math.exp(theta[1])
-    sigma = math.exp(theta[2]) + math.exp(theta[3]) * u ** math.exp(theta[4])
-    return mu, sigma, math.exp(theta[5])
-
-
-def checkerboard(shape: tuple[int, int]) -> np.ndarray:
-    """True on the training half of the (alpha, value) grid."""
-    i, j = np.indices(shape)
-    return (i + j) % 2 == 0
-
-
-def compare(
-    knob: str,
-    alphas,
-    values,
-    curvature: np.ndarray,
-    spread: np.ndarray,
-    depth: int,
-    table: ModelTable | None = None,
-    starts: int = 12,
-    seed: int = 0,
-) -> dict:
-    """Fit the maps on the training half, predict the held-out half, score both.
-
-    ``curvature`` and ``spread`` are cell means over seeds, dims (alpha, value).
-    """
-    starts = check_int("starts", starts, 1, 10_000)
-    alphas, values = np.asarray(alphas, float), np.asarray(values, float)
-    table = table or model_table(depth - 2)
-    c_of, v_of = table.interpolators()
-    A, U = np.meshgrid(alphas, knob_coordinate(knob, values), indexing="ij")
-    train = checkerboard(A.shape)
-    if not (np.all(np.isfinite(curvature)) and np.all(np.isfinite(spread))):
-        raise ValueError("every cell needs a finite mean curvature and spread")
-    c_scale = np.std(curvature[train]) or 1.0
-    v_scale = np.std(spread[train]) or 1.0
-
-    def predict(theta):
-        mu, sigma, scale = maps(theta, A, U)
-        points = np.stack(
-            [
-                np.clip(mu, table.mu[0], table.mu[-1]),
-                np.log(np.clip(sigma, table.noise[0], table.noise[-1])),
-            ],
-            -1,
-        )
-        return scale * c_of(points), scale * v_of(points)
-
-    def loss(theta):
-        c_pred, v_pred = predict(theta)
-        r = np.concatenate(
-            [((c_pred - curvature) / c_scale)[train], ((v_pred - spread) / v_scale)[train]]
-        )
-        return float(np.sum(r**2))
-
-    rng = np.random.default_rng(seed)
-    best = None
-    for _ in range(starts):
-        theta0 = np.array(
-            [
-                math.log(rng.uniform(0.02, MU_MAX)),
-                rng.normal(0, 0.5),
-                math.log(rng.uniform(1e-3, 0.05)),
-                math.log(rng.uniform(0.01, 0.5)),
-                rng.normal(0, 0.5),
-                math.log(rng.uniform(0.5, 20)),
-            ]
-        )
-        fit = optimize.minimize(
-            loss,
-            theta0,
-            method="Nelder-Mead",
-            options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-10},
-        )
-        if best is None or fit.fun < best.fun:
-            best = fit
-    assert best is not None  # starts >= 1 (checked above)
-    c_pred, v_pred = predict(best.x)
-    mu, sigma, scale = maps(best.x, A, U)
-
-    def scores(mask):
-        ok = mask & ~np.isnan(curvature)
-        sign = float(np.mean(np.sign(c_pred[ok]) == np.sign(curvature[ok])))
-        rho_c = stats.spearmanr(c_pred[ok], curvature[ok]).statistic
-        rho_v = stats.spearmanr(v_pred[ok], spread[ok]).statistic
-        return {
-            "cells": int(ok.sum()),
-            "sign_agreement_c": sign,
-            "spearman_c": _finite(rho_c),
-            "spearman_v": _finite(rho_v),
-        }
-
+def _cells_dict(flat, mask, obs_c=None, obs_v=None) -> dict:
+    c = flat.c if obs_c is None else obs_c
+    v = flat.v if obs_v is None else obs_v
     return {
-        "model": {
-            "blocks": table.blocks,
-            "asymmetry": ASYMMETRY,
-            "duration": DURATION,
-            "solver": "mean-field flow of model (a) (numerics.flows)",
-        },
-        "theta": best.x.tolist(),
-        "fit_loss": float(best.fun),
-        "mu": mu.tolist(),
-        "noise": sigma.tolist(),
-        "scale": scale,
-        "predicted_curvature": c_pred.tolist(),
-        "predicted_spread": v_pred.tolist(),
-        "held_out": scores(~train),
-        "training": scores(train),
+        "row": flat.row[mask],
+        "col": flat.col[mask],
+        "alpha": flat.alpha[mask],
+        "u": flat.u[mask],
+        "c": c[mask],
+        "v": v[mask],
+        "c_se": flat.c_se[mask],
+        "v_se": flat.v_se[mask],
     }
 
 
-def _finite(x) -> float | None:
-    x = float(x)
-    return None if math.isnan(x) else x
+def _permutations(flat, count: int, seed: int) -> np.ndarray:
+    """(count + 1, n) index maps: the identity, then permutations of the defined cells
+    within each panel."""
+    rng = np.random.default_rng([seed, 7])
+    out = [np.arange(flat.n)]
+    for _ in range(count):
+        index = np.arange(flat.n)
+        for k in np.unique(flat.panel):
+            chosen = np.flatnonzero((flat.panel == k) & flat.defined)
+            index[chosen] = rng.permutation(chosen)
+        out.append(index)
+    return np.array(out)
 
 
-def check_panel(out) -> None:
-    """Refuse (ParameterError naming ``out``) a directory that holds no finished sweep, a
+def _data(flat, perms):
+    """Observed arrays (P, n) under each index map."""
+    return tuple(getattr(flat, name)[perms] for name in ("c", "v", "c_se", "v_se"))
+
+
+def _p_values(observed: dict, null: list[dict]) -> dict:
+    out = {}
+    for name in scores.SCORES:
+        x = scores.value(observed, name)
+        others = np.array([scores.value(n, name) for n in null])
+        out[name] = float((1 + np.sum(others >= x - 1e-12)) / (1 + len(others)))
+    return out
+
+
+def _sentence(split: str, entry: dict) -> str:
+    t = entry["theory"]
+    beaten = [name for name, won in entry["beats"].items() if won]
+    lost = [name for name, won in entry["beats"].items() if not won]
+    fmt = lambda x: "n/a" if x is None else f"{x:.2f}"  # noqa: E731
+    head = (
+        f"{split}: agreement {fmt(t['agreement'])}, kappa {fmt(t['kappa'])} (p = "
+        f"{entry['p_value']['kappa']:.3f}), Spearman c {fmt(t['spearman_c'])}, v "
+        f"{fmt(t['spearman_v'])} over {t['cells']} held-out cells"
+    )
+    if not lost:
+        return head + "; the theory beats every baseline."
+    return (
+        head
+        + f"; it does not beat {', '.join(lost)}"
+        + (f" (it beats {', '.join(beaten)})." if beaten else " (nor any other baseline).")
+    )
+
+
+def _split_entry(split, theory: Outcome, null: list[dict], base: dict, permutations: int) -> dict:
+    entry = {
+        "theory": theory.scores,
+        "baselines": base,
+        "p_value": _p_values(theory.scores, null),
+        "permutations": permutations,
+        "beats": {name: scores.beats(theory.scores, b) for name, b in base.items()},
+    }
+    entry["beats_every_baseline"] = all(entry["beats"].values())
+    entry["sentence"] = _sentence(split, entry)
+    return entry
+
+
+def _fit_entry(lay, flat, fits_theta, loss, converged, mask) -> dict:
+    values = lay.values(fits_theta)
+    on_bound = lay.on_bound(fits_theta)
+    loss_mean = (
+        _constant_loss(flat, mask, flat.c[mask].mean(), flat.v[mask].mean()) if mask.any() else None
+    )
+    return {
+        "parameters": dict(zip(lay.names, values.tolist(), strict=True)),
+        "bounds": {n: [lo, hi] for n, lo, hi in zip(lay.names, lay.lower, lay.upper, strict=True)},
+        "on_bound": on_bound,
+        "loss": float(loss),
+        "loss_of_the_mean": loss_mean,
+        "loss_note": "null: no cell with a defined shape to fit" if loss_mean is None else "",
+        "cells": int(mask.sum()),
+        "converged": bool(converged),
+    }
+
+
+def _constant_loss(flat, mask, c0, v0) -> float:
+    """The loss (same weights as the fit) of predicting the mean c and v everywhere."""
+    total = 0.0
+    for obs, se, x0 in ((flat.c, flat.c_se, c0), (flat.v, flat.v_se, v0)):
+        finite = mask & np.isfinite(se)
+        floor = float(np.median(se[finite])) if finite.any() else 1.0
+        floor = floor if floor > 0 else 1.0
+        scale = np.sqrt(np.where(np.isfinite(se), se, 0.0) ** 2 + floor**2)
+        total += float(np.sum(((x0 - obs[mask]) / scale[mask]) ** 2))
+    return total
+
+
+def evaluate_panel(panel: cells.PanelCells, table, permutations: int = PERMUTATIONS, seed: int = 0):
+    """The theory's fit and its three splits on one panel (module docstring)."""
+    flat = fit.flatten([panel])
+    lay = fit.layout(table, [panel])
+    defined = flat.defined
+    perms = _permutations(flat, permutations, seed)
+    fold_masks = [
+        (name, held.ravel()) for name in splits.SPLITS for held in splits.folds(name, panel.grid)
+    ]
+    F, P = len(fold_masks), len(perms)
+    train = np.array([~held & defined for _, held in fold_masks])  # (F, n)
+    c, v, c_se, v_se = _data(flat, perms)  # (P, n)
+    masks = np.repeat(train, P, axis=0)  # problem index = f * P + p
+    tile = lambda x: np.tile(x, (F, 1))  # noqa: E731
+    fits = fit.fit_many(
+        flat, lay, table, masks, tile(c), tile(v), tile(c_se), tile(v_se), seed=seed
+    )
+    c_hat, v_hat, _ = fit.predictions(fits.theta, flat, lay, table)
+    full = fit.fit_many(flat, lay, table, defined[None], seed=seed)
+    c_full, v_full, d_full = fit.predictions(full.theta, flat, lay, table)
+    out = {
+        "knob": panel.knob,
+        "fit": _fit_entry(lay, flat, full.theta[0], full.loss[0], full.converged[0], defined),
+        "fits_converged": float(np.mean(fits.converged)),
+        "splits": {},
+    }
+    predictions = {"full": (c_full[0], v_full[0], d_full[0])}
+    for split in splits.SPLITS:
+        members = [f for f, (name, _) in enumerate(fold_masks) if name == split]
+        pooled = []
+        for p in range(P):
+            cp, vp = np.full(flat.n, np.nan), np.full(flat.n, np.nan)
+            for f in members:
+                held = fold_masks[f][1] & defined
+                cp[held], vp[held] = c_hat[f * P + p][held], v_hat[f * P + p][held]
+            pooled.append((cp, vp))
+        scored = [
+            scores.score(cp[defined], vp[defined], c[p][defined], v[p][defined])
+            for p, (cp, vp) in enumerate(pooled)
+        ]
+        theory = Outcome(pooled[0][0], pooled[0][1], scored[0])
+        base = {}
+        for name in baselines.NAMES:
+            bc, bv = np.full(flat.n, np.nan), np.full(flat.n, np.nan)
+            for f in members:
+                held = fold_masks[f][1] & defined
+                tr = ~fold_masks[f][1] & defined
+                bc[held], bv[held] = baselines.predict(
+                    name, _cells_dict(flat, tr), _cells_dict(flat, held)
+                )
+            base[name] = scores.score(bc[defined], bv[defined], flat.c[defined], flat.v[defined])
+        out["splits"][split] = _split_entry(split, theory, scored[1:], base, permutations)
+        predictions[split] = (theory.c, theory.v)
+    return out, predictions, (flat, lay)
+
+
+def evaluate_joint(panels, table, permutations: int = PERMUTATIONS, seed: int = 0) -> dict:
+    """One fit of all panels (a shared friction map) and ``leave_one_panel_out``."""
+    flat = fit.flatten(panels)
+    lay = fit.layout(table, panels)
+    defined = flat.defined
+    full = fit.fit_many(flat, lay, table, defined[None], seed=seed)
+    out = {
+        "fit": _fit_entry(lay, flat, full.theta[0], full.loss[0], full.converged[0], defined),
+        "leave_one_panel_out": {},
+    }
+    if len(panels) < 2:
+        out["leave_one_panel_out_note"] = "one panel: no other panel to transfer the friction from"
+        return out
+    perms = _permutations(flat, permutations, seed)
+    P = len(perms)
+    c, v, c_se, v_se = _data(flat, perms)
+    for k, panel in enumerate(panels):
+        mine = flat.panel == k
+        stage1 = fit.fit_many(
+            flat, lay, table, np.tile(defined & ~mine, (P, 1)), c, v, c_se, v_se, seed=seed
+        )
+        free = lay.of_panel(k)
+        grid_cols = flat.col
+        preds_c = np.full((P, flat.n), np.nan)
+        preds_v = np.full((P, flat.n), np.nan)
+        base_c = {name: np.full(flat.n, np.nan) for name in baselines.NAMES}
+        base_v = {name: np.full(flat.n, np.nan) for name in baselines.NAMES}
+        for parity in (0, 1):
+            train = mine & defined & (grid_cols % 2 == parity)
+            held = mine & defined & (grid_cols % 2 != parity)
+            stage2 = fit.fit_many(
+                flat,
+                lay,
+                table,
+                np.tile(train, (P, 1)),
+                c,
+                v,
+                c_se,
+                v_se,
+                fixed=stage1.theta,
+                free=free,
+                seed=seed,
+            )
+            ch, vh, _ = fit.predictions(stage2.theta, flat, lay, table)
+            preds_c[:, held], preds_v[:, held] = ch[:, held], vh[:, held]
+            for name in baselines.NAMES:
+                bc, bv = baselines.predict(name, _cells_dict(flat, train), _cells_dict(flat, held))
+                base_c[name][held], base_v[name][held] = bc, bv
+        scored_mask = mine & defined
+        scored = [
+            scores.score(
+                preds_c[p][scored_mask],
+                preds_v[p][scored_mask],
+                c[p][scored_mask],
+                v[p][scored_mask],
+            )
+            for p in range(P)
+        ]
+        base = {
+            name: scores.score(
+                base_c[name][scored_mask],
+                base_v[name][scored_mask],
+                flat.c[scored_mask],
+                flat.v[scored_mask],
+            )
+            for name in baselines.NAMES
+        }
+        theory = Outcome(preds_c[0], preds_v[0], scored[0])
+        out["leave_one_panel_out"][panel.knob] = _split_entry(
+            f"leave_one_panel_out ({panel.knob})", theory, scored[1:], base, permutations
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- on disk
+
+
+def check_panel(out, flag: str = "out") -> None:
+    """Refuse (ParameterError naming ``flag``) a directory that holds no finished sweep, a
     sweep with missing nets, or one with a cell without any ok net."""
-    from pathlib import Path
-
     import springblock
-    from springblock.params import ParameterError
     from springblock.validation.nets import sweep
 
     try:
         nets = springblock.open_results(Path(out))
     except FileNotFoundError:
         raise ParameterError(
-            "out", str(out), "a directory holding a finished `springblock nets sweep`"
+            flag, str(out), "a directory holding a finished `springblock nets sweep`"
         ) from None
     if nets.attrs.get("kind") != "nets-sweep":
-        raise ParameterError("out", str(out), "the results of `springblock nets sweep`")
+        raise ParameterError(flag, str(out), "the results of `springblock nets sweep`")
     counts = sweep.counts(nets)
     if counts["missing"]:
         raise ParameterError(
-            "out",
+            flag,
             str(out),
             f"a complete sweep ({counts['missing']} nets are missing: rerun the sweep)",
         )
     empty = int((nets["cell_n_ok"] == 0).sum())
     if empty:
         raise ParameterError(
-            "out", str(out), f"a sweep with an ok net in every cell ({empty} cells have none)"
+            flag, str(out), f"a sweep with an ok net in every cell ({empty} cells have none)"
         )
 
 
-def run_compare(out, starts: int = 12) -> dict:
-    """Theory vs nets on the finished panel in ``out``; writes ``out/compare/``."""
-    from pathlib import Path
-
+def load_panels(dirs) -> list[cells.PanelCells]:
     import springblock
-    from springblock import results
-    from springblock.plotting import save
-    from springblock.validation.nets import plots
 
-    check_panel(out)
-    nets = springblock.open_results(Path(out))
-    spec = nets.attrs["spec"]
-    dim = nets.attrs["knob_dim"]
-    c = nets["cell_curvature_mean"].values
-    v = nets["cell_spread_mean"].values
-    result = compare(
-        spec["knob"], spec["alphas"], spec["values"], c, v, spec["depth"], starts=starts
+    for d in dirs:
+        check_panel(d)
+    panels = [cells.from_results(springblock.open_results(Path(d))) for d in dirs]
+    knobs = [p.knob for p in panels]
+    if len(set(knobs)) != len(knobs):
+        raise ParameterError("out", [str(d) for d in dirs], "panels of different knobs")
+    return panels
+
+
+def run_compare(
+    dirs,
+    target: Path | None = None,
+    permutations: int = PERMUTATIONS,
+    seed: int = 0,
+    store: Path | None = None,
+    log=None,
+    table_spec=None,
+) -> dict:
+    """Compare the theory with the finished panels in ``dirs`` (a directory or a list);
+    write ``target`` (default: ``<first dir>/compare``) as a results directory. The model
+    table (``table_spec``, default :func:`default_table_spec`) is kept in the results store
+    ``store`` (default ``<first dir>/store``)."""
+    from springblock import results
+    from springblock.numerics.spring import table as tables
+    from springblock.plotting import save
+    from springblock.validation.compare import plots
+
+    dirs = [Path(dirs)] if isinstance(dirs, str | Path) else [Path(d) for d in dirs]
+    permutations = check_int("permutations", permutations, 1, 100_000)
+    panels = load_panels(dirs)
+    spec = table_spec or default_table_spec(panels)
+    if spec.blocks != panels[0].depth - 2:
+        raise ParameterError("blocks", spec.blocks, f"depth - 2 = {panels[0].depth - 2}")
+    table = tables.load_or_tabulate(spec, store or dirs[0] / "store", log)
+    target = Path(target) if target is not None else dirs[0] / "compare"
+    per_panel, figures, datasets = [], [], []
+    for panel in panels:
+        entry, predictions, _ = evaluate_panel(panel, table, permutations, seed)
+        for name in entry["fit"]["on_bound"]:
+            if log is not None:
+                log(f"[compare {panel.knob}] warning: the fitted {name} sits on its bound")
+        per_panel.append(entry)
+        figures += save(plots.maps_figure(panel, predictions), target, f"compare_maps_{panel.knob}")
+        figures += save(
+            plots.curves_figure(panel, predictions), target, f"compare_curves_{panel.knob}"
+        )
+        figures += save(plots.maps_of_fit(entry, table, panel), target, f"compare_fit_{panel.knob}")
+        datasets.append(plots.predictions_dataset(panel, predictions))
+    joint = evaluate_joint(panels, table, permutations, seed)
+    result = {
+        "model": {
+            "name": "a",
+            "solver": "mean-field flow of model (a) (numerics.spring.flows, Kvaerno5), tabulated",
+            "table": spec.to_json(),
+            "blocks": spec.blocks,
+        },
+        "permutations": permutations,
+        "panels": per_panel,
+        "joint": joint,
+        "figures": figures,
+    }
+    import xarray as xr
+
+    ds = xr.merge(datasets, combine_attrs="override")
+    ds.attrs = results.provenance_attrs(
+        "theory-vs-nets", {"panels": [str(d) for d in dirs], "permutations": permutations}
     )
-    result["knob"] = spec["knob"]
-    target = Path(out) / "compare"
-    names = [str(n) for n in nets.data_vars if str(n).startswith("cell_")]
-    cells = nets[names].rename({n: n[len("cell_") :] for n in names}).assign_attrs(knob_dim=dim)
-    result["figures"] = save(
-        plots.maps_figure(
-            cells,
-            spec["knob"],
-            predicted=np.array(result["predicted_curvature"]),
-            title="predicted map: raw c of the model (not normalised)",
-        ),
-        target,
-        f"compare_{spec['knob']}",
-    )
-    results.write_results(target, result)
+    results.write_results(target, result, ds)
     return result
+
+
+def summary_lines(result: dict) -> list[str]:
+    """The comparison in plain sentences: per panel the fit and every split, then the
+    joint leave-one-panel-out."""
+    lines = [
+        f"spring-block model ({result['model']['solver']}, {result['model']['blocks']} blocks) vs "
+        f"nets; p-values from {result['permutations']} permutations"
+    ]
+    for entry in result["panels"]:
+        f = entry["fit"]
+        bound = f" ON ITS BOUND: {', '.join(f['on_bound'])}" if f["on_bound"] else ""
+        lines.append(
+            f"[{entry['knob']}] fit on all {f['cells']} cells: loss {f['loss']:.4g} (predicting "
+            f"the mean: {f['loss_of_the_mean'] or float('nan'):.4g}){bound}"
+        )
+        lines += [f"[{entry['knob']}] {s['sentence']}" for s in entry["splits"].values()]
+    joint = result["joint"]
+    for s in joint["leave_one_panel_out"].values():
+        lines.append(f"[joint] {s['sentence']}")
+    if "leave_one_panel_out_note" in joint:
+        lines.append(f"[joint] {joint['leave_one_panel_out_note']}")
+    lines.append(f"figures: {result['figures'][0]} ...")
+    return lines

@@ -58,6 +58,11 @@ DEFAULT_EPOCHS = 100
 MEASURES = ("pinv", "trace")
 OPTIMIZERS = ("adam", "sgd", "sgld")
 
+#: A net's load-curve shape (loads as fractions of the total) is defined only when it
+#: gained at least this much separation, D_0 - D_last in nats: below it the fractions
+#: divide by almost nothing (a net at data noise 0.8 gains ~0.01 and gives c / total ~ 20).
+MIN_TOTAL_LOAD = 0.1
+
 #: Every net's status in the labelled results (``status`` variable, int8 codes).
 STATUSES = ("ok", "diverged", "undefined", "missing")
 
@@ -404,11 +409,13 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
     d, v, c, total = (
         np.where(ok.reshape(ok.shape + (1,) * (a.ndim - 3)), a, np.nan) for a in (d, v, c, total)
     )
-    positive = np.where(total > 0, total, 1.0)
-    normalised = np.where(total > 0, c / positive, np.nan)
-    normalised_spread = np.where(total > 0, v / positive, np.nan)
+    gained = total >= MIN_TOTAL_LOAD
+    positive = np.where(gained, total, 1.0)
+    normalised = np.where(gained, c / positive, np.nan)
+    normalised_spread = np.where(gained, v / positive, np.nan)
 
     net = ("alpha", spec.dim, "seed")
+    no_shape = f", or where the total load is below {MIN_TOTAL_LOAD} (no separation gained)"
     not_ok = "NaN where the net's status is not 'ok' (diverged, undefined or missing)"
     missing = "NaN where the net is missing (not trained yet) or diverged"
 
@@ -443,13 +450,13 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
             "normalised_curvature": var(
                 net,
                 normalised,
-                not_ok + ", or where the total load is <= 0 (no separation gained)",
+                not_ok + no_shape,
                 long_name="c / (D_0 - D_last)",
             ),
             "normalised_spread": var(
                 net,
                 normalised_spread,
-                not_ok + ", or where the total load is <= 0 (no separation gained)",
+                not_ok + no_shape,
                 long_name="v / (D_0 - D_last): the spread of the loads as fractions of the total",
             ),
             "weight_change": var((*net, "linear"), arrays["weight_change"], missing),

@@ -39,6 +39,8 @@ SPEC_OPTIONS = (
 
 def register(groups) -> None:
     """Add the ``nets`` command group to the top-level subparsers ``groups``."""
+    from springblock.numerics.spring.table import MODELS
+    from springblock.validation.compare.theory_vs_nets import PERMUTATIONS
     from springblock.validation.nets.data import ALLOWED
     from springblock.validation.nets.sweep import KNOBS, MEASURES, OPTIMIZERS, SweepSpec
 
@@ -126,10 +128,14 @@ def register(groups) -> None:
 
     cp = sub.add_parser(
         "compare",
-        help="spring-block theory vs a finished sweep",
-        description="Fit monotone maps from (alpha, knob value) to the model's (friction, "
-        "noise) on half of the cells (checkerboard) and score the predicted curvature and "
-        "spread on the other half. Refuses a sweep with missing nets or empty cells.",
+        help="spring-block theory vs finished sweeps: out-of-sample scores, baselines, p-values",
+        description="Fit the spring-block model (the tabulated mean-field flow of model (a)) "
+        "to finished panels through bounded monotone maps (one friction map of alpha for "
+        "every panel, a noise map per knob, shared asymmetry and time scale), score its "
+        "held-out predictions on three splits (checkerboard, leave one alpha row out, leave "
+        "one knob column out) and, with several panels, leave one panel out; next to five "
+        "theory-free baselines on the same splits, with permutation p-values. Refuses a "
+        "sweep with missing nets or empty cells. Writes DIR/compare/.",
     )
     cp.add_argument(
         "--out",
@@ -138,7 +144,28 @@ def register(groups) -> None:
         required=True,
         help="the directory of a finished `springblock nets sweep`",
     )
-    cp.add_argument("--starts", type=parse_int, help="fit restarts (default 12)")
+    cp.add_argument(
+        "--also",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        default=(),
+        help="more finished panels (other knobs) fitted jointly: one shared friction map",
+    )
+    cp.add_argument(
+        "--model",
+        choices=MODELS,
+        help=f"the spring-block model tabulated (default {MODELS[0]}: the mean-field flow of "
+        "model (a))",
+    )
+    cp.add_argument(
+        "--permutations",
+        type=parse_int,
+        help=f"refits with the cells permuted, for the p-values (default {PERMUTATIONS})",
+    )
+    cp.add_argument(
+        "--seed", type=parse_int, help="seed of the permutations and starts (default 0)"
+    )
     cp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     cp.set_defaults(configure=configure_compare, execute=execute_compare)
 
@@ -194,31 +221,28 @@ def configure_compare(args):
     from springblock.params import check_int
     from springblock.validation.compare import theory_vs_nets
 
-    starts = 12 if args.starts is None else check_int("starts", args.starts, 1, 10_000)
-    theory_vs_nets.check_panel(args.out)
-    return args.out, starts
+    permutations = check_int(
+        "permutations",
+        theory_vs_nets.PERMUTATIONS if args.permutations is None else args.permutations,
+        1,
+        100_000,
+    )
+    seed = check_int("seed", 0 if args.seed is None else args.seed, 0, 2**31 - 1)
+    dirs = [args.out, *args.also]
+    for d in dirs:
+        theory_vs_nets.check_panel(d, "out" if d == args.out else "also")
+    theory_vs_nets.load_panels(dirs)  # one depth, distinct knobs
+    return {"panels": dirs, "permutations": permutations, "seed": seed, "model": args.model or "a"}
 
 
 def execute_compare(config, args) -> int:
     from springblock.validation.compare import theory_vs_nets
 
-    out, starts = config
-    result = theory_vs_nets.run_compare(out, starts)
-    h, t = result["held_out"], result["training"]
-
-    def fmt(x):
-        return "n/a" if x is None else f"{x:.2f}"
-
-    text = "\n".join(
-        [
-            f"spring-block model vs nets, {result['knob']} panel "
-            f"(maps fitted on {t['cells']} cells, scored on {h['cells']} held-out cells)",
-            f"held out: sign agreement of c {h['sign_agreement_c']:.1%}, Spearman c "
-            f"{fmt(h['spearman_c'])}, Spearman v {fmt(h['spearman_v'])}",
-            f"training: sign agreement of c {t['sign_agreement_c']:.1%}, Spearman c "
-            f"{fmt(t['spearman_c'])}, Spearman v {fmt(t['spearman_v'])}",
-            f"figure: {result['figures'][0]}",
-        ]
+    result = theory_vs_nets.run_compare(
+        config["panels"],
+        permutations=config["permutations"],
+        seed=config["seed"],
+        log=lambda m: log(args, m),
     )
-    emit(args, result, text)
+    emit(args, result, "\n".join(theory_vs_nets.summary_lines(result)))
     return 0

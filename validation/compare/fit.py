@@ -1,0 +1,354 @@
+"""Fitting the spring-block model to trained nets: bounded monotone maps, weighted least
+squares, many fits in one compiled call.
+
+The claim checked (reference section 5) is that the model, with friction set by the
+nonlinearity and noise set by the knob, reproduces the nets' phase diagram. A cell of
+panel k at LeakyReLU slope alpha, knob coordinate u and protocol time factor f
+(:mod:`~springblock.validation.compare.cells`) gets the model of the tabulated grid
+(:mod:`springblock.numerics.spring.table`) at
+
+    mu_R = m (1 - alpha)^p                         friction: one map for every panel
+    log sigma = a_k + b_k (log sigma_max - a_k) u^(q_k)   noise: one map per knob
+    mu_L / mu_R = r,   T = T0 f                    asymmetry and time scale: shared
+
+with every parameter confined to a box by the transform lo + (hi - lo) sigmoid(theta), so
+the maps are monotone (friction falls with alpha to 0 at the linear net, noise rises with
+u) and stay inside the tabulated domain by construction: nothing is clipped inside the
+loss. The boxes: m in [0, mu_max], p and q in [1/4, 4], r over the table's asymmetries,
+a over the table's log noise, b in [0, 1], and log T0 such that T0 f stays inside the
+table's times for every f of the panels. A fitted parameter within 1e-3 (in sigmoid units)
+of its box's edge is reported as *on its bound*.
+
+The loss is the sum over the training cells of squared residuals of the normalised
+curvature and spread, each divided by sqrt(se^2 + s0^2): se the cell's standard error over
+seeds and s0 the median standard error over the training cells (so a cell with one seed
+or a tiny standard error does not dominate; nothing about held-out cells enters). It is
+minimised by Levenberg-Marquardt (optimistix) from several starts, vmapped over every
+(fold, permutation, start) problem.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from springblock.params import ParameterError
+
+SHARED = ("friction", "friction_exponent", "asymmetry", "log_time_scale")
+PER_PANEL = ("log_noise_low", "noise_rise", "noise_exponent")
+EXPONENT_RANGE = (0.25, 4.0)
+ON_BOUND = 1e-3
+STARTS = 4
+MAX_STEPS = 60
+#: Problems per compiled call (the last chunk is padded by repeating problems).
+CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Flat:
+    """Every cell of every panel in one flat array (length n)."""
+
+    panel: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    alpha: np.ndarray
+    u: np.ndarray
+    log_f: np.ndarray
+    c: np.ndarray
+    c_se: np.ndarray
+    v: np.ndarray
+    v_se: np.ndarray
+    defined: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.panel.size)
+
+
+def flatten(panels) -> Flat:
+    parts: dict[str, list] = {name: [] for name in Flat.__dataclass_fields__}
+    for k, cells in enumerate(panels):
+        rows, cols = np.indices(cells.grid)
+        parts["panel"].append(np.full(rows.size, k))
+        parts["row"].append(rows.ravel())
+        parts["col"].append(cols.ravel())
+        parts["alpha"].append(cells.alphas[rows].ravel())
+        parts["u"].append(cells.u[cols].ravel())
+        parts["log_f"].append(cells.log_time_factor[cols].ravel())
+        for name in ("c", "c_se", "v", "v_se"):
+            parts[name].append(getattr(cells, name).ravel())
+        parts["defined"].append(cells.defined.ravel())
+    return Flat(**{k: np.concatenate(v) for k, v in parts.items()})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Names and boxes of the parameters: the shared ones, then three per panel."""
+
+    knobs: tuple[str, ...]
+    names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+    def shared(self) -> np.ndarray:
+        return np.array(
+            [not any(name.endswith(f"[{k}]") for k in self.knobs) for name in self.names]
+        )
+
+    def of_panel(self, k: int) -> np.ndarray:
+        return np.array([name.endswith(f"[{self.knobs[k]}]") for name in self.names])
+
+    def values(self, theta: np.ndarray) -> np.ndarray:
+        """Bounded parameter values of unconstrained ``theta`` (..., size)."""
+        return self.lower + (self.upper - self.lower) / (1.0 + np.exp(-np.asarray(theta)))
+
+    def on_bound(self, theta: np.ndarray) -> list[str]:
+        s = 1.0 / (1.0 + np.exp(-np.asarray(theta)))
+        return [n for n, x in zip(self.names, s, strict=True) if x < ON_BOUND or x > 1 - ON_BOUND]
+
+
+def layout(table, panels) -> Layout:
+    """The parameter boxes for these panels on this table (module docstring)."""
+    s = table.spec
+    log_f = np.concatenate([p.log_time_factor for p in panels])
+    lo_t = np.log(s.time_min) - log_f.min()
+    hi_t = np.log(s.time_max) - log_f.max()
+    if not lo_t < hi_t:
+        raise ParameterError(
+            "time_max",
+            s.time_max,
+            "a table spanning the protocol's time factors "
+            f"(x{np.exp(log_f.max() - log_f.min()):.3g})",
+        )
+    names = list(SHARED)
+    lower = [0.0, EXPONENT_RANGE[0], s.asymmetry_min, lo_t]
+    upper = [s.mu_max, EXPONENT_RANGE[1], s.asymmetry_max, hi_t]
+    for cells in panels:
+        names += [f"{n}[{cells.knob}]" for n in PER_PANEL]
+        lower += [np.log(s.noise_min), 0.0, EXPONENT_RANGE[0]]
+        upper += [np.log(s.noise_max), 1.0, EXPONENT_RANGE[1]]
+    return Layout(tuple(p.knob for p in panels), tuple(names), np.array(lower), np.array(upper))
+
+
+def _safe_power(base, exponent):
+    """base^exponent for base >= 0 with a finite gradient at base = 0 (where it is 0)."""
+    import jax.numpy as jnp
+
+    positive = base > 0
+    return jnp.where(positive, jnp.power(jnp.where(positive, base, 1.0), exponent), 0.0)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The arrays every fit of one comparison shares, passed to compiled code as arguments
+    (not baked in as constants), so one compilation serves every call of the same shape."""
+
+    geometry: tuple  # panel index, alpha, u, log f: (n,) each
+    lower: np.ndarray
+    upper: np.ndarray
+    values: np.ndarray  # the table's elongation fractions
+    origin: np.ndarray
+    step: np.ndarray
+    log_noise_max: float
+    panels: int
+
+
+def problem(flat: Flat, lay: Layout, table) -> Problem:
+    origin, step = table.grid
+    return Problem(
+        (flat.panel, flat.alpha, flat.u, flat.log_f),
+        lay.lower,
+        lay.upper,
+        table.elongations,
+        origin,
+        step,
+        float(np.log(table.spec.noise_max)),
+        len(lay.knobs),
+    )
+
+
+def _predict(theta, geometry, lower, upper, values, origin, step, log_noise_max, panels):
+    import jax
+    import jax.numpy as jnp
+
+    from springblock.numerics.spring.table import interpolate
+
+    panel, alpha, u, log_f = geometry
+    p = lower + (upper - lower) * jax.nn.sigmoid(theta)
+    m, exponent, r, log_t0 = p[0], p[1], p[2], p[3]
+    per = p[4:].reshape(panels, 3)[panel]
+    a, b, q = per[:, 0], per[:, 1], per[:, 2]
+    mu = m * _safe_power(1.0 - alpha, exponent)
+    log_sigma = a + b * (log_noise_max - a) * _safe_power(u, q)
+    d = interpolate(values, origin, step, mu, log_sigma, r, log_t0 + log_f)
+    return d[:, 0] - d[:, -1], jnp.std(d, axis=-1), d
+
+
+def predict(theta, flat: Flat, lay: Layout, table):
+    """(normalised c, normalised v, elongation fractions (n, L+1)) of every cell (jax)."""
+    pr = problem(flat, lay, table)
+    return _predict(theta, *_arguments(pr), panels=pr.panels)
+
+
+def _arguments(pr: Problem):
+    import jax.numpy as jnp
+
+    return (
+        tuple(jnp.asarray(g) for g in pr.geometry),
+        jnp.asarray(pr.lower),
+        jnp.asarray(pr.upper),
+        jnp.asarray(pr.values),
+        jnp.asarray(pr.origin),
+        jnp.asarray(pr.step),
+        pr.log_noise_max,
+    )
+
+
+def _floor(se, mask):
+    """The median standard error over the training cells (NaN ones left out); 1 when none
+    is finite and positive."""
+    import jax.numpy as jnp
+
+    usable = mask & jnp.isfinite(se)
+    median = jnp.nanmedian(jnp.where(usable, se, jnp.nan))
+    return jnp.where(usable.any() & (median > 0), median, 1.0)
+
+
+def _residuals(theta, c, v, c_se, v_se, mask, args, panels):
+    import jax.numpy as jnp
+
+    c_hat, v_hat, _ = _predict(theta, *args, panels=panels)
+    parts = []
+    for pred, obs, se in ((c_hat, c, c_se), (v_hat, v, v_se)):
+        floor = _floor(se, mask)
+        scale = jnp.sqrt(jnp.where(jnp.isfinite(se), se, 0.0) ** 2 + floor**2)
+        parts.append(jnp.where(mask, (pred - jnp.where(mask, obs, 0.0)) / scale, 0.0))
+    return jnp.concatenate(parts)
+
+
+@functools.cache
+def _compiled(panels: int, max_steps: int):
+    """One jitted solver of a chunk of problems x starts (compiled once per shape)."""
+    import jax
+    import jax.numpy as jnp
+    import optimistix as optx
+
+    def solve(theta0, fixed_row, free, mask, cc, vv, cs, vs, args):
+        def fn(theta, _):
+            full = jnp.where(free, theta, fixed_row)
+            return _residuals(full, cc, vv, cs, vs, mask, args, panels)
+
+        start = jnp.where(free, theta0, fixed_row)
+        sol = optx.least_squares(
+            fn,
+            optx.LevenbergMarquardt(rtol=1e-6, atol=1e-8),
+            start,
+            max_steps=max_steps,
+            throw=False,
+        )
+        theta = jnp.where(free, sol.value, fixed_row)
+        r = fn(theta, None)
+        return theta, jnp.sum(r**2), sol.result == optx.RESULTS.successful
+
+    over_starts = jax.vmap(solve, in_axes=(0, None, None, None, None, None, None, None, None))
+    over_problems = jax.vmap(over_starts, in_axes=(None, 0, None, 0, 0, 0, 0, 0, None))
+    return jax.jit(over_problems)
+
+
+@dataclass(frozen=True)
+class Fits:
+    """Best fits of M problems: unconstrained parameters (M, P), loss (M,), whether the
+    optimiser converged (M,)."""
+
+    theta: np.ndarray
+    loss: np.ndarray
+    converged: np.ndarray
+
+
+def fit_many(
+    flat: Flat,
+    lay: Layout,
+    table,
+    masks: np.ndarray,
+    c: np.ndarray | None = None,
+    v: np.ndarray | None = None,
+    c_se: np.ndarray | None = None,
+    v_se: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    free: np.ndarray | None = None,
+    starts: int = STARTS,
+    seed: int = 0,
+) -> Fits:
+    """Fit M problems at once: ``masks`` (M, n) picks each problem's training cells;
+    ``c``, ``v``, ``c_se``, ``v_se`` (M, n) their data (default: the panels' own, for every
+    problem). ``free`` (P,) marks the parameters fitted; the others keep ``fixed`` (M, P).
+    Problems are solved in chunks of :data:`CHUNK` (the last one padded), every start of
+    every problem in one compiled, vmapped Levenberg-Marquardt call."""
+    import jax
+    import jax.numpy as jnp
+
+    masks = np.asarray(masks, bool)
+    M = masks.shape[0]
+
+    def stack(x, default):
+        return np.broadcast_to(default if x is None else x, (M, flat.n)).astype(float)
+
+    data = [
+        stack(x, d) for x, d in ((c, flat.c), (v, flat.v), (c_se, flat.c_se), (v_se, flat.v_se))
+    ]
+    masks = masks & np.isfinite(data[0]) & np.isfinite(data[1]) & flat.defined[None]
+    P = lay.size
+    fixed_ = np.zeros((M, P)) if fixed is None else np.asarray(fixed, float)
+    free_ = np.ones(P, bool) if free is None else np.asarray(free, bool)
+    rng = np.random.default_rng([seed, 4242])
+    start_set = np.concatenate([np.zeros((1, P)), rng.normal(0.0, 1.5, (starts - 1, P))])
+    pr = problem(flat, lay, table)
+    thetas, losses, oks = [], [], []
+    with jax.enable_x64(True):
+        solver = _compiled(pr.panels, MAX_STEPS)
+        args = _arguments(pr)
+        for begin in range(0, M, CHUNK):
+            index = np.arange(begin, begin + CHUNK) % M  # the last chunk repeats problems
+            theta, loss, ok = solver(
+                jnp.asarray(start_set),
+                jnp.asarray(fixed_[index]),
+                jnp.asarray(free_),
+                jnp.asarray(masks[index]),
+                *(jnp.asarray(x[index]) for x in data),
+                args,
+            )
+            keep = min(CHUNK, M - begin)
+            thetas.append(np.asarray(theta)[:keep])
+            losses.append(np.asarray(loss)[:keep])
+            oks.append(np.asarray(ok)[:keep])
+    theta, loss, ok = np.concatenate(thetas), np.concatenate(losses), np.concatenate(oks)
+    loss = np.where(np.isfinite(loss), loss, np.inf)
+    best = np.argmin(loss, axis=1)
+    pick = np.arange(M)
+    return Fits(theta[pick, best], loss[pick, best], ok[pick, best])
+
+
+@functools.cache
+def _compiled_predictions(panels: int):
+    import jax
+
+    return jax.jit(jax.vmap(lambda t, args: _predict(t, *args, panels=panels), in_axes=(0, None)))
+
+
+def predictions(theta: np.ndarray, flat: Flat, lay: Layout, table):
+    """Predicted (c, v, elongation fractions) of every cell under each of M parameter sets."""
+    import jax
+    import jax.numpy as jnp
+
+    pr = problem(flat, lay, table)
+    with jax.enable_x64(True):
+        c, v, d = _compiled_predictions(pr.panels)(
+            jnp.asarray(np.atleast_2d(theta)), _arguments(pr)
+        )
+        return np.asarray(c), np.asarray(v), np.asarray(d)
