@@ -33,21 +33,21 @@ block) is stable, so the held values are within the solver's tolerance of the so
 The condition is a distance to the fixed point, not a small right-hand side (diffrax's
 ``steady_state_event``), which would fire on the slow plateau of a rich start.
 
-Why (measured on the property test's generator, 401 x 4 random pairs up to t = 2e4, and
-on starts integrated to t = 1e6 and 1e8): without the event, the implicit Kvaerno5 left
-1 pair in 1604 unfinished. At a converged state its chord (Newton) iterations move by
-round-off only, about eps/rtol = 2e-7 in the root finder's scaled norm, far above its
-"small increment" cut of 1e-13, so the convergence-rate test reads noise and rejects
-steps at random (30-45 % of all steps); an unlucky run of rejections shrinks the step
-below the resolution of t and the step budget runs out (the pair
-h0 = 0.0362, y0 = 0.00561, w0 = -0.0313, eta_h = 0.0210, eta_y = 0.00528, dx2 = 1,
-dy2 = 1.455 stalls at t = 19640 of 20000). The explicit Tsit5 without the event is
-limited by stability at the fixed point (stiffness after convergence: nothing moves but
-the step stays ~3/(eta_y h)) and exhausted 200 000 steps on every start run to 1e8.
-With the event both finish everything; Tsit5 does it in 236 steps on average (Kvaerno5:
-749), keeps C to 7e-10 of its scale (Kvaerno5: 4e-8) and runs 8x faster, so it is the
-solver here. Before convergence accuracy, not stability, sets Tsit5's steps (at most 1333
-over those pairs); a stiffer start that exhausts the budget raises (below).
+Why: the solver study of ``docs/jobs/dynamics.py`` (its numbers, regenerated, are in
+docs/dynamics.md, section 1) runs Kvaerno5 and Tsit5, each with and without the event, on
+starts of the property test's generator up to t = 2e4 and on rich starts to t = 1e8.
+Without the event, the implicit Kvaerno5 (used before) can stall after convergence: its
+chord (Newton) increments are then round-off only, about eps/rtol = 2e-7 in the root
+finder's scaled norm, far above its "small increment" cut of 1e-13, so its convergence-rate
+test reads noise and rejects steps; an unlucky run of rejections shrinks the step below the
+resolution of t and the step budget runs out (the start of hypothesis seed 45191 kept in
+tests/dynamics/test_dynamics_theory.py stalls at t = 19640 of 20000). The explicit Tsit5
+without the event is limited by stability at the fixed point (nothing moves, but the step
+stays ~3/(eta_y h)) and runs out of steps on long horizons. With the event both finish
+every start; Tsit5 needs about a third of Kvaerno5's steps, keeps C more than an order of
+magnitude better and is several times faster, so it is the solver here. Before convergence
+accuracy, not stability, sets Tsit5's steps; a stiffer start that exhausts the budget
+raises (below).
 
 **Nothing unfinished is returned.** Each compiled solve returns a ``finished`` mask
 (:func:`springblock.numerics.checks.successful`, or the convergence event) next to its
@@ -83,7 +83,8 @@ PAIR_BLOCK = 4
 #: start (module docstring), so that rich starts (tiny h) are resolved.
 RTOL = 1e-9
 ATOL_FRACTION = 1e-3
-#: Step budget of one solve: 75x the most that any of 1604 random pairs needed (1333).
+#: Step budget of one solve: ~75x the most that a pair of the solver study needs (module
+#: docstring; at most ~1.3e3 steps).
 MAX_STEPS = 100_000
 
 FixedPoint = Callable[[Array, tuple], Array]

@@ -50,7 +50,7 @@ def test_dynamics_two_point_json_and_results(capsys, tmp_path):
     assert float(one["eta_y"]) == pytest.approx(r["eta_y"])
     control = ds["control_fit_loss"].sel(gain=1.0, control="decoder")
     assert float(control) == pytest.approx(r["controls"]["decoder"]["fit_loss"])
-    # the fitted trajectory starts at the measured state and ends near the measured one
+    # the fitted trajectory is integrated from the measured initial state
     assert float(one["h_fit"].sel(step=0)) == pytest.approx(float(one["h"].sel(step=0)))
     assert str(ds["regime"].sel(gain=1.0).item()) == "custom"
 
