@@ -29,7 +29,6 @@ from springblock.numerics.compile import vector_function
 from springblock.numerics.spring.overdamped import Trajectories
 from springblock.theory import OverdampedModel
 
-
 #: Solvers by name: Tsit5 (explicit, the default: fast over a few relaxation times) and
 #: Kvaerno5 (implicit, L-stable: its steps can grow without bound once the chain has
 #: settled, so horizons of 1e5 relaxation times stay cheap; an explicit method is held to
@@ -110,7 +109,7 @@ def solve(
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     if times is not None:
         times = tuple(float(x) for x in np.asarray(times, float).ravel())
-        if not times or times[0] <= 0 or any(b <= a for a, b in zip(times, times[1:])):
+        if not times or times[0] <= 0 or any(b <= a for a, b in zip(times[:-1], times[1:], strict=True)):
             raise ValueError("times must be positive and increasing")
         saves = len(times)
     if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]  # dynamic jax config attribute

@@ -5,7 +5,7 @@ SWEEP = ("nets", "sweep")
 COMPARE = ("nets", "compare")
 RUN = ("run",)
 
-BASE_ARGV = {SWEEP: ["--out", "fuzz-out"], COMPARE: ["--out", "fuzz-out"]}
+BASE_ARGV = {SWEEP: ["--out", "fuzz-out"], COMPARE: ["--out", "{panel}"]}
 
 ACCEPTED = {
     SWEEP: {
@@ -14,4 +14,5 @@ ACCEPTED = {
         "--seed": {"0"},
         "--data-seed": {"0"},
     },
+    COMPARE: {"--seed": {"0"}},
 }

@@ -95,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = " ".join(["springblock", args.group, *([args.command] if "command" in args else [])])
-    if not hasattr(args, "configure"):  # LEGACY until every group has configure/execute
-        args.configure = lambda a: None
-        args.execute = lambda config, a: a.func(a)
     try:
         config = args.configure(args)
     except ParameterError as err:

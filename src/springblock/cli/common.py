@@ -187,24 +187,3 @@ def sem(samples):
     if samples.shape[0] < 2:
         return None
     return (samples.std(axis=0, ddof=1) / math.sqrt(samples.shape[0])).tolist()
-
-
-# LEGACY: used by the groups not yet on the results store; removed with them.
-def clean(value):
-    """Replace NaN/inf by None so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    return value
-
-
-def write_results(out: Path | None, name: str, payload: dict) -> None:
-    """LEGACY: ``out/name.json``."""
-    if out is None:
-        return
-    from springblock import results
-
-    results.write_json(out / f"{name}.json", payload)
