@@ -163,7 +163,7 @@ def model_stage(spec: PhaseDiagramSpec, out: Path) -> dict:
     return payload
 
 
-def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data) -> dict:
+def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data, execution=None) -> dict:
     """One panel (resumable): its payload without the per-net records (in its results)."""
     import sys
 
@@ -181,7 +181,7 @@ def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data) -> dict:
             if done >= total:
                 bar.close()
 
-    result = panel.run_panel(spec, out / f"nets-{spec.knob}", update, log, data)
+    result = panel.run_panel(spec, out / f"nets-{spec.knob}", update, log, data, execution)
     return result.payload
 
 
@@ -200,9 +200,12 @@ def compare_stage(p: Preset, out: Path, log) -> dict:
     )
 
 
-def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) -> dict:
+def run(
+    p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True, execution=None
+) -> dict:
     """Run every stage of preset ``p`` (reusing stored ones), write ``OUT/report.html`` and
-    ``OUT/results.nc`` (every stage's arrays), and return the run's summary."""
+    ``OUT/results.nc`` (every stage's arrays), and return the run's summary. ``execution``
+    (:class:`~springblock.validation.nets.executor.Execution`) says where the nets train."""
     from springblock.validation.nets import sweep
 
     out.mkdir(parents=True, exist_ok=True)
@@ -225,7 +228,7 @@ def run(p: Preset, out: Path = DEFAULT_OUT, log=print, progress: bool = True) ->
             out,
             tag,
             spec.store_params(),
-            functools.partial(nets_stage, spec, out, progress, log, data),
+            functools.partial(nets_stage, spec, out, progress, log, data, execution),
             log,
             data=fingerprint,
         )

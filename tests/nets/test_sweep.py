@@ -80,8 +80,12 @@ def test_batched_sweep_runs_the_same_nets(toy_file, tmp_path):
     two summation orders differ by rounding that Adam's normalised steps amplify (measured
     up to 2e-3 on D after 3 epochs), so the bound here is 1e-2; the float64 equivalence is
     tested to 1e-9 in test_train.test_vmapped_training_equals_one_by_one."""
-    streamed = sweep.run(tiny_spec(toy_file), tmp_path / "a")
-    batched = sweep.run(tiny_spec(toy_file, batched=True), tmp_path / "b")
+    from springblock.validation.nets.executor import Execution
+
+    streamed = sweep.run(tiny_spec(toy_file), tmp_path / "a", execution=Execution(workers=0))
+    batched = sweep.run(
+        tiny_spec(toy_file), tmp_path / "b", execution=Execution(workers=0, batched=True)
+    )
     np.testing.assert_array_equal(batched["status"], streamed["status"])
     np.testing.assert_allclose(batched["separation_trace"], streamed["separation_trace"], atol=1e-2)
     # batched changes only the execution, not what is computed: the same digest

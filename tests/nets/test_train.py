@@ -216,3 +216,30 @@ def test_bad_config_names_the_parameter():
         train.TrainConfig(optimizer="lbfgs")
     with pytest.raises(ParameterError, match="depth"):
         train.TrainConfig(depth=1)
+
+
+def test_dropout_masks_keep_the_stated_fraction():
+    """Masks from 16-bit draws: the kept fraction over 7 x 2560 x 100 entries is within 5
+    binomial standard deviations of round((1-p) 2^16)/2^16, layers and entries differ, and
+    the inverted scaling keeps the mean activation."""
+    from springblock.validation.nets import mlp
+
+    for p in (0.02, 0.3, 0.64):
+        masks = mlp.dropout_masks(jax.random.key(1), p, 7, 2560, 100)
+        keep = float(mlp.kept_fraction(p))
+        assert abs(keep - (1 - p)) <= 2**-17
+        n = masks.size
+        assert abs(float(masks.mean()) - keep) < 5 * np.sqrt(keep * (1 - keep) / n)
+        assert not bool(jnp.all(masks[0] == masks[1]))
+        h = jnp.ones((2560, 100))
+        scaled = jnp.where(masks[0], h / keep, 0.0)
+        assert abs(float(scaled.mean()) - 1.0) < 5 * np.sqrt((1 - keep) / keep / h.size)
+    assert bool(jnp.all(mlp.dropout_masks(jax.random.key(1), 0.0, 2, 10, 7)))
+
+
+def test_corrupted_labels_are_an_exact_count():
+    x = jnp.zeros((200, 3))
+    y = jnp.full(200, 11, jnp.int32)  # a label no random draw (0..9) can produce
+    for level in (0.0, 0.1, 0.55):
+        _, noisy = train.corrupt(x, y, level, jax.random.key(5), 10)
+        assert int(jnp.sum(noisy != 11)) == int(np.floor(level * 200))

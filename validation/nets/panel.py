@@ -97,13 +97,14 @@ def run_panel(
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
     data: Dataset | None = None,
+    execution=None,
 ) -> Panel:
     """Train (or resume) the panel ``spec`` into ``out`` and write its results directory."""
     import xarray as xr
 
     data = data or sweep.load_data(spec)
     started = time.perf_counter()
-    nets = sweep.run(spec, out, data, progress, log)
+    nets = sweep.run(spec, out, data, progress, log, execution)
     cells = sweep.cell_statistics(nets)
     payload = summarise(spec, nets, cells, data)
     payload["wall_time_s"] = time.perf_counter() - started

@@ -8,6 +8,9 @@ distinct shape; nets are streamed through it one at a time (on a 2-core CPU fast
 than a vmapped batch: ``benchmarks/sweep.py``) or, with ``batched``, all seeds of a cell in
 one vmapped call.
 
+**Execution** (:mod:`~springblock.validation.nets.executor`): in this process, or on Dask
+distributed workers (a local cluster of single-threaded processes, or an existing cluster).
+
 **Store.** The nets of a panel live in the results store (:class:`springblock.results.Store`)
 under ``OUT/store/nets/<digest>/nets/``, one JSON record per net named by its coordinates
 (``alpha=0.2_dropout=0.04_seed=3.json``), each written atomically when the net finishes, so
@@ -108,8 +111,8 @@ class SweepSpec:
     samples of a user file). ``seed`` seeds the nets (initialisation, noise: seed s of every
     cell uses key fold_in(key(seed), s)); ``data_seed`` the one fixed training subset all
     nets share. ``learning_rate`` applies unless the knob is the learning rate,
-    ``batch_size`` (None: full batch) unless it is the batch size. ``batched`` only changes
-    how the nets are executed, not what they compute, and is not part of the digest.
+    ``batch_size`` (None: full batch) unless it is the batch size. How the nets are
+    executed (:class:`~springblock.validation.nets.executor.Execution`) is not part of it.
     """
 
     knob: str = "data-noise"
@@ -127,7 +130,6 @@ class SweepSpec:
     measure: str = "pinv"
     seed: int = 0
     data_seed: int = 0
-    batched: bool = False
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -194,7 +196,7 @@ class SweepSpec:
 
     def store_params(self) -> dict:
         """What the nets' results depend on (the digest of the store)."""
-        return {k: v for k, v in self.to_json().items() if k != "batched"}
+        return self.to_json()
 
     @classmethod
     def from_json(cls, record: dict) -> SweepSpec:
@@ -282,13 +284,16 @@ def record(job: NetJob, measurement: dict, seconds: float) -> dict:
 
 
 def train_jobs(
-    spec: SweepSpec, data: datasets.Dataset, todo: list[NetJob]
+    spec: SweepSpec, data: datasets.Dataset, todo: list[NetJob], batched: bool = False
 ) -> Iterator[tuple[NetJob, dict]]:
-    """Train and measure the nets ``todo`` (grouped by compiled shape); yield each
-    (job, record) as soon as it is finished."""
+    """Train and measure the nets ``todo`` (grouped by cell: one compiled shape per knob
+    value); yield each (job, record) as soon as it is finished. ``batched``: the nets of a
+    cell in one vmapped call, sharded over the JAX devices (padded to a multiple of their
+    number)."""
     import jax
     import jax.numpy as jnp
 
+    from springblock.validation.nets.executor import shard_over_devices
     from springblock.validation.nets.train import compiled_train_and_measure
 
     arrays = [jnp.asarray(a) for a in (data.x_train, data.y_train, data.x_test, data.y_test)]
@@ -300,17 +305,19 @@ def train_jobs(
         config = train_config(spec, value)
         h = hyper(spec, group[0])
         keys = [jax.random.fold_in(base, job.seed) for job in group]
-        if spec.batched:
+        if batched:
             fn = compiled_train_and_measure(config, data.num_classes, batched=True)
-            hypers = type(h)(*[jnp.full((len(group),), x, jnp.float32) for x in h])
+            devices = jax.device_count()
+            size = -(-len(group) // devices) * devices  # pad: every device gets as many nets
+            padded = keys + [keys[-1]] * (size - len(group))
+            hypers = type(h)(*[jnp.full((size,), x, jnp.float32) for x in h])
+            hypers, stacked = shard_over_devices((hypers, jnp.stack(padded)))
             started = time.perf_counter()
-            out = jax.block_until_ready(fn(*arrays, hypers, jnp.stack(keys)))
+            out = jax.block_until_ready(fn(*arrays, hypers, stacked))
             seconds = (time.perf_counter() - started) / len(group)
             for n, job in enumerate(group):
-                yield (
-                    job,
-                    record(job, {k: np.asarray(v[n]) for k, v in out._asdict().items()}, seconds),
-                )
+                measurement = {k: np.asarray(v[n]) for k, v in out._asdict().items()}
+                yield job, record(job, measurement, seconds)
         else:
             fn = compiled_train_and_measure(config, data.num_classes)
             h32 = type(h)(*[jnp.float32(x) for x in h])
@@ -342,26 +349,43 @@ def run(
     data: datasets.Dataset | None = None,
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    execution=None,
 ):
-    """Train every net of the panel not already in the store under ``out``; return the
-    labelled results (:func:`collect`). ``progress(done, total)`` is called after every net
-    (also for nets found in the store); ``log`` gets one line on the store's state."""
+    """Train every net of the panel not already in the store under ``out`` (where:
+    ``execution``, an :class:`~springblock.validation.nets.executor.Execution`; default:
+    its automatic choice); return the labelled results (:func:`collect`).
+    ``progress(done, total)`` is called as nets finish (also for nets found in the store);
+    ``log`` gets one line on the store's state and one on the workers."""
+    from springblock.validation.nets.executor import Execution, run_distributed
+
+    execution = execution or Execution()
     data = data or load_data(spec)
     store = store_of(spec, out, data)
     status = store.open(lambda path: (path / "nets").glob("*.json"))
     if log is not None:
         log(f"[{spec.knob} panel] {status}")
-    (store.path / "nets").mkdir(parents=True, exist_ok=True)
+    nets_dir = store.path / "nets"
+    nets_dir.mkdir(parents=True, exist_ok=True)
     all_jobs = jobs(spec)
     todo = [job for job in all_jobs if not _record_path(store, spec, job).exists()]
     done = len(all_jobs) - len(todo)
     if progress is not None:
         progress(done, len(all_jobs))
-    for job, rec in train_jobs(spec, data, todo):
-        results.write_json(_record_path(store, spec, job), rec)
-        done += 1
-        if progress is not None:
-            progress(done, len(all_jobs))
+    if todo and execution.distributed(len(todo)):
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                progress(done, len(all_jobs))
+
+        run_distributed(spec, data, todo, nets_dir, execution, advance, log)
+    else:
+        for job, rec in train_jobs(spec, data, todo, execution.batched):
+            results.write_json(_record_path(store, spec, job), rec)
+            done += 1
+            if progress is not None:
+                progress(done, len(all_jobs))
     return collect(spec, store, data)
 
 

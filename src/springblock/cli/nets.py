@@ -110,11 +110,7 @@ def register(groups) -> None:
         type=parse_int,
         help=f"seed of the one fixed training subset (default {default('data_seed')})",
     )
-    sw.add_argument(
-        "--batched",
-        action="store_true",
-        help="train the seeds of a cell in one vmapped call instead of streaming nets",
-    )
+    add_execution(sw)
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sw.add_argument(
@@ -170,6 +166,37 @@ def register(groups) -> None:
     cp.set_defaults(configure=configure_compare, execute=execute_compare)
 
 
+def add_execution(p) -> None:
+    """--workers, --scheduler, --batched: where the nets train (not what they compute)."""
+    from springblock.validation.nets.executor import MIN_NETS_FOR_WORKERS
+
+    p.add_argument(
+        "--workers",
+        type=parse_int,
+        help="Dask worker processes on this machine (single-threaded each); 0: train in this "
+        "process (default: one per CPU core when there are at least "
+        f"{MIN_NETS_FOR_WORKERS} nets to train, else 0)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="send the nets to an existing Dask cluster (tcp://host:8786 or a scheduler "
+        "file; e.g. dask-jobqueue on SLURM/PBS, docs/scaling.md)",
+    )
+    p.add_argument(
+        "--batched",
+        action="store_true",
+        help="with --workers 0: train the seeds of a cell in one vmapped call, sharded over "
+        "the JAX devices (GPUs)",
+    )
+
+
+def execution_of(args):
+    from springblock.validation.nets.executor import Execution
+
+    return Execution(workers=args.workers, scheduler=args.scheduler, batched=args.batched)
+
+
 def configure_sweep(args):
     from springblock.validation.nets.sweep import SweepSpec
 
@@ -181,8 +208,8 @@ def configure_sweep(args):
         )
     if knob == "batch-size" and "batch_size" in options:
         raise ParameterError("batch_size", args.batch_size, "not given with --knob batch-size")
-    spec = SweepSpec(**options, batched=args.batched)
-    return spec, check_out(args.out)
+    spec = SweepSpec(**options)
+    return spec, execution_of(args), check_out(args.out)
 
 
 def claim_lines(payload: dict) -> list[str]:
@@ -192,9 +219,9 @@ def claim_lines(payload: dict) -> list[str]:
 def execute_sweep(config, args) -> int:
     from springblock.validation.nets import panel
 
-    spec, out = config
+    spec, execution, out = config
     update = progress_bar(args, spec.nets, f"{spec.knob} panel", "net")
-    result = panel.run_panel(spec, out, update, log=lambda m: log(args, m))
+    result = panel.run_panel(spec, out, update, log=lambda m: log(args, m), execution=execution)
     p = result.payload
     best = p["best_cell"]
     counts = p["nets"]

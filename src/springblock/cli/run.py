@@ -34,6 +34,9 @@ def register(groups) -> None:
         help=f"data set of the nets stages: {ALLOWED} (default {DEFAULT_DATASET})",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
+    from springblock.cli.nets import add_execution
+
+    add_execution(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(configure=configure, execute=execute)
@@ -41,8 +44,9 @@ def register(groups) -> None:
 
 def configure(args):
     from springblock import pipeline
+    from springblock.cli.nets import execution_of
 
-    return pipeline.preset(args.preset, args.dataset), check_out(args.out)
+    return pipeline.preset(args.preset, args.dataset), execution_of(args), check_out(args.out)
 
 
 def execute(config, args) -> int:

@@ -1,0 +1,165 @@
+"""Where a panel's nets train: in this process, or on Dask distributed workers.
+
+- **In this process** (``workers=0``): one compiled train-and-measure function per shape;
+  nets streamed one at a time, or (``batched``) the seeds of a cell in one vmapped call,
+  the batch sharded over every JAX device (several GPUs, or
+  ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` on a CPU) along a one-axis mesh.
+- **Dask distributed** (``workers=N``, or ``scheduler=ADDRESS``): each cell's nets are one
+  task; a ``LocalCluster`` of N worker processes on this machine, each single-threaded
+  (small matrix products scale badly over threads: two single-threaded processes train
+  more nets per second on 2 cores than one process with two threads, benchmarks/sweep.py),
+  or an existing cluster (``dask-jobqueue`` on SLURM or PBS, docs/scaling.md). Workers
+  write every finished net atomically into the results store, which must be on a file
+  system they share with the client; a killed worker loses only the nets in flight (Dask
+  reruns its task elsewhere), a killed client loses nothing finished (rerunning resumes).
+
+Every net's numbers depend only on its spec, data and seed, not on where or with whom it
+ran, as long as the floating-point reductions run the same way: nets trained by single-
+threaded workers are bitwise those of a single-threaded run (tested with 1 and 2 workers
+and with a worker killed mid-run); in-process vmapped groups sharded over devices agree
+with one device up to float32 summation order (XLA tiles batched products by the batch
+size each device gets; tested with 4 host devices).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from springblock.params import ParameterError, check_int
+
+#: XLA flags of a single-threaded CPU process (the Dask workers').
+SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+#: Below this many nets to train, a local cluster's start-up and per-worker compilation
+#: cost more than they save (measured: benchmarks/sweep.py).
+MIN_NETS_FOR_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How to run a sweep's nets (not what they compute: no part of the results' digest).
+
+    ``workers``: None picks (:func:`resolve`): a local cluster of one single-threaded worker
+    per CPU core when there are at least :data:`MIN_NETS_FOR_WORKERS` nets to train on a
+    machine with several cores, else this process; 0 this process; N >= 1 a local cluster
+    of N workers. ``scheduler``: the address of an existing Dask scheduler
+    (``tcp://host:8786``) or a scheduler file, instead of a local cluster. ``batched``
+    (in this process only): the seeds of a cell in one vmapped call.
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+    batched: bool = False
+
+    def __post_init__(self):
+        if self.workers is not None:
+            check_int("workers", self.workers, 0, 1024)
+        if self.scheduler is not None:
+            text = str(self.scheduler)
+            if not (("://" in text and len(text.split("://", 1)[1]) > 0) or Path(text).is_file()):
+                raise ParameterError(
+                    "scheduler",
+                    text,
+                    "a scheduler address like tcp://host:8786, or a scheduler file",
+                )
+            if self.workers not in (None, 0) and self.workers > 0:
+                raise ParameterError("workers", self.workers, "not given with --scheduler")
+        if self.batched and (self.scheduler is not None or (self.workers or 0) > 0):
+            raise ParameterError("batched", True, "only with --workers 0 (in this process)")
+
+    def resolve(self, nets_to_train: int) -> int:
+        """Workers to start: 0 means this process (and with ``scheduler``, unused)."""
+        if self.scheduler is not None:
+            return 0
+        if self.workers is not None:
+            return self.workers
+        if self.batched:
+            return 0
+        cores = os.cpu_count() or 1
+        return cores if cores > 1 and nets_to_train >= MIN_NETS_FOR_WORKERS else 0
+
+    def distributed(self, nets_to_train: int) -> bool:
+        return self.scheduler is not None or self.resolve(nets_to_train) > 0
+
+
+def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
+    """On a worker: train ``jobs`` (one cell), write each record atomically; return how many."""
+    import jax
+
+    from springblock import results
+    from springblock.validation.nets import sweep
+
+    jax.config.update("jax_enable_x64", x64)
+    count = 0
+    for job, rec in sweep.train_jobs(spec, data, jobs):
+        results.write_json(Path(nets_dir) / f"{job.name(spec.knob)}.json", rec)
+        count += 1
+    return count
+
+
+def run_distributed(
+    spec,
+    data,
+    todo: list,
+    nets_dir: Path,
+    execution: Execution,
+    progress: Callable[[int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """Train ``todo`` on Dask workers, cell by cell; ``progress(n)`` after each cell with the
+    number of nets it finished."""
+    import jax
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if execution.scheduler is not None:
+        address = execution.scheduler
+        client = Client(scheduler_file=address) if Path(address).is_file() else Client(address)
+    else:
+        workers = execution.resolve(len(todo))
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"XLA_FLAGS": SINGLE_THREAD_FLAGS, "OMP_NUM_THREADS": "1"},
+        )
+        client = Client(cluster)
+    try:
+        if log is not None:
+            n = len(client.scheduler_info()["workers"])
+            log(f"[{spec.knob} panel] training {len(todo)} nets on {n} Dask workers")
+        cells: dict[tuple, list] = {}
+        for job in todo:
+            cells.setdefault((job.alpha, job.value), []).append(job)
+        shared = client.scatter(data, broadcast=True)
+        x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]
+        futures = [
+            client.submit(_train_task, spec, shared, group, str(nets_dir), x64, pure=False)
+            for group in cells.values()
+        ]
+        for future in as_completed(futures):
+            count = future.result()
+            if progress is not None:
+                progress(count)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def shard_over_devices(arrays):
+    """Place arrays with a leading batch axis on every JAX device along a one-axis mesh
+    (the batch must divide the device count); one device: unchanged."""
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = jax.devices()
+    if len(devices) == 1:
+        return arrays
+    mesh = Mesh(np.array(devices), ("nets",))
+    sharding = NamedSharding(mesh, PartitionSpec("nets"))
+    return jax.tree.map(lambda a: jax.device_put(a, sharding), arrays)
