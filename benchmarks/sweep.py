@@ -1,28 +1,30 @@
-"""Benchmark: one panel of trained nets at the paper's protocol, and how to run its nets.
+"""Benchmark: the nets of the paper's protocol, how fast they train here, and what the full
+paper preset costs.
 
-The panel (reference section 2): 6 alphas x 8 knob values x 10 seeds = 480 MLPs of depth 8
-and width 100 with BatchNorm, 2560 training samples of 100 features (the Gaussian-mixture
-dataset, so the first layer is 100 x 100 as in the paper), Adam, 100 full-batch epochs,
-trained and measured by springblock.validation.
+Everything is measured in this one run, side by side:
 
-Printed side by side, measured in this one run:
-1. the float32 matmul rate at the net's own shape, (2560 x 100) @ (100 x 100), jitted;
-2. per-net time of the same nets (a) streamed one at a time through one compiled function
-   (what the sweep does by default) and (b) ten at a time through jax.vmap (``--batched``);
-3. the full panel end to end with the faster of the two (``--nets`` limits it to a subset
-   and extrapolates, saying so), with its achieved FLOP rate as a fraction of (1).
+1. the matmul limit: the float32 rate of a jitted (2560 x 100) @ (100 x 100) product, and
+   the time per net it implies for the matrix products of the protocol net (depth 8,
+   width 100, BatchNorm, 2560 x 100 inputs, Adam 1e-3, 100 full-batch epochs);
+2. PyTorch, the authors' stack, on the same net and data (2 threads; the ``bench`` extra;
+   skipped with a message where torch is not installed);
+3. springblock in a real sweep (training, measurement, records written to the store):
+   per net streamed in this process, vmapped (``--batched``), and on N Dask workers, each
+   with its compilation counted separately;
+4. the full ``--preset paper`` extrapolated from a stratified sample of its nets (every
+   knob value of every panel; ``--fraction``, default 10 %), per knob, with the workers.
 
-FLOPs per net count the matrix products only: per training step 3 x the forward product
-FLOPs (forward, and the backward products for inputs and weights), 2 N in out per layer;
-early stopping is taken into account through the epochs each net actually ran.
+FLOPs per net count the matrix products: forward 2 N in out per layer, backward the
+weight gradients of every layer and the input gradients of all but the first.
 
-Usage: python benchmarks/sweep.py [--nets 480] [--repeat-nets 6] [--json]
+Usage: python3 benchmarks/sweep.py [--nets 24] [--workers 2] [--fraction 0.1] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -34,149 +36,230 @@ import numpy as np
 
 from springblock.validation.nets import data as datasets
 from springblock.validation.nets import sweep
-from springblock.validation.nets.train import Hyper, TrainConfig, compiled_train_and_measure
+from springblock.validation.nets.executor import Execution
 
 DEPTH, WIDTH, SAMPLES, FEATURES, CLASSES, EPOCHS = 8, 100, 2560, 100, 10, 100
 
 
-def matmul_rate(repeats: int = 200) -> float:
-    """FLOP/s of a jitted float32 (2560 x 100) @ (100 x 100) product."""
+def flops_per_net(epochs: int = EPOCHS, steps_per_epoch: int = 1, batch: int = SAMPLES) -> float:
+    sizes = [FEATURES] + [WIDTH] * (DEPTH - 1) + [CLASSES]
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+    forward = sum(2 * batch * a * b for a, b in pairs)
+    backward = forward + sum(2 * batch * a * b for a, b in pairs[1:])
+    return (forward + backward) * epochs * steps_per_epoch
+
+
+def matmul_rate(repeats: int = 300) -> float:
+    """FLOP/s of a jitted float32 (2560 x 100) @ (100 x 100) product (best of 3)."""
     a = jnp.ones((SAMPLES, WIDTH), jnp.float32)
     b = jnp.ones((WIDTH, WIDTH), jnp.float32)
 
     @jax.jit
     def many(a, b):
-        def body(x, _):
-            return (x @ b) * 1e-3, None  # keep values bounded; elementwise cost is tiny
-
-        return jax.lax.scan(body, a, None, length=repeats)[0]
+        return jax.lax.scan(lambda x, _: ((x @ b) * 1e-3, None), a, None, length=repeats)[0]
 
     many(a, b).block_until_ready()
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        many(a, b).block_until_ready()
+        best = min(best, time.perf_counter() - start)
+    return repeats * 2 * SAMPLES * WIDTH * WIDTH / best
+
+
+def pytorch_per_net(data: datasets.Dataset, nets: int) -> dict:
+    """The protocol net trained and measured by PyTorch on 2 threads (seconds per net)."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "PyTorch is not installed: python3 -m pip install '.[bench]'"}
+    torch.set_num_threads(2)
+    x = torch.tensor(data.x_train)
+    y = torch.tensor(data.y_train, dtype=torch.long)
+
+    def make():
+        layers = [torch.nn.BatchNorm1d(FEATURES)]
+        width_in = FEATURES
+        for _ in range(DEPTH - 1):
+            layers += [
+                torch.nn.Linear(width_in, WIDTH),
+                torch.nn.BatchNorm1d(WIDTH),
+                torch.nn.LeakyReLU(0.4),
+            ]
+            width_in = WIDTH
+        layers.append(torch.nn.Linear(WIDTH, CLASSES))
+        return torch.nn.Sequential(*layers)
+
+    def one(seed):
+        torch.manual_seed(seed)
+        net = make()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for _ in range(EPOCHS):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():  # the authors' measurement: log tr(S_w pinv S_b) per layer
+            h = x
+            for layer in net:
+                h = layer(h)
+                if isinstance(layer, torch.nn.LeakyReLU):
+                    mu = h.mean(0)
+                    means = torch.stack([h[y == k].mean(0) for k in range(CLASSES)])
+                    sb = (means - mu).T @ (means - mu) / CLASSES
+                    sw = (h - means[y]).T @ (h - means[y]) / h.shape[0]
+                    torch.log(torch.trace(sw @ torch.linalg.pinv(sb)))
+        return float(loss)
+
+    one(0)  # warm-up
     start = time.perf_counter()
-    many(a, b).block_until_ready()
-    elapsed = time.perf_counter() - start
-    return repeats * 2 * SAMPLES * WIDTH * WIDTH / elapsed
+    for s in range(nets):
+        one(s + 1)
+    return {
+        "per_net_s": (time.perf_counter() - start) / nets,
+        "threads": 2,
+        "version": torch.__version__,
+    }
 
 
-def flops_per_step(features: int) -> float:
-    sizes = [features] + [WIDTH] * (DEPTH - 1) + [CLASSES]
-    forward = sum(2 * SAMPLES * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    return 3.0 * forward
+def protocol_spec(knob: str, values, seeds: int, epochs: int | None = None) -> sweep.SweepSpec:
+    return sweep.SweepSpec.for_knob(
+        knob, alphas=(0.4, 1.0), values=tuple(values), seeds=seeds, epochs=epochs
+    )
 
 
-def per_net_times(dataset, nets: int) -> dict:
-    """Streamed vs vmapped seconds per net on the same ``nets`` nets (after compiling)."""
-    config = TrainConfig(depth=DEPTH, width=WIDTH, epochs=EPOCHS)
-    arrays = [
-        jnp.asarray(a) for a in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
-    ]
-    keys = [jax.random.key(s) for s in range(nets)]
-    hyper = Hyper(alpha=jnp.float32(0.4), data_noise=jnp.float32(0.2))
-    single = compiled_train_and_measure(config, CLASSES)
-    single(*arrays, hyper, keys[0]).test_accuracy.block_until_ready()  # compile
-    start = time.perf_counter()
-    for k in keys:
-        single(*arrays, hyper, k).test_accuracy.block_until_ready()
-    streamed = (time.perf_counter() - start) / nets
-    batched_fn = compiled_train_and_measure(config, CLASSES, batched=True)
-    hypers = Hyper(*[jnp.full((nets,), h, jnp.float32) for h in hyper])
-    stacked = jnp.stack(keys)
-    batched_fn(*arrays, hypers, stacked).test_accuracy.block_until_ready()  # compile
-    start = time.perf_counter()
-    batched_fn(*arrays, hypers, stacked).test_accuracy.block_until_ready()
-    batched = (time.perf_counter() - start) / nets
-    return {"streamed_s_per_net": streamed, "batched_s_per_net": batched, "nets": nets}
+def timed_sweep(spec: sweep.SweepSpec, execution: Execution, first: sweep.SweepSpec) -> dict:
+    """Wall time of a sweep of ``spec`` after a one-net sweep ``first`` (its compilation)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        sweep.run(
+            first, Path(tmp) / "first", execution=Execution(workers=0, batched=execution.batched)
+        )
+        compile_s = time.perf_counter() - start
+        start = time.perf_counter()
+        sweep.run(spec, Path(tmp) / "panel", execution=execution)
+        wall = time.perf_counter() - start
+    return {
+        "nets": spec.nets,
+        "wall_s": wall,
+        "per_net_s": wall / spec.nets,
+        "compile_s": compile_s,
+    }
 
 
-def main(argv=None) -> dict:
+def our_per_net(nets: int, workers: int) -> dict:
+    """Streamed, batched, and Dask workers, on the same ``nets`` protocol nets."""
+    seeds = max(1, nets // 4)
+    spec = protocol_spec("data-noise", (0.0, 0.2), seeds)
+    first = sweep.SweepSpec.for_knob("data-noise", alphas=(0.7,), values=(0.0,), seeds=1)
+    out = {
+        "streamed": timed_sweep(spec, Execution(workers=0), first),
+        "batched": timed_sweep(spec, Execution(workers=0, batched=True), first),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        sweep.run(spec, Path(tmp), execution=Execution(workers=workers))
+        wall = time.perf_counter() - start
+    out[f"workers_{workers}"] = {
+        "nets": spec.nets,
+        "wall_s": wall,
+        "per_net_s": wall / spec.nets,
+        "note": "includes starting the cluster and each worker's compilation",
+    }
+    return out
+
+
+def paper_extrapolation(fraction: float, workers: int, log) -> dict:
+    """Every knob value of every paper panel, ``fraction`` of its nets (at least one net
+    per value), on the workers; the full preset's time extrapolated per knob value."""
+    from springblock import pipeline
+
+    preset = pipeline.preset("paper")
+    panels = {}
+    total = 0.0
+    sampled = 0
+    for spec in preset.nets:
+        per_value = spec.nets // len(spec.values)
+        n = max(1, round(fraction * per_value))
+        sample = sweep.SweepSpec.for_knob(
+            spec.knob,
+            alphas=spec.alphas[:1] if n < spec.seeds else spec.alphas[: -(-n // spec.seeds)],
+            seeds=min(n, spec.seeds),
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            ds = sweep.run(sample, Path(tmp), execution=Execution(workers=workers))
+            wall = time.perf_counter() - start
+        # per knob value, seconds per net without compilation (nets not first of their shape)
+        warm = ds["train_seconds"].where(ds["first_of_shape"] == 0)
+        seconds = warm.mean(("alpha", "seed")).values
+        compile_s = float(
+            (ds["train_seconds"].where(ds["first_of_shape"] == 1) - warm.mean()).mean()
+        )
+        # workers train in parallel: the panel's wall time per net is the per-net time of
+        # one worker divided by the number of workers
+        shapes = len(spec.values) if spec.knob == "batch-size" else 1
+        panel = float(np.sum(seconds * per_value) / max(workers, 1)) + shapes * compile_s
+        panels[spec.knob] = {
+            "sampled_nets": sample.nets,
+            "sample_wall_s": wall,
+            "per_value_seconds_per_net": seconds.tolist(),
+            "values": list(spec.values),
+            "nets": spec.nets,
+            "compile_s": compile_s,
+            "extrapolated_s": panel,
+        }
+        total += panel
+        sampled += sample.nets
+        log(
+            f"[paper] {spec.knob}: {sample.nets} nets in {wall:.0f} s -> "
+            f"panel ~{panel / 60:.1f} min"
+        )
+    return {
+        "panels": panels,
+        "total_s": total,
+        "sampled_nets": sampled,
+        "paper_nets": sum(s.nets for s in preset.nets),
+        "workers": workers,
+    }
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--nets",
-        type=int,
-        default=480,
-        help="nets of the panel to run (default: all 480); fewer are extrapolated to the panel",
-    )
-    parser.add_argument(
-        "--repeat-nets",
-        type=int,
-        default=6,
-        help="nets for the streamed-vs-vmapped comparison (default 6)",
-    )
+    parser.add_argument("--nets", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--fraction", type=float, default=0.1)
+    parser.add_argument("--skip-paper", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-
-    dataset = datasets.load_dataset("gmm", train_size=SAMPLES, seed=0)
+    log = print if not args.json else (lambda m: None)
+    data = datasets.load_dataset("fashion-mnist")
     rate = matmul_rate()
-    modes = per_net_times(dataset, args.repeat_nets)
-    batched = modes["batched_s_per_net"] < modes["streamed_s_per_net"]
-
-    spec = sweep.SweepSpec(
-        knob="data-noise",
-        dataset="gmm",
-        values=sweep.PAPER_VALUES["data-noise"][:8],
-        seeds=10,
-        epochs=EPOCHS,
-        depth=DEPTH,
-        width=WIDTH,
-        train_size=SAMPLES,
-        batched=batched,
-    )
-    nets = min(args.nets, spec.nets)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp)
-        # Run the first `nets` nets of the panel through the real sweep runner.
-        cells = -(-nets // spec.seeds)
-        alphas_needed = -(-cells // len(spec.values))
-        part = sweep.SweepSpec(
-            **{
-                **spec.to_json(),
-                "alphas": spec.alphas[:alphas_needed],
-                "values": tuple(spec.values),
-            }
-        )
-        start = time.perf_counter()
-        fields = sweep.run(part, store, dataset)
-        wall = time.perf_counter() - start
-    ran = int(np.sum(~np.isnan(fields["test_accuracy"])))
-    epochs = float(np.nansum(fields["epochs_run"]))
-    flops = epochs * flops_per_step(FEATURES)
-    panel_estimate = wall * spec.nets / ran
+    limit = flops_per_net() / rate
+    log(f"matmul rate {rate / 1e9:.1f} GFLOP/s -> matrix products of one net: {limit:.2f} s")
+    torch_result = pytorch_per_net(data, 4)
+    log(f"PyTorch: {torch_result}")
+    ours = our_per_net(args.nets, args.workers)
+    log(f"springblock: {json.dumps(ours)}")
+    best = min(v["per_net_s"] for v in ours.values())
     result = {
         "matmul_gflops": rate / 1e9,
-        "per_net": modes,
-        "chosen": "batched (vmap)" if batched else "streamed",
-        "panel_nets": spec.nets,
-        "nets_run": ran,
-        "wall_s": wall,
-        "panel_estimate_s": panel_estimate,
-        "achieved_gflops": flops / wall / 1e9,
-        "fraction_of_matmul_rate": flops / wall / rate,
-        "streamed_over_batched": modes["streamed_s_per_net"] / modes["batched_s_per_net"],
-        "cpus": os.cpu_count(),
-        "backend": jax.default_backend(),
-        "jax": jax.__version__,
-        "target_fraction": 0.7,
+        "matmul_limit_s_per_net": limit,
+        "pytorch": torch_result,
+        "springblock": ours,
+        "best_per_net_s": best,
+        "fraction_of_matmul_limit": limit / best,
+        "load_average": os.getloadavg()[0],
     }
-    if args.json:
-        print(json.dumps(result))
-        return result
-    print(f"backend {result['backend']} ({result['cpus']} cpus), jax {result['jax']}")
-    print(f"float32 matmul (2560x100)@(100x100): {result['matmul_gflops']:.1f} GFLOP/s")
-    print(
-        f"per net, same {modes['nets']} nets: streamed {modes['streamed_s_per_net']:.3f} s, "
-        f"vmapped {modes['batched_s_per_net']:.3f} s (streamed/vmapped "
-        f"{result['streamed_over_batched']:.2f}); using {result['chosen']}"
-    )
-    print(
-        f"panel: {ran} of {spec.nets} nets in {wall:.1f} s -> full panel "
-        f"{'measured' if ran == spec.nets else 'estimated'} {panel_estimate / 60:.1f} min"
-    )
-    print(
-        f"achieved {result['achieved_gflops']:.1f} GFLOP/s = "
-        f"{result['fraction_of_matmul_rate']:.0%} of the matmul rate (target >= 70%)"
-    )
-    return result
+    if "per_net_s" in torch_result:
+        result["speedup_over_pytorch"] = torch_result["per_net_s"] / best
+    if not args.skip_paper:
+        result["paper_preset"] = paper_extrapolation(args.fraction, args.workers, log)
+        log(f"paper preset extrapolated: {result['paper_preset']['total_s'] / 60:.1f} min")
+    print(json.dumps(result, indent=None if args.json else 1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

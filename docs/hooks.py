@@ -552,7 +552,57 @@ def on_files(files, config):
     return files
 
 
+#: ``<!-- api-reference -->`` in a page becomes one mkdocstrings entry per module of the
+#: package, grouped by layer and theory, so the reference lists every module there is.
+API_MARKER = re.compile(r"<!--\s*api-reference\s*-->")
+
+#: Section titles of the API reference, in order: (package prefix, title).
+API_SECTIONS = (
+    ("springblock.results", "Results store"),
+    ("springblock.params", "Parameters"),
+    ("springblock.plotting", "Plotting"),
+    ("springblock.pipeline", "The main job"),
+    ("springblock.report", "The report"),
+    ("springblock.theory", "Theory (sympy)"),
+    ("springblock.numerics", "Numerics (jax)"),
+    ("springblock.validation", "Validation"),
+)
+
+
+def api_reference() -> str:
+    """One ``::: module`` entry per module of the installed package (cli excluded)."""
+    import importlib
+    import pkgutil
+
+    names = []
+    # package-dir maps the layers outside src/springblock: walk each package where it is
+    for top in (
+        "springblock",
+        "springblock.theory",
+        "springblock.numerics",
+        "springblock.validation",
+    ):
+        package = importlib.import_module(top)
+        names += [
+            m.name
+            for m in pkgutil.walk_packages(package.__path__, top + ".")
+            if not m.ispkg and ".cli" not in m.name
+        ]
+    names = sorted(set(names))
+    lines = []
+    for prefix, title in API_SECTIONS:
+        members = [n for n in names if n == prefix or n.startswith(prefix + ".")]
+        if not members:
+            continue
+        lines.append(f"## {title}\n")
+        lines += [f"::: {name}\n" for name in members]
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    if API_MARKER.search(markdown):
+        reference = api_reference()
+        markdown = API_MARKER.sub(lambda _: reference, markdown)
     if CLI_MARKER.search(markdown):
         reference = cli_reference()
         markdown = CLI_MARKER.sub(lambda _: reference, markdown)

@@ -109,7 +109,11 @@ def solve(
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     if times is not None:
         times = tuple(float(x) for x in np.asarray(times, float).ravel())
-        if not times or times[0] <= 0 or any(b <= a for a, b in zip(times[:-1], times[1:], strict=True)):
+        if (
+            not times
+            or times[0] <= 0
+            or any(b <= a for a, b in zip(times[:-1], times[1:], strict=True))
+        ):
             raise ValueError("times must be positive and increasing")
         saves = len(times)
     if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]  # dynamic jax config attribute

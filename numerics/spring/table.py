@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ class ModelTable:
             (asymmetry, s.asymmetry_min, s.asymmetry_max),
             (time, s.time_min, s.time_max),
         ]
-        inside = True
+        inside: Any = True
         for x, lo, hi in checks:
             x = np.asarray(x, float)
             slack = 1e-9 * max(abs(lo), abs(hi))

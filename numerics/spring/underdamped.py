@@ -173,7 +173,11 @@ def simulate(
             "model (b), smoothed SDE",
             np.asarray(finished),
             np.asarray(frames),
-            {"seed": np.arange(seeds), "noise": config.noise, "smoothing": config.smoothing},
+            {
+                "seed": np.arange(seeds),
+                "noise": np.asarray(config.noise),
+                "smoothing": np.asarray(config.smoothing),
+            },
         )
         times = config.duration * np.arange(1, saves + 1) / saves
     return Trajectories(jnp.asarray(times), frames[..., :blocks], frames[..., blocks:])

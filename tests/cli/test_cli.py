@@ -307,9 +307,13 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
     # both list forms: several words, and one quoted list
     assert cli.main([*argv[:5], "0", "1", *argv[6:]]) == 0
     assert json.loads(capsys.readouterr().out)["spec"]["alphas"] == [0.0, 1.0]
-    assert cli.main(["nets", "compare", "--out", str(out), "--starts", "2", "--json"]) == 0
+    assert cli.main(["nets", "compare", "--out", str(out), "--permutations", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["held_out"]) >= {"sign_agreement_c", "spearman_c", "spearman_v"}
+    (entry,) = result["panels"]
+    assert entry["knob"] == "data-noise"
+    assert "checkerboard" in entry["splits"]
+    for split in entry["splits"].values():
+        assert split["baselines"] and set(split["p_value"]) < set(split["theory"])
 
 
 @pytest.mark.parametrize(
@@ -325,7 +329,7 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
         ),
         (["nets", "sweep", "--out", "x", "--knob", "batch-size", "--values", "3000"], "--values"),
         (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
-        (["nets", "compare", "--out", "/nonexistent/dir", "--starts", "0"], "--starts"),
+        (["nets", "compare", "--out", "/nonexistent/dir", "--permutations", "0"], "--permutations"),
     ],
 )
 def test_nets_bad_input(argv, flag, capsys):

@@ -13,6 +13,8 @@ ACCEPTED = {
         "--values": {"0"},  # data noise 0 (the default knob)
         "--seed": {"0"},
         "--data-seed": {"0"},
+        "--workers": {"0"},  # 0: train in this process
     },
     COMPARE: {"--seed": {"0"}},
+    RUN: {"--workers": {"0"}},
 }

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +197,7 @@ def predict(theta, flat: Flat, lay: Layout, table):
     return _predict(theta, *_arguments(pr), panels=pr.panels)
 
 
-def _arguments(pr: Problem):
+def _arguments(pr: Problem) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
     import jax.numpy as jnp
 
     return (
@@ -338,7 +339,10 @@ def fit_many(
 def _compiled_predictions(panels: int):
     import jax
 
-    return jax.jit(jax.vmap(lambda t, args: _predict(t, *args, panels=panels), in_axes=(0, None)))
+    def one(theta, args: tuple[Any, Any, Any, Any, Any, Any, Any]):
+        return _predict(theta, *args, panels=panels)
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
 
 
 def predictions(theta: np.ndarray, flat: Flat, lay: Layout, table):

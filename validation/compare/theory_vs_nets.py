@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -126,14 +127,15 @@ def _sentence(split: str, entry: dict) -> str:
 
 
 def _split_entry(split, theory: Outcome, null: list[dict], base: dict, permutations: int) -> dict:
-    entry = {
+    beats = {name: scores.beats(theory.scores, b) for name, b in base.items()}
+    entry: dict[str, Any] = {
         "theory": theory.scores,
         "baselines": base,
         "p_value": _p_values(theory.scores, null),
         "permutations": permutations,
-        "beats": {name: scores.beats(theory.scores, b) for name, b in base.items()},
+        "beats": beats,
+        "beats_every_baseline": all(beats.values()),
     }
-    entry["beats_every_baseline"] = all(entry["beats"].values())
     entry["sentence"] = _sentence(split, entry)
     return entry
 
@@ -188,13 +190,13 @@ def evaluate_panel(panel: cells.PanelCells, table, permutations: int = PERMUTATI
     c_hat, v_hat, _ = fit.predictions(fits.theta, flat, lay, table)
     full = fit.fit_many(flat, lay, table, defined[None], seed=seed)
     c_full, v_full, d_full = fit.predictions(full.theta, flat, lay, table)
-    out = {
+    out: dict[str, Any] = {
         "knob": panel.knob,
         "fit": _fit_entry(lay, flat, full.theta[0], full.loss[0], full.converged[0], defined),
         "fits_converged": float(np.mean(fits.converged)),
         "splits": {},
     }
-    predictions = {"full": (c_full[0], v_full[0], d_full[0])}
+    predictions: dict[str, tuple[np.ndarray, ...]] = {"full": (c_full[0], v_full[0], d_full[0])}
     for split in splits.SPLITS:
         members = [f for f, (name, _) in enumerate(fold_masks) if name == split]
         pooled = []
@@ -230,7 +232,7 @@ def evaluate_joint(panels, table, permutations: int = PERMUTATIONS, seed: int = 
     lay = fit.layout(table, panels)
     defined = flat.defined
     full = fit.fit_many(flat, lay, table, defined[None], seed=seed)
-    out = {
+    out: dict[str, Any] = {
         "fit": _fit_entry(lay, flat, full.theta[0], full.loss[0], full.converged[0], defined),
         "leave_one_panel_out": {},
     }

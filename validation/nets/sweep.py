@@ -266,13 +266,19 @@ def status_of(measurement: dict) -> str:
     return "ok" if np.all(np.isfinite(separations)) else "undefined"
 
 
-def record(job: NetJob, measurement: dict, seconds: float) -> dict:
+#: Compiled shapes this process has already run (a net's time includes compilation when
+#: it is the first of its shape here: ``first_of_shape`` in its record).
+_RAN: set = set()
+
+
+def record(job: NetJob, measurement: dict, seconds: float, first: bool = False) -> dict:
     """The JSON record of a finished net."""
     status = status_of(measurement)
     rec = {"alpha": job.alpha, "value": job.value, "seed": job.seed, "status": status}
     rec |= {k: np.asarray(v).tolist() for k, v in measurement.items()}
     rec["diverged"] = status == "diverged"
     rec["train_seconds"] = seconds
+    rec["first_of_shape"] = first
     if status != "ok":
         rec["note"] = {
             "diverged": "the training loss, the features or the logits became non-finite; "
@@ -305,6 +311,9 @@ def train_jobs(
         config = train_config(spec, value)
         h = hyper(spec, group[0])
         keys = [jax.random.fold_in(base, job.seed) for job in group]
+        shape_key = (config, data.num_classes, batched, data.x_train.shape)
+        first = shape_key not in _RAN
+        _RAN.add(shape_key)
         if batched:
             fn = compiled_train_and_measure(config, data.num_classes, batched=True)
             devices = jax.device_count()
@@ -317,15 +326,16 @@ def train_jobs(
             seconds = (time.perf_counter() - started) / len(group)
             for n, job in enumerate(group):
                 measurement = {k: np.asarray(v[n]) for k, v in out._asdict().items()}
-                yield job, record(job, measurement, seconds)
+                yield job, record(job, measurement, seconds, first and n == 0)
         else:
             fn = compiled_train_and_measure(config, data.num_classes)
             h32 = type(h)(*[jnp.float32(x) for x in h])
-            for job, key in zip(group, keys, strict=True):
+            for n, (job, key) in enumerate(zip(group, keys, strict=True)):
                 started = time.perf_counter()
                 out = fn(*arrays, h32, key)
                 measurement = {k: np.asarray(v) for k, v in out._asdict().items()}
-                yield job, record(job, measurement, time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                yield job, record(job, measurement, elapsed, first and n == 0)
 
 
 # --------------------------------------------------------------------------- the panel
@@ -406,6 +416,7 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
         "final_loss": (),
         "epochs_run": (),
         "train_seconds": (),
+        "first_of_shape": (),
         "separation_pinv": (layers,),
         "separation_trace": (layers,),
         "weight_change": (linears,),
@@ -458,7 +469,18 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
             "train_accuracy": var(net, arrays["train_accuracy"], missing),
             "final_loss": var(net, arrays["final_loss"], missing),
             "epochs_run": var(net, arrays["epochs_run"], "NaN where the net is missing"),
-            "train_seconds": var(net, arrays["train_seconds"], "NaN where the net is missing"),
+            "train_seconds": var(
+                net,
+                arrays["train_seconds"],
+                "NaN where the net is missing",
+                long_name="seconds to train and measure (with compilation where first_of_shape)",
+            ),
+            "first_of_shape": var(
+                net,
+                arrays["first_of_shape"],
+                "NaN where the net is missing",
+                long_name="1 where the net was the first of its compiled shape in its process",
+            ),
             "separation_pinv": var((*net, "layer"), arrays["separation_pinv"], missing),
             "separation_trace": var((*net, "layer"), arrays["separation_trace"], missing),
             "load_curve": var(
