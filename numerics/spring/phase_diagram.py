@@ -220,18 +220,22 @@ class PhaseDiagram:
         return _phase_index(self.curvature, self.spec)
 
     def agreement(self) -> dict[str, float]:
-        """Fraction of cells whose simulated phase equals each prediction's phase."""
+        """Fraction of cells whose simulated phase equals each prediction's phase, beside the
+        fraction a trivial predictor gets (every cell in the most common simulated phase)."""
         mf_on_grid = np.stack(
             [
                 np.interp(np.log(self.spec.noise), np.log(self.mean_field_noise), row)
                 for row in self.mean_field_curvature
             ]
         )
+        counts = np.bincount(self.phase.ravel(), minlength=len(phases.PHASES))
         return {
             "closed_form": float(
                 np.mean(_phase_index(self.predicted_curvature, self.spec) == self.phase)
             ),
             "mean_field": float(np.mean(_phase_index(mf_on_grid, self.spec) == self.phase)),
+            # the trivial predictor: every cell in the most common simulated phase
+            "majority_baseline": float(counts.max() / counts.sum()),
         }
 
     def summary(self) -> dict:

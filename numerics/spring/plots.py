@@ -71,7 +71,7 @@ def phase_diagram_figure(diagram):
     axes[1].set_title(
         f"phase (|c| <= {spec.tolerance:g}: linear); agreement "
         f"closed form {agree['closed_form']:.0%}, mean field "
-        f"{agree['mean_field']:.0%}",
+        f"{agree['mean_field']:.0%} (majority phase {agree['majority_baseline']:.0%})",
         fontsize=9,
     )
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS]

@@ -169,6 +169,10 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
             *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
             ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
             ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],
+            [
+                "agreement of the trivial predictor (every cell in the most common phase)",
+                f"{agree['majority_baseline']:.1%}",
+            ],
         ],
     )
     sections = [

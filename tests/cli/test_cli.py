@@ -212,7 +212,10 @@ def test_phase_diagram_small_grid_and_resume(tmp_path, capsys):
     assert cli.main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     assert (tmp_path / "phase_diagram.png").stat().st_size > 0
-    assert set(first["agreement"]) == {"closed_form", "mean_field"}
+    assert set(first["agreement"]) == {"closed_form", "mean_field", "majority_baseline"}
+    phase = springblock.open_results(tmp_path)["phase"].values.ravel()
+    most_common = np.bincount(phase, minlength=3).max() / phase.size  # recount from the array
+    assert first["agreement"]["majority_baseline"] == pytest.approx(most_common)
     assert first["status"].startswith("computing afresh")
     ds = springblock.open_results(tmp_path)
     assert ds["curvature"].dims == ("mu_right", "noise") and ds["curvature"].shape == (3, 3)

@@ -1,84 +1,87 @@
-"""`springblock run` end to end on a tiny preset: every stage, stage reuse, the report
-(rendered in headless Chromium where it is installed), and a failing stage."""
+"""`springblock run` end to end on the paper preset shrunken to a few seconds per panel:
+every stage of every knob, stage reuse, the report (rendered in headless Chromium where it
+is installed), and a failing stage."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
 
 import springblock
-from springblock import pipeline
-from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
-from springblock.numerics.spring.table import TableSpec
+from springblock import cli, pipeline
 from springblock.params import ParameterError
+from springblock.validation.nets.executor import Execution
 from springblock.validation.nets.sweep import SweepSpec
 
 
-@pytest.fixture(scope="module")
-def tiny_preset(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    means = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 120)
-    x = (means[y] + rng.normal(size=(120, 6))).astype(np.float32)
-    data = tmp_path_factory.mktemp("data") / "toy.npz"
-    np.savez(data, x_train=x[:90], y_train=y[:90], x_test=x[90:], y_test=y[90:])
-    model = PhaseDiagramSpec(
-        blocks=3, mu_points=3, noise_points=3, steps=300, seeds=2, mean_field_points=8
-    )
-    nets = SweepSpec(
-        knob="data-noise",
-        dataset=str(data),
-        alphas=(0.0, 1.0),
-        values=(0.0, 0.4),
-        seeds=1,
-        epochs=3,
-        depth=3,
-        width=8,
-    )
-    table = TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10)
-    return pipeline.Preset("tiny", model, (nets,), permutations=5, table=table)
-
-
-def test_run_writes_a_report_and_reuses_stages(tiny_preset, tmp_path):
+def test_run_writes_a_report_and_reuses_stages(paper_shrunk, tmp_path, monkeypatch, capsys):
+    """The paper preset, shrunken (every knob of the paper): every stage, the joint
+    comparison, the run's dataset, then the same run again through the command line."""
     logs = []
-    first = pipeline.run(tiny_preset, tmp_path, log=logs.append, progress=False)
+    first = pipeline.run(
+        paper_shrunk, tmp_path, log=logs.append, progress=False, execution=Execution(workers=0)
+    )
     report = tmp_path / "report.html"
     text = report.read_text()
     assert "<math" in text and "data:image/png;base64," in text
     assert "http://" not in text.replace("http://www.w3.org/1998/Math/MathML", "")  # offline
     assert "https://" not in text
-    for stage in ("theory", "model", "nets-data-noise", "compare"):
+    knobs = [s.knob for s in paper_shrunk.nets]
+    assert knobs == ["data-noise", "learning-rate", "dropout", "batch-size"]
+    stages = {"theory", "model", "compare", *(f"nets-{k}" for k in knobs)}
+    for stage in stages:
         assert (tmp_path / "stages" / f"{stage}.json").exists()
     assert first["reused"] == []
-    assert set(first["stages"]) == {"theory", "model", "nets-data-noise", "compare"}
-    panel = first["panels"][0]
-    assert panel["knob"] == "data-noise" and len(panel["cells"]) == 4
-    assert {"alpha", "value", "seed", "test_accuracy", "curvature", "spread", "load_curve"} <= set(
-        panel["cells"][0]
-    )
-    assert set(panel["claims"]) >= {"regimes", "best_in_band", "accuracy_correlations", "seeds"}
-    tvn = panel["theory_vs_nets"]
-    assert set(tvn["fit"]) >= {"parameters", "on_bound", "loss"}
-    for split in ("checkerboard", "leave_one_alpha_out", "leave_one_knob_out"):
-        entry = tvn["splits"][split]
-        assert set(entry) >= {"theory", "baselines", "p_value"}
-        assert set(entry["baselines"]) == {
-            "majority",
-            "alpha_only",
-            "knob_only",
-            "additive",
-            "nearest_neighbour",
+    assert set(first["stages"]) == stages
+    assert [p["knob"] for p in first["panels"]] == knobs
+    assert {p["knob"]: p["epochs"] for p in first["panels"]}["learning-rate"] == 4
+    for panel in first["panels"]:
+        assert panel["nets"]["ok"] == 4, panel["nets"]
+        assert len(panel["cells"]) == 4
+        assert {
+            "alpha",
+            "value",
+            "seed",
+            "test_accuracy",
+            "curvature",
+            "spread",
+            "load_curve",
+        } <= set(panel["cells"][0])
+        assert set(panel["claims"]) >= {
+            "regimes",
+            "best_in_band",
+            "accuracy_correlations",
+            "seeds",
         }
-    assert "leave_one_panel_out" in first["theory_vs_nets_joint"]
+        tvn = panel["theory_vs_nets"]
+        assert set(tvn["fit"]) >= {"parameters", "on_bound", "loss"}
+        for split in ("checkerboard", "leave_one_alpha_out", "leave_one_knob_out"):
+            entry = tvn["splits"][split]
+            assert set(entry) >= {"theory", "baselines", "p_value"}
+            assert set(entry["baselines"]) == {
+                "majority",
+                "alpha_only",
+                "knob_only",
+                "additive",
+                "nearest_neighbour",
+            }
+    assert set(first["theory_vs_nets_joint"]["leave_one_panel_out"]) == set(knobs)
     ds = springblock.open_results(tmp_path)  # every stage's arrays in one dataset
-    assert ds["data_noise_test_accuracy"].sel(alpha=1.0, data_noise=0.4).dims == ("seed",)
+    assert ds["data_noise_test_accuracy"].sel(alpha=1.0, data_noise=0.3).dims == ("seed",)
+    assert ds["batch_size_test_accuracy"].sel(alpha=0.0, batch_size=80).dims == ("seed",)
     assert ds["model_curvature"].dims == ("mu_right", "noise")
-    second = pipeline.run(tiny_preset, tmp_path, log=logs.append, progress=False)
-    assert set(second["reused"]) == {"theory", "model", "nets-data-noise", "compare"}
-    assert "springblock" in text and tiny_preset.nets[0].dataset in text
+    # the second run through the command line (its preset swapped for the shrunken one)
+    monkeypatch.setattr(pipeline, "preset", lambda name, dataset=None: paper_shrunk)
+    capsys.readouterr()
+    argv = ["run", "--out", str(tmp_path), "--no-progress", "--json", "--workers", "0"]
+    assert cli.main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert set(second["reused"]) == stages
+    assert second["panels"][0]["claims"] == first["panels"][0]["claims"]
+    assert "springblock" in text and paper_shrunk.nets[0].dataset in text
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

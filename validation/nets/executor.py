@@ -33,8 +33,10 @@ from springblock.params import ParameterError, check_int
 #: XLA flags of a single-threaded CPU process (the Dask workers').
 SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 #: Below this many nets to train, a local cluster's start-up and per-worker compilation
-#: cost more than they save (measured: benchmarks/sweep.py).
-MIN_NETS_FOR_WORKERS = 16
+#: cost about what the workers save. Measured on 2 cores (FashionMNIST, 60-net panels of
+#: 50 epochs): 94 s on 2 workers, 93 s in one process; 12 nets: 32 s against 27 s. Only
+#: whole paper panels (480-540 nets) amortise the cluster (benchmarks/sweep.py).
+MIN_NETS_FOR_WORKERS = 200
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ def register(groups) -> None:
         "--preset",
         choices=PRESETS,
         default="quick",
-        help="quick: data-noise and dropout panels, 6 alphas x 5 values x 2 seeds, minutes "
-        "on 2 cores; paper: the paper's four panels at full size (10 seeds)",
+        help="quick: data-noise and dropout panels, 6 alphas x 5 values x 2 seeds, 100 "
+        "epochs, minutes on 2 cores; paper: the paper's four panels at full size (10 seeds, "
+        "100 epochs, 200 for the learning rate; an hour or more on 2 cores, docs/scaling.md)",
     )
     p.add_argument(
         "--dataset",
@@ -52,10 +53,14 @@ def configure(args):
 def execute(config, args) -> int:
     from springblock import pipeline
 
-    chosen, out = config
+    chosen, execution, out = config
     try:
         result = pipeline.run(
-            chosen, out, log=lambda m: log(args, m), progress=not args.no_progress
+            chosen,
+            out,
+            log=lambda m: log(args, m),
+            progress=not args.no_progress,
+            execution=execution,
         )
     except pipeline.StageFailed as err:
         print(

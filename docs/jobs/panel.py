@@ -1,0 +1,121 @@
+"""One whole panel of the paper preset: the data-noise knob at the paper's grid (6 alphas x
+9 noise levels x 10 seeds = 540 nets, 100 epochs, bundled FashionMNIST), its claims, the
+theory-vs-nets comparison on it with 200 permutations, and its measured wall time (the
+basis of the paper preset's extrapolated wall time).
+
+Runs the documented commands ``springblock nets sweep --knob data-noise --seeds 10`` and
+``springblock nets compare`` in a fresh directory and copies their figures to docs/img
+(prefixed ``paper_``). About 20 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+KNOB = "data-noise"
+SWEEP = ["nets", "sweep", "--knob", KNOB, "--seeds", "10"]
+COMPARE = ["nets", "compare", "--permutations", "200"]
+FIGURES = (
+    f"paper_panel_{KNOB}.png",
+    f"paper_maps_{KNOB}.png",
+    f"paper_compare_maps_{KNOB}.png",
+    f"paper_compare_fit_{KNOB}.png",
+)
+
+
+def _cli(argv: list[str]) -> dict:
+    from springblock import cli
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = cli.main([*argv, "--json"])
+    assert code == 0, stdout.getvalue()[-2000:]
+    return json.loads(stdout.getvalue())
+
+
+def run(img: Path) -> dict:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "panel"
+        sweep = _cli([*SWEEP, "--out", str(out), "--no-progress"])
+        sweep_s = time.perf_counter() - started
+        compare = _cli([*COMPARE, "--out", str(out)])
+        compare_s = time.perf_counter() - started - sweep_s
+        for name in FIGURES:
+            source = name.removeprefix("paper_")
+            folder = out / "compare" if source.startswith("compare_") else out
+            shutil.copyfile(folder / source, img / name)
+    from springblock.validation.nets.sweep import SweepSpec
+
+    spec = SweepSpec.for_knob(KNOB, seeds=10)
+    return {
+        "commands": ["springblock " + " ".join(SWEEP), "springblock " + " ".join(COMPARE)],
+        "sweep": {k: v for k, v in sweep.items() if k not in ("store", "figures")},
+        "compare": {k: v for k, v in compare.items() if k != "figures"},
+        "sweep_s": sweep_s,
+        "compare_s": compare_s,
+        "nets": spec.nets,
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.2f}"
+
+
+def block_claims(r: dict) -> str:
+    s = r["sweep"]
+    claims = s["claims"]["sentences"]
+    lines = [
+        f"`{r['commands'][0]}`: {r['nets']} nets in {r['sweep_s'] / 60:.1f} minutes on "
+        f"{r['cpu_count']} cores ({r['sweep_s'] / r['nets']:.2f} s per net, compilation "
+        "included).",
+        "",
+        *(
+            f"- {claims[name]}"
+            for name in ("regimes", "best_in_band", "accuracy_correlations", "seeds")
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def block_theory(r: dict) -> str:
+    (entry,) = r["compare"]["panels"]
+    fit = entry["fit"]
+    params = ", ".join(f"{k} = {v:.3g}" for k, v in fit["parameters"].items())
+    bound = ", ".join(fit["on_bound"]) or "none"
+    first = next(iter(entry["splits"].values()))
+    names = list(first["baselines"])
+    rows = ["| split | score | theory | p | " + " | ".join(names) + " |"]
+    rows.append("|" + "---|" * (4 + len(names)))
+    for split_name, split in entry["splits"].items():
+        for score in ("kappa", "spearman_c", "spearman_v"):
+            rows.append(
+                f"| {split_name} | {score} | {_fmt(split['theory'][score])} | "
+                f"{split['p_value'][score]:.3f} | "
+                + " | ".join(_fmt(split["baselines"][b][score]) for b in names)
+                + " |"
+            )
+    verdicts = [f"- {split['sentence']}" for split in entry["splits"].values()]
+    return "\n".join(
+        [
+            f"`{r['commands'][1]}` ({r['compare_s'] / 60:.1f} minutes): fitted {params}; "
+            f"on a bound: {bound}; loss {fit['loss']:.4g} (predicting the mean: "
+            f"{fit['loss_of_the_mean']:.4g}).",
+            "",
+            *rows,
+            "",
+            *verdicts,
+        ]
+    )
+
+
+BLOCKS = {"claims": block_claims, "theory": block_theory}

@@ -1,0 +1,64 @@
+"""Fixtures shared by the pipeline tests: a tiny preset (toy data, a 3 x 3 model grid, a
+small model table) that runs every stage of ``springblock run`` in seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from springblock import pipeline
+from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
+from springblock.numerics.spring.table import TableSpec
+from springblock.validation.nets.sweep import SweepSpec
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 2, (3, 6))
+    y = rng.integers(0, 3, 120)
+    x = (means[y] + rng.normal(size=(120, 6))).astype(np.float32)
+    data = tmp_path_factory.mktemp("data") / "toy.npz"
+    np.savez(data, x_train=x[:90], y_train=y[:90], x_test=x[90:], y_test=y[90:])
+    model = PhaseDiagramSpec(
+        blocks=3, mu_points=3, noise_points=3, steps=300, seeds=2, mean_field_points=8
+    )
+    nets = SweepSpec(
+        knob="data-noise",
+        dataset=str(data),
+        alphas=(0.0, 1.0),
+        values=(0.0, 0.4),
+        seeds=1,
+        epochs=3,
+        depth=3,
+        width=8,
+    )
+    table = TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10)
+    return pipeline.Preset("tiny", model, (nets,), permutations=5, table=table)
+
+
+@pytest.fixture(scope="module")
+def paper_shrunk(tiny_preset):
+    """The paper preset with each panel cut to the first knob value of its grid and one
+    from its first half (batch size 80: the toy data has 90 training samples), two alphas,
+    one seed, a fiftieth of its epochs (the learning-rate panel keeps its doubled epochs),
+    on the tiny preset's data, model grid and table."""
+    import dataclasses
+
+    paper = pipeline.preset("paper")
+    toy = tiny_preset.nets[0]
+    nets = tuple(
+        dataclasses.replace(
+            spec,
+            dataset=toy.dataset,
+            alphas=(0.0, 1.0),
+            values=(spec.values[0], spec.values[len(spec.values) // 2 - 1]),
+            seeds=1,
+            epochs=spec.epochs // 50,
+            depth=toy.depth,
+            width=toy.width,
+            train_size=None,
+        )
+        for spec in paper.nets
+    )
+    return pipeline.Preset("paper-shrunk", tiny_preset.model, nets, 3, tiny_preset.table)
