@@ -152,3 +152,11 @@ def test_execution_is_validated():
             Execution(**bad)
     assert Execution().resolve(3) == 0  # a few nets: in this process
     assert Execution(workers=0).resolve(1000) == 0
+    from springblock.validation.nets.executor import MIN_NETS_FOR_WORKERS
+
+    cores = os.cpu_count() or 1
+    below, at = (
+        Execution().resolve(MIN_NETS_FOR_WORKERS - 1),
+        Execution().resolve(MIN_NETS_FOR_WORKERS),
+    )
+    assert below == 0 and at == (cores if cores > 1 else 0)
