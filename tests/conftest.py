@@ -12,18 +12,11 @@ test states a tolerance per precision, derived from the unit roundoff of that pr
 import os
 from dataclasses import dataclass
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Under pytest-xdist every core already runs a test process: one XLA thread each, so
-    # the processes do not compete for the cores (set before jax is imported).
-    os.environ.setdefault(
-        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    )
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import settings  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import settings
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
