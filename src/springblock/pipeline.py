@@ -26,8 +26,8 @@ from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
 PRESETS = ("quick", "paper")
 DEFAULT_OUT = Path("springblock-results") / "run"
 
-#: The quick preset's panels: knob -> values (five each; chosen from measured per-net
-#: times so the whole run fits 5 minutes on 2 cores, see docs/validation.md).
+#: The quick preset's panels: knob -> values (five each, the fewest a panel should have;
+#: docs/results/run.json records how long the whole run takes).
 QUICK_VALUES = {
     "data-noise": (0.0, 0.2, 0.4, 0.6, 0.8),
     "dropout": (0.0, 0.08, 0.16, 0.24, 0.32),

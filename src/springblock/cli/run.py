@@ -15,7 +15,7 @@ def register(groups) -> None:
 
     p = groups.add_parser(
         "run",
-        help="the whole pipeline into one HTML report (default: a few minutes)",
+        help="the whole pipeline into one HTML report (default preset: several minutes on 2 cores)",
         description="Derive the spring-block model's phase boundaries, simulate its phase "
         "diagram, train noise x nonlinearity panels of MLPs on the bundled FashionMNIST, "
         "test the paper's claims on them, compare theory and nets, and write "
