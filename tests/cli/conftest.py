@@ -3,23 +3,18 @@ small model table) that runs every stage of ``springblock run`` in seconds."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from springblock import pipeline
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
 from springblock.numerics.spring.table import TableSpec
 from springblock.validation.nets.sweep import SweepSpec
+from tests.toy import write_toy_npz
 
 
 @pytest.fixture(scope="module")
 def tiny_preset(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    means = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 120)
-    x = (means[y] + rng.normal(size=(120, 6))).astype(np.float32)
-    data = tmp_path_factory.mktemp("data") / "toy.npz"
-    np.savez(data, x_train=x[:90], y_train=y[:90], x_test=x[90:], y_test=y[90:])
+    data = write_toy_npz(tmp_path_factory.mktemp("data") / "toy.npz")
     model = PhaseDiagramSpec(
         blocks=3, mu_points=3, noise_points=3, steps=300, seeds=2, mean_field_points=8
     )

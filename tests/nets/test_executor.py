@@ -16,19 +16,14 @@ import pytest
 
 from springblock.validation.nets import sweep
 from springblock.validation.nets.executor import SINGLE_THREAD_FLAGS, Execution
+from tests.toy import write_toy_npz
 
 FIELDS = ("separation_pinv", "test_accuracy", "losses", "weight_change", "status")
 
 
 @pytest.fixture(scope="module")
 def toy_file(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    means = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 120)
-    x = (means[y] + rng.normal(size=(120, 6))).astype(np.float32)
-    path = tmp_path_factory.mktemp("data") / "toy.npz"
-    np.savez(path, x_train=x[:90], y_train=y[:90], x_test=x[90:], y_test=y[90:])
-    return path
+    return write_toy_npz(tmp_path_factory.mktemp("data") / "toy.npz")
 
 
 def spec_of(path):

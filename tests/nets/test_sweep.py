@@ -12,22 +12,12 @@ import springblock
 from springblock import results
 from springblock.params import ParameterError
 from springblock.validation.nets import sweep
-
-
-def toy_arrays(n=120, scale=1.0, seed=0):
-    """Three well-separated Gaussian classes in 6 dimensions: trains in a few epochs."""
-    rng = np.random.default_rng(seed)
-    means = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, n)
-    x = ((means[y] + rng.normal(size=(n, 6))) * scale).astype(np.float32)
-    return {"x_train": x[:90], "y_train": y[:90], "x_test": x[90:], "y_test": y[90:]}
+from tests.toy import toy_arrays, write_toy_npz
 
 
 @pytest.fixture(scope="module")
 def toy_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "toy.npz"
-    np.savez(path, **toy_arrays())
-    return path
+    return write_toy_npz(tmp_path_factory.mktemp("data") / "toy.npz")
 
 
 def tiny_spec(dataset, **kw):
