@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -41,14 +40,12 @@ def run(img: Path) -> dict:
     return result
 
 
-def _se(fraction: float, cells: int) -> float:
-    return math.sqrt(fraction * (1 - fraction) / cells)
-
-
 def _agreement(r: dict) -> dict[str, str]:
+    from springblock.numerics.spring.phase_diagram import binomial_se
+
     a, n = r["agreement"], r["cells"]
     return {
-        name: f"{100 * a[name]:.1f} % ± {100 * _se(a[name], n):.1f}"
+        name: f"{100 * a[name]:.1f} % ± {100 * binomial_se(a[name], n):.1f}"
         for name in ("closed_form", "mean_field", "majority_baseline")
     }
 

@@ -316,6 +316,11 @@ class PhaseDiagram:
         return ds
 
 
+def binomial_se(fraction: float, cells: int) -> float:
+    """Standard error sqrt(p (1 - p) / n) of an agreement fraction p over n cells."""
+    return math.sqrt(fraction * (1.0 - fraction) / cells)
+
+
 def _phase_index(curvature: np.ndarray, spec: PhaseDiagramSpec) -> np.ndarray:
     """Three classes of the normalised curvature c / y (:func:`phases.phase_index`)."""
     return phases.phase_index(np.asarray(curvature) / spec.target)

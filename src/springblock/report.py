@@ -150,6 +150,9 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
         "evaluates:</p>" + equations
     )
     agree = model["agreement"]
+    cells = spec.mu_points * spec.noise_points
+    from springblock.numerics.spring.phase_diagram import binomial_se
+
     model_html = image(
         _png(model["figures"], "phase_diagram"),
         "Simulated curvature of the load curve over (noise, friction) with the closed-form "
@@ -167,8 +170,13 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
             ["seeds per cell", spec.seeds],
             ["linear band |c| / y <=", spec.tolerance],
             *[[f"cells {k}", v] for k, v in model["phase_counts"].items()],
-            ["agreement with the closed-form boundaries", f"{agree['closed_form']:.1%}"],
-            ["agreement with the mean-field boundaries", f"{agree['mean_field']:.1%}"],
+            *[
+                [
+                    f"agreement with the {name} boundaries (± binomial standard error)",
+                    f"{agree[key]:.1%} ± {binomial_se(agree[key], cells):.1%}",
+                ]
+                for key, name in (("closed_form", "closed-form"), ("mean_field", "mean-field"))
+            ],
             [
                 "agreement of the trivial predictor (every cell in the most common phase)",
                 f"{agree['majority_baseline']:.1%}",

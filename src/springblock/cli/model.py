@@ -360,14 +360,19 @@ def execute_phase_diagram(config, args) -> int:
 
     _, payload = phase_diagram.compute(spec, out, progress, log=lambda m: log(args, m))
     agree = payload["agreement"]
+    cells = spec.mu_points * spec.noise_points
     text = "\n".join(
         [
             f"phase diagram of model (a): {spec.mu_points} x {spec.noise_points} cells, "
             f"{spec.seeds} seeds, T = {spec.duration:g}",
             "cells per phase: " + ", ".join(f"{k} {v}" for k, v in payload["phase_counts"].items()),
-            f"agreement of simulated phases with the closed-form prediction: "
-            f"{agree['closed_form']:.1%}, with the mean-field flow: {agree['mean_field']:.1%} "
-            f"(every cell in the most common phase: {agree['majority_baseline']:.1%})",
+            "agreement of simulated phases with the closed-form prediction: "
+            + ", with the mean-field flow: ".join(
+                f"{agree[k]:.1%} ± {phase_diagram.binomial_se(agree[k], cells):.1%}"
+                for k in ("closed_form", "mean_field")
+            )
+            + f" (every cell in the most common phase: {agree['majority_baseline']:.1%}; "
+            "± binomial standard error)",
             f"figure: {payload['figures'][0]}",
             f"results: {out / 'results.nc'}, {out / 'results.json'}",
         ]
