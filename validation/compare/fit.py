@@ -235,7 +235,7 @@ def _residuals(theta, c, v, c_se, v_se, mask, args, panels):
 
 @functools.cache
 def _compiled(panels: int, max_steps: int):
-    """One jitted solver of a chunk of problems x starts (compiled once per shape)."""
+    """One jitted solver of a batch of (problem, start) pairs (compiled once per shape)."""
     import jax
     import jax.numpy as jnp
     import optimistix as optx
@@ -257,9 +257,9 @@ def _compiled(panels: int, max_steps: int):
         r = fn(theta, None)
         return theta, jnp.sum(r**2), sol.result == optx.RESULTS.successful
 
-    over_starts = jax.vmap(solve, in_axes=(0, None, None, None, None, None, None, None, None))
-    over_problems = jax.vmap(over_starts, in_axes=(None, 0, None, 0, 0, 0, 0, 0, None))
-    return jax.jit(over_problems)
+    # one vmap over (problem, start) pairs: nesting a vmap over starts inside one over
+    # problems took twice as long to trace and compile (benchmarks/compare_fit.py)
+    return jax.jit(jax.vmap(solve, in_axes=(0, 0, None, 0, 0, 0, 0, 0, None)))
 
 
 @dataclass(frozen=True)
@@ -310,14 +310,16 @@ def fit_many(
     rng = np.random.default_rng([seed, 4242])
     start_set = np.concatenate([np.zeros((1, P)), rng.normal(0.0, 1.5, (starts - 1, P))])
     pr = problem(flat, lay, table)
+    theta0 = np.tile(start_set, (CHUNK, 1))
     thetas, losses, oks = [], [], []
     with jax.enable_x64(True):
         solver = _compiled(pr.panels, MAX_STEPS)
         args = _arguments(pr)
         for begin in range(0, M, CHUNK):
-            index = np.arange(begin, begin + CHUNK) % M  # the last chunk repeats problems
+            # the last chunk repeats problems; each problem once per start
+            index = np.repeat(np.arange(begin, begin + CHUNK) % M, starts)
             theta, loss, ok = solver(
-                jnp.asarray(start_set),
+                jnp.asarray(theta0),
                 jnp.asarray(fixed_[index]),
                 jnp.asarray(free_),
                 jnp.asarray(masks[index]),
@@ -325,9 +327,9 @@ def fit_many(
                 args,
             )
             keep = min(CHUNK, M - begin)
-            thetas.append(np.asarray(theta)[:keep])
-            losses.append(np.asarray(loss)[:keep])
-            oks.append(np.asarray(ok)[:keep])
+            thetas.append(np.asarray(theta).reshape(CHUNK, starts, P)[:keep])
+            losses.append(np.asarray(loss).reshape(CHUNK, starts)[:keep])
+            oks.append(np.asarray(ok).reshape(CHUNK, starts)[:keep])
     theta, loss, ok = np.concatenate(thetas), np.concatenate(losses), np.concatenate(oks)
     loss = np.where(np.isfinite(loss), loss, np.inf)
     best = np.argmin(loss, axis=1)
@@ -346,13 +348,15 @@ def _compiled_predictions(panels: int):
 
 
 def predictions(theta: np.ndarray, flat: Flat, lay: Layout, table):
-    """Predicted (c, v, elongation fractions) of every cell under each of M parameter sets."""
+    """Predicted (c, v, elongation fractions) of every cell under each of M parameter sets
+    (M padded to a multiple of :data:`CHUNK`, so that one compilation serves every M)."""
     import jax
     import jax.numpy as jnp
 
+    theta = np.atleast_2d(theta)
+    M = theta.shape[0]
     pr = problem(flat, lay, table)
+    theta = np.pad(theta, ((0, -(-M // CHUNK) * CHUNK - M), (0, 0)))
     with jax.enable_x64(True):
-        c, v, d = _compiled_predictions(pr.panels)(
-            jnp.asarray(np.atleast_2d(theta)), _arguments(pr)
-        )
-        return np.asarray(c), np.asarray(v), np.asarray(d)
+        c, v, d = _compiled_predictions(pr.panels)(jnp.asarray(theta), _arguments(pr))
+        return tuple(np.asarray(x)[:M, : flat.n] for x in (c, v, d))

@@ -1,0 +1,105 @@
+"""Benchmark: compiling the theory-vs-nets fit (validation.compare.fit), one vmap over
+(problem, start) pairs against a vmap over starts nested in one over problems.
+
+Both solve the same batch (64 problems x 4 starts of one synthetic 6 x 5 panel on a random
+table of the default grid shape) with optimistix's Levenberg-Marquardt; the fit compiles
+once per panel count and cell count, so tracing and compiling is paid once per shape and
+run. Printed: seconds to trace (``lower``) and to compile each variant, and the time of one
+call after compiling. Usage: python benchmarks/compare_fit.py [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    args = parser.parse_args()
+
+    import jax
+    import jax.numpy as jnp
+    import optimistix as optx
+
+    from springblock.numerics.spring.table import ModelTable, TableSpec
+    from springblock.validation.compare import cells, fit
+
+    jax.config.update("jax_enable_x64", True)
+    spec = TableSpec()
+    rng = np.random.default_rng(0)
+    shape = (spec.mu_points, spec.noise_points, spec.asymmetry_points, spec.time_points)
+    table = ModelTable(spec, rng.dirichlet(np.ones(spec.blocks + 1), size=shape))
+    alphas, values = np.linspace(0.0, 1.0, 6), np.linspace(0.0, 0.8, 5)
+    grid = (alphas.size, values.size)
+    panel = cells.PanelCells(
+        knob="data-noise",
+        dim="data_noise",
+        alphas=alphas,
+        values=values,
+        u=cells.knob_coordinate("data-noise", values),
+        log_time_factor=np.zeros(values.size),
+        c=rng.normal(size=grid),
+        c_se=np.full(grid, 0.05),
+        v=rng.random(grid),
+        v_se=np.full(grid, 0.05),
+        n_ok=np.full(grid, 2),
+        shape=np.zeros((*grid, spec.blocks + 1)),
+        depth=spec.blocks + 2,
+        spec={},
+    )
+    flat, lay = fit.flatten([panel]), fit.layout(table, [panel])
+    arguments = fit._arguments(fit.problem(flat, lay, table))
+    problems, starts, n, size = fit.CHUNK, fit.STARTS, flat.n, lay.size
+
+    def solve(theta0, c):
+        def fn(theta, _):
+            return fit._residuals(
+                theta, c, flat.v, flat.c_se, flat.v_se, flat.defined, arguments, 1
+            )
+
+        solver = optx.LevenbergMarquardt(rtol=1e-6, atol=1e-8)
+        return optx.least_squares(fn, solver, theta0, max_steps=fit.MAX_STEPS, throw=False).value
+
+    data = np.tile(flat.c, (problems, 1))
+    starts_set = rng.normal(0.0, 1.5, (starts, size))
+    variants = {
+        "nested": (
+            jax.vmap(jax.vmap(solve, in_axes=(0, None)), in_axes=(None, 0)),
+            (starts_set, data),
+        ),
+        "flat": (
+            jax.vmap(solve),
+            (np.tile(starts_set, (problems, 1)), np.repeat(data, starts, axis=0)),
+        ),
+    }
+    out = {}
+    for name, (function, inputs) in variants.items():
+        inputs = tuple(jnp.asarray(x) for x in inputs)
+        t = time.perf_counter()
+        lowered = jax.jit(function).lower(*inputs)
+        lower_s = time.perf_counter() - t
+        t = time.perf_counter()
+        compiled = lowered.compile()
+        compile_s = time.perf_counter() - t
+        jax.block_until_ready(compiled(*inputs))
+        t = time.perf_counter()
+        jax.block_until_ready(compiled(*inputs))
+        out[name] = {"lower_s": lower_s, "compile_s": compile_s, "call_s": time.perf_counter() - t}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"{problems} problems x {starts} starts, {n} cells, {size} parameters")
+    for name, r in out.items():
+        print(
+            f"{name:>7}: trace {r['lower_s']:5.1f} s, compile {r['compile_s']:5.1f} s, "
+            f"one call {r['call_s']:5.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
