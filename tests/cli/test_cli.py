@@ -255,8 +255,20 @@ def test_help_mentions_every_command():
         assert command in text
 
 
-def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys):
-    """`nets sweep` on a user .npz, then `nets compare` on its output directory."""
+def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
+    """`nets sweep` on a user .npz, then `nets compare` on its output directory (on a coarse
+    model table: tabulating the default grid is tested in tests/compare and only costs
+    time here)."""
+    from springblock.numerics.spring.table import TableSpec
+    from springblock.validation.compare import theory_vs_nets
+
+    monkeypatch.setattr(
+        theory_vs_nets,
+        "default_table_spec",
+        lambda panels: TableSpec(
+            blocks=panels[0].depth - 2, mu_points=4, noise_points=5, asymmetry_points=2
+        ),
+    )
     rng = np.random.default_rng(0)
     means = rng.normal(0, 2, (3, 5))
     y = rng.integers(0, 3, 100)
