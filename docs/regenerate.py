@@ -46,6 +46,8 @@ BLOCK = re.compile(
 
 
 def jobs() -> dict[str, object]:
+    if str(JOBS) not in sys.path:  # the jobs' shared helpers (``_tables.py``) import by name
+        sys.path.insert(0, str(JOBS))
     found = {}
     for path in sorted(JOBS.glob("*.py")):
         if path.name.startswith("_"):

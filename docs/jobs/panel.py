@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _tables as tables
+
 KNOB = "data-noise"
 SWEEP = ["nets", "sweep", "--knob", KNOB, "--seeds", "10"]
 COMPARE = ["nets", "compare", "--permutations", "200"]
@@ -67,10 +69,6 @@ def run(img: Path) -> dict:
     }
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.2f}"
-
-
 def block_claims(r: dict) -> str:
     s = r["sweep"]
     claims = s["claims"]["sentences"]
@@ -92,18 +90,7 @@ def block_theory(r: dict) -> str:
     fit = entry["fit"]
     params = ", ".join(f"{k} = {v:.3g}" for k, v in fit["parameters"].items())
     bound = ", ".join(fit["on_bound"]) or "none"
-    first = next(iter(entry["splits"].values()))
-    names = list(first["baselines"])
-    rows = ["| split | score | theory | p | " + " | ".join(names) + " |"]
-    rows.append("|" + "---|" * (4 + len(names)))
-    for split_name, split in entry["splits"].items():
-        for score in ("kappa", "spearman_c", "spearman_v"):
-            rows.append(
-                f"| {split_name} | {score} | {_fmt(split['theory'][score])} | "
-                f"{split['p_value'][score]:.3f} | "
-                + " | ".join(_fmt(split["baselines"][b][score]) for b in names)
-                + " |"
-            )
+    rows = tables.theory_vs_baselines([(None, n, s) for n, s in entry["splits"].items()])
     verdicts = [f"- {split['sentence']}" for split in entry["splits"].values()]
     return "\n".join(
         [

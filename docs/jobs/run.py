@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _tables as tables
+
 COMMAND = ["run"]
 KNOBS = ("data-noise", "dropout")  # the quick preset's panels (springblock.pipeline)
 FIGURES = (
@@ -183,17 +185,13 @@ def block_readme_panel_caption(r: dict) -> str:
 
 
 def block_validation_run(r: dict) -> str:
-    rows = ["| panel | split | score | theory | p | " + " | ".join(_baselines(r)) + " |"]
-    rows.append("|" + "---|" * (4 + len(_baselines(r))))
-    for p in r["panels"]:
-        for split_name, split in p["theory_vs_nets"]["splits"].items():
-            for score in ("kappa", "spearman_c", "spearman_v"):
-                rows.append(
-                    f"| {p['knob']} | {split_name} | {score} | {_fmt(split['theory'][score])} "
-                    f"| {split['p_value'][score]:.3f} | "
-                    + " | ".join(_fmt(split["baselines"][b][score]) for b in _baselines(r))
-                    + " |"
-                )
+    rows = tables.theory_vs_baselines(
+        [
+            (p["knob"], name, split)
+            for p in r["panels"]
+            for name, split in p["theory_vs_nets"]["splits"].items()
+        ]
+    )
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in r["stages"].items())
     return (
         f"`{r['command']}` (quick preset, {_nets(r)} nets, {r['wall_time_s']:.0f} s on "
@@ -201,11 +199,6 @@ def block_validation_run(r: dict) -> str:
         "permutation p-value of the theory's score (the measured cells shuffled within "
         "the panel, and the fit and the score redone on every shuffle):\n\n" + "\n".join(rows)
     )
-
-
-def _baselines(r: dict) -> list[str]:
-    split = next(iter(r["panels"][0]["theory_vs_nets"]["splits"].values()))
-    return list(split["baselines"])
 
 
 BLOCKS = {
