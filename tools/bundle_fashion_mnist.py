@@ -7,7 +7,9 @@ Reads the four IDX files of Debian's ``dataset-fashion-mnist`` (IDX_DIR, default
 and all 10 000 test images, converts them with the loader's own rule
 (:func:`springblock.validation.nets.data.convert_images`: antialiased bilinear resize to
 10x10, rounded to uint8) and writes them, compressed, with their uint8 labels.
-``tests/nets/test_bundled_data.py`` converts the Debian files afresh and compares bytes.
+``tests/nets/test_data.py`` converts the Debian files afresh (at XLA's default flags: the
+float32 resize can round a few pixels differently at other optimisation levels) and
+compares bytes.
 """
 
 from __future__ import annotations
