@@ -27,12 +27,14 @@ the lazy/active indicators of :mod:`springblock.validation.nets.lazy`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
@@ -42,11 +44,13 @@ from springblock.validation.nets import lazy, mlp, separation
 OPTIMIZERS = ("adam", "sgd", "sgld")
 LOSS_FLOOR = 1e-4  # the authors' early-stopping thresholds
 LOSS_PLATEAU = 1e-10
+MAX_EPOCHS = 1_000_000
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Static settings: everything that changes the compiled program's shapes or structure."""
+    """Static settings: everything that changes the compiled program's shapes or structure
+    (``epochs`` only through the losses buffer's length, :func:`epoch_capacity`)."""
 
     depth: int = 8
     width: int = 100
@@ -58,7 +62,7 @@ class TrainConfig:
     def __post_init__(self):
         check_int("depth", self.depth, 2, 1000)
         check_int("width", self.width, 1, 100_000)
-        check_int("epochs", self.epochs, 1, 1_000_000)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, 2, 10_000_000)
         if self.optimizer not in OPTIMIZERS:
@@ -119,8 +123,12 @@ def train(
     classes: int,
     hyper: Hyper,
     key: PRNGKeyArray,
+    epochs: Int[Array, ""] | int | None = None,
 ) -> Trained:
-    """Initialise (PyTorch defaults) and train one net; pure and jittable."""
+    """Initialise (PyTorch defaults) and train one net; pure and jittable.
+
+    ``epochs`` (traced; at most ``config.epochs``, which then only sizes the losses
+    buffer) caps the epochs run; None runs up to ``config.epochs``."""
     n_train, in_features = x.shape
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
     steps = n_train // batch
@@ -197,8 +205,10 @@ def train(
         )
         return (params, stats, opt_state, e + 1, loss, stop, diverged, k, losses.at[e].set(loss))
 
+    limit = config.epochs if epochs is None else jnp.minimum(epochs, config.epochs)
+
     def going(state):
-        return (state[3] < config.epochs) & ~state[5]
+        return (state[3] < limit) & ~state[5]
 
     losses = jnp.full((config.epochs,), jnp.nan, x.dtype)
     start = (
@@ -280,18 +290,47 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
     )
 
 
+#: A compiled trainer holds a losses buffer of :func:`epoch_capacity` epochs and takes the
+#: number of epochs as a traced argument, so runs of up to this many epochs share one
+#: compilation, and longer runs one per power of two (tests and short runs train for a few
+#: epochs, the paper's panels for 100 or 200: a compilation costs seconds).
+MIN_EPOCH_CAPACITY = 16
+
+
+def epoch_capacity(epochs: int) -> int:
+    """The losses-buffer length compiled for ``epochs``: the next power of two, at least
+    :data:`MIN_EPOCH_CAPACITY`."""
+    capacity = max(MIN_EPOCH_CAPACITY, 1 << (int(epochs) - 1).bit_length())
+    return capacity if capacity <= MAX_EPOCHS else int(epochs)
+
+
+@functools.cache
+def _compiled(shape: TrainConfig, classes: int, batched: bool):
+    def one(x, y, x_test, y_test, hyper, key, epochs):
+        trained = train(shape, x, y, classes, hyper, key, epochs)
+        return measure(trained, hyper, x, y, x_test, y_test, classes)
+
+    if batched:
+        one = jax.vmap(one, in_axes=(None, None, None, None, 0, 0, None))
+    return jax.jit(one)
+
+
 @functools.cache
 def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool = False):
-    """``f(x, y, x_test, y_test, hyper, key) -> Measurement``, jitted once per config.
+    """``f(x, y, x_test, y_test, hyper, key) -> Measurement``: train ``config.epochs``
+    epochs at most (early stopping aside) and measure; ``losses`` has ``config.epochs``
+    entries. Jitted once per config up to the number of epochs (:func:`epoch_capacity`).
 
     With ``batched`` the function maps over a leading axis of ``hyper`` and ``key``
     (jax.vmap): many nets in one call.
     """
+    fn = _compiled(
+        dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
+    )
+    epochs = np.int32(config.epochs)  # a fixed dtype: one compilation with or without x64
 
-    def one(x, y, x_test, y_test, hyper, key):
-        trained = train(config, x, y, classes, hyper, key)
-        return measure(trained, hyper, x, y, x_test, y_test, classes)
+    def run(x, y, x_test, y_test, hyper, key) -> Measurement:
+        out = fn(x, y, x_test, y_test, hyper, key, epochs)
+        return out._replace(losses=out.losses[..., : config.epochs])
 
-    if batched:
-        one = jax.vmap(one, in_axes=(None, None, None, None, 0, 0))
-    return jax.jit(one)
+    return run
