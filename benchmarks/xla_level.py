@@ -8,7 +8,8 @@ measure``, a test-sized net: depth 3, width 8, 90 samples, mini-batches of 20; a
 paper's protocol net: depth 8, width 100, 2560 samples, full batch) and the implicit
 model-table solve (Kvaerno5 over a small grid). Each level runs in its own process (XLA
 reads its flags once per process), side by side in one run; printed per level and program:
-trace + compile seconds (the first call less one run), and the fastest of ``--repeats`` timed calls after compiling.
+trace + compile seconds (the first call less one run), and the fastest of ``--repeats``
+timed calls after compiling.
 
 Usage: python benchmarks/xla_level.py [--levels 3 2 1] [--repeats 3] [--json]
 """
@@ -84,7 +85,10 @@ def main() -> None:
         env.pop("JAX_COMPILATION_CACHE_DIR", None)  # every level compiles from scratch
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(args.repeats)],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         for row in json.loads(out.stdout.strip().splitlines()[-1]):
             results.append({"level": level, **row})
