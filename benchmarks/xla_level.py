@@ -1,4 +1,4 @@
-"""Benchmark: XLA's CPU backend optimisation level, compile time against run time.
+"""Benchmark: XLA's CPU compile flags, compile time against run time.
 
 The test suite compiles many small programs and runs each briefly, so it sets
 ``--xla_backend_optimization_level=2`` (tests/conftest.py) instead of XLA's default 3;
@@ -6,12 +6,13 @@ the toolkit itself keeps the default. This measures both sides of that choice on
 kinds of program the suite compiles most: the trainer of the nets (``compiled_train_and_
 measure``, a test-sized net: depth 3, width 8, 90 samples, mini-batches of 20; and the
 paper's protocol net: depth 8, width 100, 2560 samples, full batch) and the implicit
-model-table solve (Kvaerno5 over a small grid). Each level runs in its own process (XLA
-reads its flags once per process), side by side in one run; printed per level and program:
+model-table solve (Kvaerno5 over a small grid). Each flag set (:data:`FLAG_SETS`) runs in
+its own process (XLA reads its flags once per process), side by side in one run; printed
+per flag set and program:
 trace + compile seconds (the first call less one run), and the fastest of ``--repeats``
 timed calls after compiling.
 
-Usage: python benchmarks/xla_level.py [--levels 3 2 1] [--repeats 3] [--json]
+Usage: python benchmarks/xla_level.py [--sets default level-2 ...] [--repeats 3] [--json]
 """
 
 from __future__ import annotations
@@ -68,21 +69,34 @@ print(json.dumps(rows))
 """
 
 
+#: The flag sets compared: XLA's defaults (what the toolkit runs with) and what the tests
+#: set (tests/conftest.py), with the steps in between.
+FLAG_SETS = {
+    "default": "",
+    "level-2": "--xla_backend_optimization_level=2",
+    "level-1": "--xla_backend_optimization_level=1",
+    "level-2-legacy-emitters": "--xla_backend_optimization_level=2 "
+    "--xla_cpu_use_fusion_emitters=false",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", type=int, nargs="+", default=[3, 2, 1])
+    parser.add_argument(
+        "--sets", nargs="+", default=list(FLAG_SETS), help=f"flag sets: {list(FLAG_SETS)}"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed calls (the fastest kept)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     args = parser.parse_args()
-    if any(not 0 <= level <= 3 for level in args.levels):
-        parser.error("--levels: integers in [0, 3]")
+    if any(name not in FLAG_SETS for name in args.sets):
+        parser.error(f"--sets: names among {list(FLAG_SETS)}")
     if args.repeats < 1:
         parser.error("--repeats: an integer >= 1")
 
     results = []
-    for level in args.levels:
-        env = dict(os.environ, XLA_FLAGS=f"--xla_backend_optimization_level={level}")
-        env.pop("JAX_COMPILATION_CACHE_DIR", None)  # every level compiles from scratch
+    for name in args.sets:
+        env = dict(os.environ, XLA_FLAGS=FLAG_SETS[name])
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)  # every set compiles from scratch
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(args.repeats)],
             env=env,
@@ -91,13 +105,13 @@ def main() -> None:
             check=True,
         )
         for row in json.loads(out.stdout.strip().splitlines()[-1]):
-            results.append({"level": level, **row})
+            results.append({"flags": name, **row})
     if args.json:
         print(json.dumps(results, indent=2))
         return
     for r in results:
         print(
-            f"level {r['level']}  {r['program']:24s} trace+compile {r['compile_s']:6.2f} s   "
+            f"{r['flags']:24s} {r['program']:24s} trace+compile {r['compile_s']:6.2f} s   "
             f"run {1e3 * r['run_s']:8.1f} ms"
         )
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from springblock.validation.nets import sweep
-from springblock.validation.nets.executor import SINGLE_THREAD_FLAGS, Execution
+from springblock.validation.nets.executor import Execution, worker_xla_flags
 from tests.toy import write_toy_npz
 
 FIELDS = ("separation_pinv", "test_accuracy", "losses", "weight_change", "status")
@@ -66,7 +66,7 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
         n_workers=2,
         threads_per_worker=1,
         dashboard_address=None,
-        env={"XLA_FLAGS": SINGLE_THREAD_FLAGS},
+        env={"XLA_FLAGS": worker_xla_flags()},
     )
     client = Client(cluster)
     pids = client.run(os.getpid)
@@ -122,7 +122,8 @@ def test_four_host_devices_shard_the_batched_nets(toy_file, tmp_path):
     one = sweep.run(
         spec_of(toy_file), tmp_path / "d1", execution=Execution(workers=0, batched=True)
     )
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    env = dict(os.environ, XLA_FLAGS=flags)
     proc = subprocess.run(
         [sys.executable, "-c", SHARDED, str(toy_file), str(tmp_path / "d4")],
         capture_output=True,

@@ -22,9 +22,8 @@ np.save(sys.argv[1], np.asarray(run.positions))
 
 def test_four_devices_equal_one(tmp_path):
     out = tmp_path / "sharded.npy"
-    env = dict(
-        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"
-    )
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(out)],
         env=env,

@@ -6,7 +6,8 @@
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` on a CPU) along a one-axis mesh.
 - **Dask distributed** (``workers=N``, or ``scheduler=ADDRESS``): each cell's nets are one
   task; a ``LocalCluster`` of N worker processes on this machine, each single-threaded
-  (small matrix products scale badly over threads: two single-threaded processes train
+  (:func:`worker_xla_flags`: this process's ``XLA_FLAGS`` plus the single-thread ones;
+  small matrix products scale badly over threads: two single-threaded processes train
   more nets per second on 2 cores than one process with two threads, benchmarks/sweep.py),
   or an existing cluster (``dask-jobqueue`` on SLURM or PBS, docs/scaling.md). Workers
   write every finished net atomically into the results store, which must be on a file
@@ -32,6 +33,12 @@ from springblock.params import ParameterError, check_int
 
 #: XLA flags of a single-threaded CPU process (the Dask workers').
 SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def worker_xla_flags() -> str:
+    """The local Dask workers' ``XLA_FLAGS``: this process's, then the single-thread ones
+    (so flags the user set, e.g. an optimisation level, reach the workers too)."""
+    return f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREAD_FLAGS}".strip()
 #: Below this many nets to train, a local cluster's start-up and per-worker compilation
 #: cost about what the workers save. Measured on 2 cores (FashionMNIST, 60-net panels of
 #: 50 epochs): 94 s on 2 workers, 93 s in one process; 12 nets: 32 s against 27 s. Only
@@ -126,7 +133,7 @@ def run_distributed(
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env={"XLA_FLAGS": SINGLE_THREAD_FLAGS, "OMP_NUM_THREADS": "1"},
+            env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1"},
         )
         client = Client(cluster)
     try:
