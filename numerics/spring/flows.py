@@ -9,7 +9,9 @@ mechanical model; the flows are derived in the theory module's docstring):
 S is continuous and piecewise linear, so both right-hand sides are Lipschitz and an
 adaptive explicit Runge-Kutta method (Tsit5 with a PID step-size controller) handles the
 kinks at F = mu_R and F = -mu_L by shrinking its steps there; no smoothing is involved.
-A solve that does not reach its end time (step budget ``max_steps``) or produces
+The solves are never differentiated, so they run under ``diffrax.ForwardMode`` (a plain
+while loop, about a fifth cheaper to trace than the default checkpointed one). A solve
+that does not reach its end time (step budget ``max_steps``) or produces
 non-finite values raises :class:`springblock.numerics.checks.UnfinishedSolve` naming its
 parameters.
 """
@@ -74,6 +76,7 @@ def _solver(
             stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=max_steps,
             throw=False,
+            adjoint=diffrax.ForwardMode(),
         )
         return ts, sol.ys, checks.successful(sol)
 
