@@ -39,6 +39,8 @@ def worker_xla_flags() -> str:
     """The local Dask workers' ``XLA_FLAGS``: this process's, then the single-thread ones
     (so flags the user set, e.g. an optimisation level, reach the workers too)."""
     return f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREAD_FLAGS}".strip()
+
+
 #: Below this many nets to train, a local cluster's start-up and per-worker compilation
 #: cost about what the workers save. Measured on 2 cores (FashionMNIST, 60-net panels of
 #: 50 epochs): 94 s on 2 workers, 93 s in one process; 12 nets: 32 s against 27 s. Only
