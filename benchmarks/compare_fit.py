@@ -24,7 +24,6 @@ def main() -> None:
 
     import jax
     import jax.numpy as jnp
-    import optimistix as optx
 
     from springblock.numerics.spring.table import ModelTable, TableSpec
     from springblock.validation.compare import cells, fit
@@ -56,30 +55,31 @@ def main() -> None:
     arguments = fit._arguments(fit.problem(flat, lay, table))
     problems, starts, n, size = fit.CHUNK, fit.STARTS, flat.n, lay.size
 
-    def solve(theta0, c):
-        def fn(theta, _):
-            return fit._residuals(
-                theta, c, flat.v, flat.c_se, flat.v_se, flat.defined, arguments, 1
-            )
-
-        solver = optx.LevenbergMarquardt(rtol=1e-6, atol=1e-8)
-        return optx.least_squares(fn, solver, theta0, max_steps=fit.MAX_STEPS, throw=False).value
-
-    data = np.tile(flat.c, (problems, 1))
+    solve = fit._pair_solve(1, fit.MAX_STEPS)  # the fit's own per-pair solve
+    rows = (np.zeros((problems, size)), np.tile(flat.defined, (problems, 1)))
+    rows += tuple(np.tile(x, (problems, 1)) for x in (flat.c, flat.v, flat.c_se, flat.v_se))
+    free = np.ones(size, bool)  # every parameter fitted
     starts_set = rng.normal(0.0, 1.5, (starts, size))
+    per_problem = (0, 0, None, 0, 0, 0, 0, 0, None)  # theta0, fixed_row, free, mask, data, args
+    over_starts = (0, None, None, None, None, None, None, None, None)
     variants = {
         "nested": (
-            jax.vmap(jax.vmap(solve, in_axes=(0, None)), in_axes=(None, 0)),
-            (starts_set, data),
+            jax.vmap(jax.vmap(solve, in_axes=over_starts), in_axes=(None, *per_problem[1:])),
+            (starts_set, rows[0], free, *rows[1:]),
         ),
         "flat": (
-            jax.vmap(solve),
-            (np.tile(starts_set, (problems, 1)), np.repeat(data, starts, axis=0)),
+            jax.vmap(solve, in_axes=per_problem),
+            (
+                np.tile(starts_set, (problems, 1)),
+                np.repeat(rows[0], starts, axis=0),
+                free,
+                *(np.repeat(r, starts, axis=0) for r in rows[1:]),
+            ),
         ),
     }
     out = {}
     for name, (function, inputs) in variants.items():
-        inputs = tuple(jnp.asarray(x) for x in inputs)
+        inputs = (*(jnp.asarray(x) for x in inputs), arguments)
         t = time.perf_counter()
         lowered = jax.jit(function).lower(*inputs)
         lower_s = time.perf_counter() - t

@@ -233,10 +233,10 @@ def _residuals(theta, c, v, c_se, v_se, mask, args, panels):
     return jnp.concatenate(parts)
 
 
-@functools.cache
-def _compiled(panels: int, max_steps: int):
-    """One jitted solver of a batch of (problem, start) pairs (compiled once per shape)."""
-    import jax
+def _pair_solve(panels: int, max_steps: int):
+    """The fit of one (problem, start) pair, not jitted: ``solve(theta0, fixed_row, free,
+    mask, c, v, c_se, v_se, args) -> (theta, loss, converged)``; ``free`` marks the fitted
+    parameters, the others keep ``fixed_row``."""
     import jax.numpy as jnp
     import optimistix as optx
 
@@ -257,6 +257,15 @@ def _compiled(panels: int, max_steps: int):
         r = fn(theta, None)
         return theta, jnp.sum(r**2), sol.result == optx.RESULTS.successful
 
+    return solve
+
+
+@functools.cache
+def _compiled(panels: int, max_steps: int):
+    """One jitted solver of a batch of (problem, start) pairs (compiled once per shape)."""
+    import jax
+
+    solve = _pair_solve(panels, max_steps)
     # one vmap over (problem, start) pairs: nesting a vmap over starts inside one over
     # problems took twice as long to trace and compile (benchmarks/compare_fit.py)
     return jax.jit(jax.vmap(solve, in_axes=(0, 0, None, 0, 0, 0, 0, 0, None)))
