@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from springblock.validation.nets import sweep
-from springblock.validation.nets.executor import Execution, worker_xla_flags
+from springblock.validation.nets.executor import Execution, worker_xla_flags, xla_flags_with
 from tests.toy import write_toy_npz
 
 FIELDS = ("separation_pinv", "test_accuracy", "losses", "weight_change", "status")
@@ -122,8 +122,7 @@ def test_four_host_devices_shard_the_batched_nets(toy_file, tmp_path):
     one = sweep.run(
         spec_of(toy_file), tmp_path / "d1", execution=Execution(workers=0, batched=True)
     )
-    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
-    env = dict(os.environ, XLA_FLAGS=flags)
+    env = dict(os.environ, XLA_FLAGS=xla_flags_with("--xla_force_host_platform_device_count=4"))
     proc = subprocess.run(
         [sys.executable, "-c", SHARDED, str(toy_file), str(tmp_path / "d4")],
         capture_output=True,

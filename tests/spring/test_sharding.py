@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from springblock.numerics.spring import overdamped
+from springblock.validation.nets.executor import xla_flags_with
 
 SCRIPT = """
 import sys, numpy as np, jax
@@ -22,7 +23,7 @@ np.save(sys.argv[1], np.asarray(run.positions))
 
 def test_four_devices_equal_one(tmp_path):
     out = tmp_path / "sharded.npy"
-    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    flags = xla_flags_with("--xla_force_host_platform_device_count=4")
     env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(out)],

@@ -35,10 +35,15 @@ from springblock.params import ParameterError, check_int
 SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
+def xla_flags_with(*flags: str) -> str:
+    """This process's ``XLA_FLAGS`` followed by ``flags``: the value for a child process
+    that must keep the flags the user set (e.g. an optimisation level) and add its own."""
+    return " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
+
+
 def worker_xla_flags() -> str:
-    """The local Dask workers' ``XLA_FLAGS``: this process's, then the single-thread ones
-    (so flags the user set, e.g. an optimisation level, reach the workers too)."""
-    return f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREAD_FLAGS}".strip()
+    """The local Dask workers' ``XLA_FLAGS``: this process's, then the single-thread ones."""
+    return xla_flags_with(SINGLE_THREAD_FLAGS)
 
 
 #: Below this many nets to train, a local cluster's start-up and per-worker compilation
