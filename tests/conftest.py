@@ -29,8 +29,8 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # trainer compiles faster (7.1 s against 8.8 s in one run, 6.6 s against 9.9 s in another),
 # the paper's net trains 10-20 % slower. Suite, same commit: 651 s -> 566 s.
 # Results can differ from level 3 in the last bits; tests compare runs made under the same
-# flags or state tolerances far above that (the bundled-data conversion test, which
-# compares bytes, converts in a process with XLA's default flags).
+# flags or state tolerances far above that (the bundled FashionMNIST, compared by bytes, is
+# converted in integer arithmetic: no float rounding, whatever the flags or the CPU).
 TEST_XLA_FLAG = "--xla_backend_optimization_level=2"
 if TEST_XLA_FLAG not in os.environ.get("XLA_FLAGS", ""):  # xdist workers inherit it
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAG}".strip()

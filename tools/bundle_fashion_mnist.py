@@ -6,10 +6,9 @@ Reads the four IDX files of Debian's ``dataset-fashion-mnist`` (IDX_DIR, default
 /usr/share/datasets/fashion-mnist), keeps the first ``BUNDLED_TRAIN_POOL`` training images
 and all 10 000 test images, converts them with the loader's own rule
 (:func:`springblock.validation.nets.data.convert_images`: antialiased bilinear resize to
-10x10, rounded to uint8) and writes them, compressed, with their uint8 labels.
-``tests/nets/test_data.py`` converts the Debian files afresh (at XLA's default flags: the
-float32 resize can round a few pixels differently at other optimisation levels) and
-compares bytes.
+10x10 in exact integer arithmetic, rounded to uint8) and writes them, compressed, with
+their uint8 labels. ``tests/nets/test_data.py`` converts the Debian files afresh and
+compares bytes (the same on every machine: no floating point is involved).
 """
 
 from __future__ import annotations

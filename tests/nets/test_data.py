@@ -215,38 +215,75 @@ def write_idx(path, array, compress):
 
 
 def resize_reference(images, side=10):
-    """(N, 28, 28) -> (N, side * side) by the explicit filter matrix W: W X W^T."""
+    """(N, 28, 28) -> (N, side * side) by the explicit float filter matrix W: W X W^T."""
     w = pil_style_weights(images.shape[-1], side)
     return (w @ images @ w.T).reshape(images.shape[0], side * side)
 
 
 def pil_style_weights(n_in, n_out):
-    """Antialiased bilinear (PIL BILINEAR / torch interpolate antialias=True) as a matrix:
-    output pixel i centred at (i + 1/2) s in input coordinates, s = n_in / n_out, triangle
-    kernel of half-width s, weights over input pixel centres j + 1/2, normalised."""
+    """Antialiased bilinear (PIL BILINEAR / torch interpolate antialias=True) as a float
+    matrix, downsampling: output pixel i centred at (i + 1/2) s in input coordinates,
+    s = n_in / n_out, triangle kernel of half-width s, weights over input pixel centres
+    j + 1/2, normalised."""
     s = n_in / n_out
     centres = np.arange(n_in) + 0.5
     w = np.maximum(0.0, 1.0 - np.abs(centres[None, :] - (np.arange(n_out)[:, None] + 0.5) * s) / s)
     return w / w.sum(axis=1, keepdims=True)
 
 
+@pytest.mark.parametrize("n_in, n_out", [(28, 10), (28, 14), (10, 28), (7, 3), (5, 5)])
+def test_integer_resize_weights_are_the_antialiased_triangle(n_in, n_out):
+    """The integer weights, normalised, equal jax's antialiased linear resize of unit
+    images (an independent implementation; upsampling included, where the kernel is not
+    stretched), and the float filter matrix above when downsampling."""
+    import jax
+
+    a = data.resize_weights(n_in, n_out)
+    assert a.dtype.kind == "i" and (a >= 0).all() and (a.sum(axis=1) > 0).all()
+    w = a / a.sum(axis=1, keepdims=True)
+    with jax.enable_x64(True):
+        unit = jax.numpy.eye(n_in, dtype=jax.numpy.float64)  # column j: unit image at j
+        ref = jax.image.resize(unit, (n_out, n_in), "linear", antialias=True)
+    np.testing.assert_allclose(w, np.asarray(ref), atol=1e-12)  # float64 roundoff
+    if n_out < n_in:
+        np.testing.assert_allclose(w, pil_style_weights(n_in, n_out), atol=1e-12)
+
+
 def test_resize_matches_pil_and_explicit_filter():
     rng = np.random.default_rng(0)
     images = rng.random((6, 28, 28)).astype(np.float32)
     got = data.resize_images(images, 10)
-    # float32 weighted sums of 28 x 28 numbers in [0, 1]: rounding ~1e-7
-    np.testing.assert_allclose(got.reshape(6, 100), resize_reference(images), atol=1e-6)
+    # float64 weighted sums of 28 x 28 numbers in [0, 1]: rounding ~1e-15
+    np.testing.assert_allclose(got.reshape(6, 100), resize_reference(images), atol=1e-12)
     pil = pytest.importorskip("PIL.Image")
     for image, small in zip(images, got, strict=True):
         ref = np.asarray(pil.fromarray(image, mode="F").resize((10, 10), pil.BILINEAR))
-        np.testing.assert_allclose(small, ref, atol=1e-6)
+        np.testing.assert_allclose(small, ref, atol=1e-6)  # PIL computes in float32
     # a constant image stays constant (weights sum to one, also at the borders)
-    np.testing.assert_allclose(data.resize_images(np.full((1, 28, 28), 0.3), 10), 0.3, rtol=1e-6)
+    np.testing.assert_allclose(data.resize_images(np.full((1, 28, 28), 0.3), 10), 0.3, rtol=1e-12)
 
 
-def quantised_reference(images, side=10):
-    """The loader's conversion with the explicit filter: resize, round to 8 bits, / 255."""
-    return np.clip(np.round(resize_reference(images / 255.0, side) * 255.0), 0, 255) / 255.0
+def test_conversion_rounds_exactly_and_ties_to_even():
+    """2 x 2 -> 1 x 1 averages the four levels: exact halves round to the even level."""
+    levels = np.array([[1, 1, 0, 0], [3, 3, 0, 0], [5, 5, 0, 0], [7, 7, 0, 0], [3, 0, 0, 0]])
+    got = data.convert_images(levels.reshape(-1, 2, 2).astype(np.uint8), 1).ravel()
+    np.testing.assert_array_equal(got, [0, 2, 2, 4, 1])  # 0.5, 1.5, 2.5, 3.5, 0.75
+    # random images: the float64 filter's rounding, except where it sits on a half level
+    raw = np.random.default_rng(2).integers(0, 256, (50, 28, 28))
+    assert_quantised(data.convert_images(raw.astype(np.uint8), 10).reshape(50, 100) / 255.0, raw)
+
+
+def assert_quantised(got, raw, side=10):
+    """``got`` (N, side^2) in [0, 1] equals the explicit float filter's resize of the uint8
+    ``raw`` rounded to 8 bits, wherever that resize is not within 1e-9 of a half level (a
+    tie float roundoff may put on either side); there within one level."""
+    levels = np.asarray(got, np.float64) * 255.0
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)  # float32 / 255
+    exact = resize_reference(raw.astype(np.float64), side)
+    reference = np.clip(np.round(exact), 0, 255)
+    tie = np.abs(exact - np.floor(exact) - 0.5) < 1e-9
+    np.testing.assert_array_equal(np.round(levels)[~tie], reference[~tie])
+    np.testing.assert_allclose(levels, reference, atol=1 + 1e-4)
 
 
 def write_idx_directory(directory, raw, compress_every_other=True):
@@ -275,12 +312,12 @@ def test_idx_directory_on_written_files(tmp_path):
     ds = data.load_dataset(name, train_size=30, seed=4)
     check_dataset(ds, 30, 12, 100, 10)
     assert ds.image_shape == (10, 10, 1)
-    # one 8-bit level: float32 resize vs float64 filter may round a half-level differently
-    np.testing.assert_allclose(ds.x_test, quantised_reference(raw["x_test"]), atol=1 / 255 + 1e-7)
+    assert_quantised(ds.x_test, raw["x_test"])
     np.testing.assert_array_equal(ds.y_test, raw["y_test"])
-    expected = quantised_reference(raw["x_train"])
+    expected = data.convert_images(raw["x_train"].astype(np.uint8), 10).reshape(30, 100) / 255.0
+    assert_quantised(expected, raw["x_train"])
     got = ds.x_train[np.lexsort(ds.x_train.T.round(3))]
-    np.testing.assert_allclose(got, expected[np.lexsort(expected.T.round(3))], atol=1 / 255 + 1e-7)
+    np.testing.assert_allclose(got, expected[np.lexsort(expected.T.round(3))], atol=1e-7)
     unresized = data.load_dataset(name, train_size=30, image_side=None)
     assert unresized.image_shape == (28, 28, 1) and unresized.features == 784
     with pytest.raises(ParameterError) as err:  # the default 2560 exceeds the 30 available
@@ -357,41 +394,23 @@ def test_bundled_fashion_mnist():
 
 
 @needs_fashion
-def test_bundled_copy_equals_a_fresh_conversion_of_the_debian_files(tmp_path):
+def test_bundled_copy_equals_a_fresh_conversion_of_the_debian_files():
     """tools/bundle_fashion_mnist.py's conversion of the installed Debian package gives
-    exactly the bundled bytes; and its test images equal the raw IDX images (parsed here
-    with a fixed 16-byte header) resized by the explicit filter, within one 8-bit level.
-
-    The conversion runs in a process with XLA's default flags, as the tool does: the
-    float32 resize rounds a few pixels to the other 8-bit level under another backend
-    optimisation level (8 of 2 000 000 at the level 2 the suite compiles with,
-    tests/conftest.py)."""
-    import os
-    import subprocess
-    import sys
+    exactly the bundled bytes (the conversion is integer arithmetic, so this holds on every
+    machine and under every XLA flag); and its test images equal the raw IDX images (parsed
+    here with a fixed 16-byte header) resized by the explicit float filter and rounded."""
+    import importlib.util
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    converted = tmp_path / "fresh.npz"
-    script = (
-        "import importlib.util, sys, numpy as np\n"
-        "from springblock.validation.nets import data\n"
-        "spec = importlib.util.spec_from_file_location('bundle', sys.argv[1])\n"
-        "bundle = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(bundle)\n"
-        "np.savez(sys.argv[2], **bundle.convert(data.fashion_mnist_dir()))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    tool = root / "tools" / "bundle_fashion_mnist.py"
-    subprocess.run([sys.executable, "-c", script, str(tool), str(converted)], env=env, check=True)
-    with np.load(converted) as converted_arrays:
-        fresh = dict(converted_arrays)
+    tool = Path(__file__).resolve().parents[2] / "tools" / "bundle_fashion_mnist.py"
+    spec = importlib.util.spec_from_file_location("bundle_fashion_mnist", tool)
+    bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bundle)
+    fresh = bundle.convert(data.fashion_mnist_dir())
     with np.load(data.bundled_fashion_mnist_path()) as stored:
         for key in data.IDX_FILES:
             np.testing.assert_array_equal(stored[key], fresh[key], err_msg=key)
     stem = data.FASHION_FILES
     with gzip.open(data.fashion_mnist_dir() / f"{stem['x_test']}.gz") as f:
         raw = np.frombuffer(f.read(), np.uint8, offset=16).reshape(10_000, 28, 28)
-    np.testing.assert_allclose(
-        fresh["x_test"].reshape(10_000, 100) / 255.0, quantised_reference(raw), atol=1 / 255 + 1e-7
-    )
+    assert_quantised(fresh["x_test"].reshape(10_000, 100) / 255.0, raw)

@@ -27,10 +27,11 @@ section 2) trains MLPs on 100-feature images with 2560 training samples. Sources
 - a path ending in ``.npz`` with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``
   (inputs (N, D) or images (N, H, W[, C])).
 
-**Image conversion** (:func:`convert_images`): uint8 / 255 (torchvision ``ToTensor``),
-antialiased bilinear resize to side x side (:func:`resize_images`, torchvision
-``Resize(side)``), then rounded back to 8 bits (so the bundled copy is exact; the rounding
-changes a pixel by at most 1/510), finally / 255 as float32.
+**Image conversion** (:func:`convert_images`): the antialiased bilinear resize of
+torchvision's ``Resize(side)`` (:func:`resize_weights`) applied to the 8-bit levels in
+exact integer arithmetic and rounded to the nearest level (so the bundled copy is the same
+bytes on every machine; the rounding changes a pixel by at most 1/510), then / 255 as
+float32 (torchvision ``ToTensor``).
 
 **Training subset.** As the authors do (one ``random_split`` with a fixed generator), one
 fixed subset of ``train_size`` images (2560 for FashionMNIST and IDX directories) is drawn
@@ -495,44 +496,66 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return data.reshape(shape)
 
 
-def resize_images(images: np.ndarray, side: int) -> np.ndarray:
-    """Resize (N, H, W) images in [0, 1] to (N, side, side), float32.
+def resize_weights(n_in: int, n_out: int) -> np.ndarray:
+    """Integer weights (n_out, n_in) of the antialiased bilinear resize along one axis.
 
-    This is torchvision's ``Resize(side)`` on a square float tensor, i.e.
+    This is torchvision's ``Resize`` on a float tensor, i.e.
     ``torch.nn.functional.interpolate(mode="bilinear", antialias=True,
-    align_corners=False)`` (the default of torchvision >= 0.17; equal to PIL's BILINEAR
-    resize): separable triangle filter whose support is stretched by the scale factor
-    s = H/side when downsampling, output pixel i centred at input coordinate (i + 1/2) s,
-    weights renormalised at the borders. Implemented with
-    ``jax.image.resize(..., "linear", antialias=True)``, which uses the same rule.
-    The authors' FashionMNIST transform calls ``Resize(size=size)`` without ``antialias``;
-    on torchvision < 0.17 that meant no antialiasing for tensors, so their exact images
-    depend on their torchvision version (the commented-out line next to it has
-    ``antialias=True``).
-    """
-    import jax
-    import jax.numpy as jnp
+    align_corners=False)`` (the default of torchvision >= 0.17; equal to PIL's BILINEAR):
+    output pixel i is centred at input coordinate x_i = (i + 1/2) s, s = n_in / n_out; input
+    pixel j (centre c_j = j + 1/2) gets the triangle weight max(0, 1 - |c_j - x_i| / h) with
+    half-width h = max(s, 1) (stretched by the scale when downsampling), and each row is
+    normalised to sum to one. Multiplying by 2 n_out h makes every weight an integer:
 
-    n = images.shape[0]
-    out = jax.image.resize(
-        jnp.asarray(images, jnp.float32), (n, side, side), "linear", antialias=True
-    )
-    return np.asarray(out, np.float32)
+        a_ij = max(0, 2 max(n_in, n_out) - |(2 j + 1) n_out - (2 i + 1) n_in|),
+
+    and the resize is w_ij = a_ij / sum_j a_ij. The authors' FashionMNIST transform calls
+    ``Resize(size=size)`` without ``antialias``; on torchvision < 0.17 that meant no
+    antialiasing for tensors, so their exact images depend on their torchvision version
+    (the commented-out line next to it has ``antialias=True``).
+    """
+    i = np.arange(n_out)[:, None]
+    j = np.arange(n_in)[None, :]
+    return np.maximum(0, 2 * max(n_in, n_out) - np.abs((2 * j + 1) * n_out - (2 * i + 1) * n_in))
+
+
+def resize_images(images: np.ndarray, side: int) -> np.ndarray:
+    """Resize (N, H, W) images to (N, side, side), float64: W_H X W_W^T with the
+    normalised weights of :func:`resize_weights` (checked against PIL and
+    ``jax.image.resize(..., "linear", antialias=True)`` in the tests)."""
+    images = np.asarray(images, np.float64)
+    rows, cols = (resize_weights(n, side) for n in images.shape[1:3])
+    rows = rows / rows.sum(axis=1, keepdims=True)
+    cols = cols / cols.sum(axis=1, keepdims=True)
+    return np.einsum("ik,nkl,jl->nij", rows, images, cols)
 
 
 def convert_images(images: np.ndarray, side: int | None) -> np.ndarray:
-    """uint8 images (N, H, W[, C]) -> uint8 (N, side, side[, C]): / 255, antialiased
-    bilinear resize (:func:`resize_images`), rounded back to 8 bits; ``side`` None keeps
-    the size. The one conversion of the bundled copy and of every IDX directory."""
+    """uint8 images (N, H, W[, C]) -> uint8 (N, side, side[, C]): the antialiased bilinear
+    resize of :func:`resize_weights`, rounded to the nearest 8-bit level (ties to even);
+    ``side`` None keeps the size. The one conversion of the bundled copy and of every IDX
+    directory.
+
+    It is computed in exact integer arithmetic: the resized level of output pixel (i, j) is
+    N_ij / D_ij with N_ij = sum_kl a_ik a_jl P_kl and D_ij = (sum_k a_ik)(sum_l a_jl), and
+    the rounding is decided on the integer remainder. So the bytes are the same on every
+    machine and under every compiler flag (a float32 resize rounds a few pixels in a
+    million to the other level depending on the CPU's vector instructions)."""
     images = np.asarray(images)
     if side is None or images.shape[1:3] == (side, side):
         return images.astype(np.uint8)
     channels = images.shape[3:]
     flat = np.moveaxis(images, 3, 1).reshape(-1, *images.shape[1:3]) if channels else images
+    rows, cols = (resize_weights(n, side).astype(np.int64) for n in flat.shape[1:3])
+    denominator = rows.sum(axis=1)[:, None] * cols.sum(axis=1)[None, :]
     out = []
     for start in range(0, flat.shape[0], 10_000):  # bounded memory for 60 000 images
-        small = resize_images(flat[start : start + 10_000].astype(np.float32) / 255.0, side)
-        out.append(np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8))
+        chunk = flat[start : start + 10_000].astype(np.int64)
+        numerator = rows @ chunk @ cols.T  # integer matmul: exact
+        quotient, remainder = np.divmod(numerator, denominator)
+        twice = 2 * remainder
+        up = (twice > denominator) | ((twice == denominator) & (quotient % 2 == 1))
+        out.append(np.clip(quotient + up, 0, 255).astype(np.uint8))
     resized = np.concatenate(out)
     if channels:
         resized = np.moveaxis(resized.reshape(images.shape[0], *channels, side, side), 1, 3)
