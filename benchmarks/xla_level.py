@@ -1,8 +1,9 @@
 """Benchmark: XLA's CPU compile flags, compile time against run time.
 
 The test suite compiles many small programs and runs each briefly, so it sets
-``--xla_backend_optimization_level=2`` (tests/conftest.py) instead of XLA's default 3;
-the toolkit itself keeps the default. This measures both sides of that choice on the two
+``--xla_backend_optimization_level=2 --xla_llvm_disable_expensive_passes=true``
+(tests/conftest.py, the set "level-2-cheap-llvm") instead of XLA's defaults; the toolkit
+itself keeps the defaults. This measures both sides of that choice on the two
 kinds of program the suite compiles most: the trainer of the nets (``compiled_train_and_
 measure``, a test-sized net: depth 3, width 8, 90 samples, mini-batches of 20; and the
 paper's protocol net: depth 8, width 100, 2560 samples, full batch) and the implicit
@@ -77,6 +78,12 @@ FLAG_SETS = {
     "level-1": "--xla_backend_optimization_level=1",
     "level-2-legacy-emitters": "--xla_backend_optimization_level=2 "
     "--xla_cpu_use_fusion_emitters=false",
+    "fast-compile-preset": "--xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE",
+    "level-2-cheap-llvm": "--xla_backend_optimization_level=2 "
+    "--xla_llvm_disable_expensive_passes=true",
+    "level-1-cheap-llvm": "--xla_backend_optimization_level=1 "
+    "--xla_llvm_disable_expensive_passes=true",
+    "cheap-llvm": "--xla_llvm_disable_expensive_passes=true",
 }
 
 
