@@ -36,7 +36,9 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 # converted in integer arithmetic: no float rounding, whatever the flags or the CPU).
 TEST_XLA_FLAGS = "--xla_backend_optimization_level=2 --xla_llvm_disable_expensive_passes=true"
 if TEST_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):  # xdist workers inherit it
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAGS}".strip()
+    from springblock.validation.nets.executor import xla_flags_with  # imports no jax
+
+    os.environ["XLA_FLAGS"] = xla_flags_with(TEST_XLA_FLAGS)
 
 import jax  # noqa: E402  (after the cache settings, which jax reads when imported)
 import jax.numpy as jnp  # noqa: E402

@@ -519,17 +519,6 @@ def resize_weights(n_in: int, n_out: int) -> np.ndarray:
     return np.maximum(0, 2 * max(n_in, n_out) - np.abs((2 * j + 1) * n_out - (2 * i + 1) * n_in))
 
 
-def resize_images(images: np.ndarray, side: int) -> np.ndarray:
-    """Resize (N, H, W) images to (N, side, side), float64: W_H X W_W^T with the
-    normalised weights of :func:`resize_weights` (checked against PIL and
-    ``jax.image.resize(..., "linear", antialias=True)`` in the tests)."""
-    images = np.asarray(images, np.float64)
-    rows, cols = (resize_weights(n, side) for n in images.shape[1:3])
-    rows = rows / rows.sum(axis=1, keepdims=True)
-    cols = cols / cols.sum(axis=1, keepdims=True)
-    return np.einsum("ik,nkl,jl->nij", rows, images, cols)
-
-
 def convert_images(images: np.ndarray, side: int | None) -> np.ndarray:
     """uint8 images (N, H, W[, C]) -> uint8 (N, side, side[, C]): the antialiased bilinear
     resize of :func:`resize_weights`, rounded to the nearest 8-bit level (ties to even);
