@@ -11,13 +11,14 @@ Everything is measured in this one run, side by side:
 3. springblock in a real sweep (training, measurement, records written to the store):
    per net streamed in this process, vmapped (``--batched``), and on N Dask workers, each
    with its compilation counted separately;
-4. the full ``--preset paper`` extrapolated from a stratified sample of its nets (every
-   knob value of every panel; ``--fraction``, default 10 %), per knob, with the workers.
+4. the full ``--preset paper`` extrapolated from a sample of its nets (``--per-value`` nets
+   of every knob value of every panel, default 6: 10 % of its nets), per knob, on the
+   workers each panel gets.
 
 FLOPs per net count the matrix products: forward 2 N in out per layer, backward the
 weight gradients of every layer and the input gradients of all but the first.
 
-Usage: python3 benchmarks/sweep.py [--nets 24] [--workers 2] [--fraction 0.1] [--json]
+Usage: python3 benchmarks/sweep.py [--nets 24] [--workers 2] [--per-value 6] [--json]
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from springblock.validation.nets import data as datasets
 from springblock.validation.nets import sweep
@@ -170,58 +170,26 @@ def our_per_net(nets: int, workers: int) -> dict:
     return out
 
 
-def paper_extrapolation(fraction: float, workers: int, log) -> dict:
-    """Every knob value of every paper panel, ``fraction`` of its nets (at least one net
-    per value), on the workers; the full preset's time extrapolated per knob value."""
+def paper_extrapolation(per_value: int, log) -> dict:
+    """Every paper panel's wall time, extrapolated from ``per_value`` nets of each of its knob
+    values on the workers the panel gets (:mod:`springblock.validation.nets.timing`)."""
     from springblock import pipeline
+    from springblock.validation.nets import timing
 
-    preset = pipeline.preset("paper")
     panels = {}
-    total = 0.0
-    sampled = 0
-    for spec in preset.nets:
-        per_value = spec.nets // len(spec.values)
-        n = max(1, round(fraction * per_value))
-        sample = sweep.SweepSpec.for_knob(
-            spec.knob,
-            alphas=spec.alphas[:1] if n < spec.seeds else spec.alphas[: -(-n // spec.seeds)],
-            seeds=min(n, spec.seeds),
-        )
+    for spec in pipeline.preset("paper").nets:
         with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            ds = sweep.run(sample, Path(tmp), execution=Execution(workers=workers))
-            wall = time.perf_counter() - start
-        # per knob value, seconds per net without compilation (nets not first of their shape)
-        warm = ds["train_seconds"].where(ds["first_of_shape"] == 0)
-        seconds = warm.mean(("alpha", "seed")).values
-        compile_s = float(
-            (ds["train_seconds"].where(ds["first_of_shape"] == 1) - warm.mean()).mean()
-        )
-        # workers train in parallel: the panel's wall time per net is the per-net time of
-        # one worker divided by the number of workers
-        shapes = len(spec.values) if spec.knob == "batch-size" else 1
-        panel = float(np.sum(seconds * per_value) / max(workers, 1)) + shapes * compile_s
-        panels[spec.knob] = {
-            "sampled_nets": sample.nets,
-            "sample_wall_s": wall,
-            "per_value_seconds_per_net": seconds.tolist(),
-            "values": list(spec.values),
-            "nets": spec.nets,
-            "compile_s": compile_s,
-            "extrapolated_s": panel,
-        }
-        total += panel
-        sampled += sample.nets
+            got = timing.measure(spec, tmp, per_value)
+        panels[spec.knob] = got.to_json()
         log(
-            f"[paper] {spec.knob}: {sample.nets} nets in {wall:.0f} s -> "
-            f"panel ~{panel / 60:.1f} min"
+            f"[paper] {spec.knob}: {got.sampled_nets} nets in {got.sample_wall_s:.0f} s -> "
+            f"panel ~{got.total_s / 60:.1f} min"
         )
     return {
         "panels": panels,
-        "total_s": total,
-        "sampled_nets": sampled,
-        "paper_nets": sum(s.nets for s in preset.nets),
-        "workers": workers,
+        "total_s": sum(p["total_s"] for p in panels.values()),
+        "sampled_nets": sum(p["sampled_nets"] for p in panels.values()),
+        "paper_nets": sum(p["nets"] for p in panels.values()),
     }
 
 
@@ -229,7 +197,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nets", type=int, default=24)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--fraction", type=float, default=0.1)
+    parser.add_argument("--per-value", type=int, default=6)
     parser.add_argument("--skip-paper", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -255,7 +223,7 @@ def main(argv=None) -> int:
     if "per_net_s" in torch_result:
         result["speedup_over_pytorch"] = torch_result["per_net_s"] / best
     if not args.skip_paper:
-        result["paper_preset"] = paper_extrapolation(args.fraction, args.workers, log)
+        result["paper_preset"] = paper_extrapolation(args.per_value, log)
         log(f"paper preset extrapolated: {result['paper_preset']['total_s'] / 60:.1f} min")
     print(json.dumps(result, indent=None if args.json else 1))
     return 0

@@ -42,7 +42,20 @@ def _cli(argv: list[str]) -> dict:
     return json.loads(stdout.getvalue())
 
 
+#: Nets per knob value of the sample the panel's wall time is extrapolated from just before
+#: it is trained (docs/jobs/paper_time.py uses the same, on every panel).
+SAMPLE_PER_VALUE = 6
+
+
 def run(img: Path) -> dict:
+    from springblock.validation.nets import timing
+    from springblock.validation.nets.sweep import SweepSpec
+
+    spec = SweepSpec.for_knob(KNOB, seeds=10)
+    with tempfile.TemporaryDirectory() as tmp:
+        # side by side with the full panel: this machine's speed drifts by tens of per cent
+        # over an hour, which a check run at another time would mistake for the estimate's
+        estimate = timing.measure(spec, Path(tmp) / "sample", SAMPLE_PER_VALUE).to_json()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "panel"
@@ -54,9 +67,6 @@ def run(img: Path) -> dict:
             source = name.removeprefix("paper_")
             folder = out / "compare" if source.startswith("compare_") else out
             shutil.copyfile(folder / source, img / name)
-    from springblock.validation.nets.sweep import SweepSpec
-
-    spec = SweepSpec.for_knob(KNOB, seeds=10)
     return {
         "commands": ["springblock " + " ".join(SWEEP), "springblock " + " ".join(COMPARE)],
         "sweep": {k: v for k, v in sweep.items() if k not in ("store", "figures")},
@@ -64,6 +74,7 @@ def run(img: Path) -> dict:
         "sweep_s": sweep_s,
         "compare_s": compare_s,
         "nets": spec.nets,
+        "sample_estimate": estimate,
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
@@ -105,4 +116,16 @@ def block_theory(r: dict) -> str:
     )
 
 
-BLOCKS = {"claims": block_claims, "theory": block_theory}
+def block_time(r: dict) -> str:
+    e = r["sample_estimate"]
+    return (
+        f"Check, side by side: just before training the data-noise panel in full "
+        f"({r['nets']} nets in {r['sweep_s'] / 60:.1f} minutes, figures and claims included), "
+        f"the extrapolation from {e['sampled_nets']} of its nets ({e['sample_wall_s']:.0f} s) "
+        f"predicted {e['total_s'] / 60:.1f} minutes: measured / predicted = "
+        f"{r['sweep_s'] / e['total_s']:.2f}. The table's rows come from another run (this "
+        "machine's speed drifts by tens of per cent within an hour)."
+    )
+
+
+BLOCKS = {"claims": block_claims, "theory": block_theory, "time": block_time}

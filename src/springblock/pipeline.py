@@ -85,9 +85,10 @@ class Preset:
 
 def preset(name: str, dataset: str | None = None) -> Preset:
     """``quick``: two panels (data noise, dropout) over the paper's six alphas, five knob
-    values, two seeds and the paper's 100 epochs, about 7 minutes on 2 cores; ``paper``: the paper's
-    protocol (all four knobs, the paper's grids, 10 seeds, 100 epochs and 200 for the
-    learning rate).
+    values, two seeds and the paper's 100 epochs (docs/results/run.json records its wall
+    time); ``paper``: the paper's protocol (all four knobs, the paper's grids, 10 seeds,
+    100 epochs and 200 for the learning rate; docs/results/paper_time.json its expected
+    wall time).
     Both train on the bundled FashionMNIST unless ``dataset`` names another data set.
     Everything is validated here, before any work."""
     if name not in PRESETS:

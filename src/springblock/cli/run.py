@@ -28,7 +28,8 @@ def register(groups) -> None:
         default="quick",
         help="quick: data-noise and dropout panels, 6 alphas x 5 values x 2 seeds, 100 "
         "epochs, minutes on 2 cores; paper: the paper's four panels at full size (10 seeds, "
-        "100 epochs, 200 for the learning rate; an hour or more on 2 cores, docs/scaling.md)",
+        "100 epochs, 200 for the learning rate; hours on 2 cores: docs/validation.md gives "
+        "its expected wall time, docs/scaling.md how to spread it)",
     )
     p.add_argument(
         "--dataset",
