@@ -206,10 +206,12 @@ def main(argv=None) -> int:
     rate = matmul_rate()
     limit = flops_per_net() / rate
     log(f"matmul rate {rate / 1e9:.1f} GFLOP/s -> matrix products of one net: {limit:.2f} s")
-    torch_result = pytorch_per_net(data, 4)
-    log(f"PyTorch: {torch_result}")
+    # ours first: after PyTorch has run its 2 threads in this process, our sweeps stalled
+    # (no net finished in 9 minutes, measured once); in a fresh process they take a minute
     ours = our_per_net(args.nets, args.workers)
     log(f"springblock: {json.dumps(ours)}")
+    torch_result = pytorch_per_net(data, 4)
+    log(f"PyTorch: {torch_result}")
     best = min(v["per_net_s"] for v in ours.values())
     result = {
         "matmul_gflops": rate / 1e9,
