@@ -43,7 +43,7 @@ def _cli(argv: list[str]) -> dict:
 
 
 #: Nets per knob value of the sample the panel's wall time is extrapolated from just before
-#: it is trained (docs/jobs/paper_time.py uses the same, on every panel).
+#: it is trained (docs/jobs/paper_time.py imports it for every panel).
 SAMPLE_PER_VALUE = 6
 
 

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-PER_VALUE = 6
+from panel import SAMPLE_PER_VALUE as PER_VALUE  # the sample its check is made with
 
 
 def run(img: Path) -> dict:

@@ -36,11 +36,6 @@ def sample_spec(spec: SweepSpec, per_value: int = 3) -> SweepSpec:
     )
 
 
-def workers_for(spec: SweepSpec, execution) -> int:
-    """The workers the full panel of ``spec`` trains on with ``execution`` (1: this process)."""
-    return max(execution.resolve(spec.nets), 1)
-
-
 @dataclass(frozen=True)
 class WallTimeEstimate:
     """The extrapolated wall time of one panel (module docstring), with its terms."""
@@ -126,15 +121,9 @@ def measure(spec: SweepSpec, out, per_value: int = 3, execution=None, log=None):
     from springblock.validation.nets import sweep
     from springblock.validation.nets.executor import Execution
 
-    execution = execution or Execution()
-    workers = workers_for(spec, execution)
+    workers = (execution or Execution()).resolve(spec.nets)  # 0: this process
     sample = sample_spec(spec, per_value)
     started = time.perf_counter()
-    ds = sweep.run(
-        sample,
-        Path(out),
-        execution=Execution(workers=workers if workers > 1 else 0),
-        log=log,
-    )
+    ds = sweep.run(sample, Path(out), execution=Execution(workers=workers), log=log)
     wall = time.perf_counter() - started
-    return estimate(spec, ds, wall, workers)
+    return estimate(spec, ds, wall, max(workers, 1))
