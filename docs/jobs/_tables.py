@@ -27,3 +27,17 @@ def theory_vs_baselines(rows: list[tuple[str | None, str, dict]]) -> list[str]:
             cells += [fmt(split["baselines"][b][score]) for b in names]
             out.append("| " + " | ".join(str(c) for c in cells) + " |")
     return out
+
+
+def model_comparison(comparison: dict) -> list[str]:
+    """Held-out kappa and rank correlations of the two tabulated models side by side, per
+    (panel, split) of ``validation.compare.models.compare_models``, and which is better."""
+    a, b = comparison["models"]
+    head = ["panel", "split"] + [f"{s} ({m})" for s in SCORES for m in (a, b)] + ["better"]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in comparison["splits"]:
+        cells = [r["panel"], r["split"]]
+        cells += [fmt(r["scores"][m][s]) for s in SCORES for m in (a, b)]
+        cells.append(r["better"] if r["better"] == "mixed" else f"model ({r['better']})")
+        out.append("| " + " | ".join(cells) + " |")
+    return out

@@ -23,7 +23,7 @@ import _tables as tables
 
 KNOB = "data-noise"
 SWEEP = ["nets", "sweep", "--knob", KNOB, "--seeds", "10"]
-COMPARE = ["nets", "compare", "--permutations", "200"]
+COMPARE = ["nets", "compare", "--permutations", "200"]  # model (a); then with --model b
 FIGURES = (
     f"paper_panel_{KNOB}.png",
     f"paper_maps_{KNOB}.png",
@@ -48,6 +48,7 @@ SAMPLE_PER_VALUE = 6
 
 
 def run(img: Path) -> dict:
+    from springblock.validation.compare import models
     from springblock.validation.nets import timing
     from springblock.validation.nets.sweep import SweepSpec
 
@@ -63,6 +64,8 @@ def run(img: Path) -> dict:
         sweep_s = time.perf_counter() - started
         compare = _cli([*COMPARE, "--out", str(out)])
         compare_s = time.perf_counter() - started - sweep_s
+        compare_b = _cli([*COMPARE, "--model", "b", "--out", str(out)])
+        compare_b_s = time.perf_counter() - started - sweep_s - compare_s
         for name in FIGURES:
             source = name.removeprefix("paper_")
             folder = out / "compare" if source.startswith("compare_") else out
@@ -71,8 +74,11 @@ def run(img: Path) -> dict:
         "commands": ["springblock " + " ".join(SWEEP), "springblock " + " ".join(COMPARE)],
         "sweep": {k: v for k, v in sweep.items() if k not in ("store", "figures")},
         "compare": {k: v for k, v in compare.items() if k != "figures"},
+        "compare_b": {k: v for k, v in compare_b.items() if k != "figures"},
+        "model_comparison": models.compare_models({"a": compare, "b": compare_b}),
         "sweep_s": sweep_s,
         "compare_s": compare_s,
+        "compare_b_s": compare_b_s,
         "nets": spec.nets,
         "sample_estimate": estimate,
         "cpu_count": os.cpu_count(),
@@ -128,4 +134,21 @@ def block_time(r: dict) -> str:
     )
 
 
-BLOCKS = {"claims": block_claims, "theory": block_theory, "time": block_time}
+def block_models(r: dict) -> str:
+    c = r["model_comparison"]
+    return "\n".join(
+        [
+            f"`{r['commands'][1]} --model b` ({r['compare_b_s'] / 60:.1f} minutes) on the same "
+            f"panel: **{c['sentence']}**",
+            "",
+            *tables.model_comparison(c),
+        ]
+    )
+
+
+BLOCKS = {
+    "claims": block_claims,
+    "theory": block_theory,
+    "models": block_models,
+    "time": block_time,
+}

@@ -165,6 +165,10 @@ def block_readme_theory(r: dict) -> str:
     joint = r["theory_vs_nets_joint"]
     for k, s in joint["leave_one_panel_out"].items():
         lines.append(f"- **joint**, {_split_line(k, s)}.")
+    lines += [
+        "",
+        f"Model (a) against model (b) on the same splits: {r['model_comparison']['sentence']}",
+    ]
     return "\n".join(lines)
 
 
@@ -201,7 +205,37 @@ def block_validation_run(r: dict) -> str:
     )
 
 
+def block_models(r: dict) -> str:
+    c = r["model_comparison"]
+    return "\n".join(
+        [
+            f"On the default run ({_nets(r)} nets): **{c['sentence']}**",
+            "",
+            *tables.model_comparison(c),
+        ]
+    )
+
+
+def block_tables(r: dict) -> str:
+    lines = [
+        "| model | blocks | μ_R | σ | μ_L/μ_R | times | noise paths |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in r["theory_vs_nets_by_model"].items():
+        t = entry["model"]["table"]
+        paths = f"{t['seeds']} (λ = {t['decay']:g}, dt = {t['dt']:g})" if name == "b" else "–"
+        lines.append(
+            f"| ({name}) | {t['blocks']} | [0, {t['mu_max']:g}], {t['mu_points']} values | "
+            f"[{t['noise_min']:g}, {t['noise_max']:g}], {t['noise_points']} | "
+            f"[{t['asymmetry_min']:g}, {t['asymmetry_max']:g}], {t['asymmetry_points']} | "
+            f"[{t['time_min']:g}, {t['time_max']:g}], {t['time_points']} | {paths} |"
+        )
+    return "\n".join(lines)
+
+
 BLOCKS = {
+    "models": block_models,
+    "tables": block_tables,
     "readme_intro": block_readme_intro,
     "readme_claims": block_readme_claims,
     "readme_theory": block_readme_theory,

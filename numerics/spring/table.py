@@ -1,9 +1,11 @@
 """The spring-block model tabulated once: the load-curve shape it predicts for every
-(friction, noise, asymmetry, time), for fits against trained nets.
+(friction, noise, asymmetry, time), for fits against trained nets. Two models
+(``TableSpec.model``):
 
-Model (a)'s mean-field flow (:mod:`springblock.numerics.spring.flows`, the eta -> 0 limit of
-the authors' map; Shi, Pan & Dokmanic 2025, reference sections 3-4) is solved from rest
-(x = 0: the whole load on the last spring) with k = 1 and y = 1 on a grid of
+**Model (a)** (``"a"``, the default). Its mean-field flow
+(:mod:`springblock.numerics.spring.flows`, the eta -> 0 limit of the authors' map; Shi,
+Pan & Dokmanic 2025, reference sections 3-4) is solved from rest (x = 0: the whole load on
+the last spring) with k = 1 and y = 1 on a grid of
 
 - friction mu_R in [0, ``mu_max``] (uniform),
 - noise sigma in [``noise_min``, ``noise_max``] (log-uniform),
@@ -18,6 +20,24 @@ and the normalised spread std(d / y).
 :meth:`ModelTable.interpolate` is multilinear in (mu_R, log sigma, r, log t) on the uniform
 axes, jittable and vmappable; it is only ever evaluated inside the grid (the fit's maps are
 bounded to it by construction), and refuses points outside.
+
+**Model (b)** (``"b"``): the underdamped chain with kinetic friction and one shared noise
+decaying as exp(-lambda t) (:mod:`springblock.numerics.spring.underdamped`; the authors'
+second notebook, reference section 3), with m = 1, gamma = 1, k = 1, y = 1, stick-slip
+steps of ``dt``, started from rest. Its table holds the elongation fractions of the mean
+positions over ``seeds`` noise paths, the same paths at every grid point (common random
+numbers), at the same kind of grid. Being stochastic, it is an estimate: the standard error
+of an entry is of order eps / sqrt(seeds) at the noisiest points. Its default grid
+(:func:`default_spec`) is coarser and its times end at 1e4, by when the noise has decayed
+by exp(-10) and the chain is frozen: about a minute on 2 cores.
+
+The default tables of both models on the default nets' chain ship with the package
+(:func:`bundled`); any other table is computed once and kept in the results store.
+
+The friction range reaches mu_R = 0.5 and the asymmetry 4: fitted to the default run's
+nets on a smaller box (mu_R <= 0.2, r <= 2), the friction and the asymmetry sat on their
+upper bounds, and this box about halved the fit's loss; a box twice as large again lowered
+it by a few per cent only (CHANGELOG: the theory-vs-nets fit).
 """
 
 from __future__ import annotations
@@ -32,7 +52,7 @@ import numpy as np
 from springblock import results
 from springblock.params import ParameterError, check_int, check_real
 
-MODELS = ("a",)
+MODELS = ("a", "b")
 
 
 @dataclass(frozen=True)
@@ -40,18 +60,22 @@ class TableSpec:
     """The grid of the table (validated on construction)."""
 
     blocks: int = 6
-    mu_max: float = 0.2
+    mu_max: float = 0.5
     mu_points: int = 11
     noise_min: float = 0.005
     noise_max: float = 0.5
     noise_points: int = 15
     asymmetry_min: float = 0.5
-    asymmetry_max: float = 2.0
-    asymmetry_points: int = 7
+    asymmetry_max: float = 4.0
+    asymmetry_points: int = 8
     time_min: float = 0.1
     time_max: float = 1e6
     time_points: int = 36
     model: str = "a"
+    #: model (b) only: noise paths averaged, noise decay rate lambda, stick-slip step
+    seeds: int = 32
+    decay: float = 0.001
+    dt: float = 0.05
 
     def __post_init__(self):
         check_int("blocks", self.blocks, 1, 100)
@@ -64,6 +88,9 @@ class TableSpec:
         check_real("time_max", self.time_max, minimum=self.time_min, strict=True)
         for name in ("mu_points", "noise_points", "asymmetry_points", "time_points"):
             check_int(name, getattr(self, name), 2, 400)
+        check_int("seeds", self.seeds, 1, 100_000)
+        check_real("decay", self.decay, minimum=0.0)
+        check_real("dt", self.dt, minimum=0.0, strict=True)
         if self.model not in MODELS:
             raise ParameterError("model", self.model, f"one of {', '.join(MODELS)}")
 
@@ -158,8 +185,36 @@ def interpolate(values, origin, step, mu, log_noise, asymmetry, log_time):
     return out
 
 
+def default_spec(model: str, blocks: int) -> TableSpec:
+    """The table a comparison uses for ``model`` with ``blocks`` blocks (module docstring:
+    model (b)'s grid is coarser, its time axis shorter)."""
+    if model == "a":
+        return TableSpec(blocks=blocks)
+    if model == "b":
+        return TableSpec(
+            blocks=blocks,
+            model="b",
+            mu_points=9,
+            noise_points=10,
+            asymmetry_points=6,
+            time_min=0.5,
+            time_max=1e4,
+            time_points=16,
+        )
+    raise ParameterError("model", model, f"one of {', '.join(MODELS)}")
+
+
+def _fractions(x: np.ndarray, target: float = 1.0) -> np.ndarray:
+    """Elongation fractions d_l / y of positions x (..., L) between the wall and y."""
+    pad = np.zeros(x.shape[:-1] + (1,))
+    return np.diff(np.concatenate([pad, x, pad + target], -1), axis=-1) / target
+
+
 def tabulate(spec: TableSpec) -> ModelTable:
-    """Solve the mean-field flow on the grid (one vmapped diffrax call)."""
+    """Tabulate ``spec.model`` on the grid: model (a) in one vmapped diffrax call, model
+    (b) in one compiled stick-slip ensemble."""
+    if spec.model == "b":
+        return _tabulate_underdamped(spec)
     import jax
     import jax.numpy as jnp
 
@@ -177,13 +232,70 @@ def tabulate(spec: TableSpec) -> ModelTable:
             max_steps=20_000,
         )
         x = np.asarray(run.positions, float)  # (mu, noise, asym, time, L)
-    padded = np.concatenate([np.zeros(x.shape[:-1] + (1,)), x, np.ones(x.shape[:-1] + (1,))], -1)
-    return ModelTable(spec, np.diff(padded, axis=-1))
+    return ModelTable(spec, _fractions(x))
+
+
+def _tabulate_underdamped(spec: TableSpec) -> ModelTable:
+    from springblock.numerics.spring import underdamped
+
+    mu, noise, asym = np.meshgrid(spec.mu, spec.noise, spec.asymmetry, indexing="ij")
+    x = underdamped.ensemble_mean_positions(
+        spec.blocks,
+        mu.ravel(),
+        (asym * mu).ravel(),
+        noise.ravel(),
+        spec.times,
+        decay=spec.decay,
+        dt=spec.dt,
+        seeds=spec.seeds,
+    )
+    return ModelTable(spec, _fractions(x.reshape(mu.shape + x.shape[1:])))
+
+
+BUNDLED = Path(__file__).resolve().parent / "tables"
+
+
+def bundled_path(spec: TableSpec) -> Path:
+    """Where the package keeps a precomputed table of ``spec`` (it may not exist)."""
+    return BUNDLED / f"model_{spec.model}_{spec.blocks}_blocks.npz"
+
+
+def bundled(spec: TableSpec) -> ModelTable | None:
+    """The table shipped with the package for exactly this ``spec``, or None.
+
+    The package ships :func:`default_spec` of both models on the default nets' chain
+    (6 blocks), made by ``tools/bundle_tables.py`` and stored in float32 (the fits
+    interpolate between entries that far apart; 1e-7 relative is far below it);
+    ``tests/spring/test_bundled_tables.py`` tabulates a sub-grid afresh and compares."""
+    import json
+
+    path = bundled_path(spec)
+    if not path.exists():
+        return None
+    with np.load(path) as stored:
+        if json.loads(str(stored["spec"])) != spec.to_json():
+            return None
+        return ModelTable(spec, stored["elongations"].astype(float))
+
+
+def write_bundle(table: ModelTable, path: Path) -> None:
+    """Store ``table`` the way :func:`bundled` reads it (tools/bundle_tables.py)."""
+    import json
+
+    np.savez_compressed(
+        path,
+        spec=np.array(json.dumps(table.spec.to_json(), sort_keys=True)),
+        elongations=table.elongations.astype(np.float32),
+    )
 
 
 def load_or_tabulate(spec: TableSpec, store_root: Path | None = None, log=None) -> ModelTable:
-    """The table of ``spec`` from the results store under ``store_root`` (computed and
-    stored there the first time; without a store, computed)."""
+    """The table of ``spec``: the one the package ships (:func:`bundled`) if it is that
+    spec's, else from the results store under ``store_root`` (computed and stored there the
+    first time; without a store, computed)."""
+    shipped = bundled(spec)
+    if shipped is not None:
+        return shipped
     if store_root is None:
         return tabulate(spec)
     store = results.Store(Path(store_root), "model-table", spec.to_json())

@@ -83,7 +83,8 @@ def _stick_slip_kernel(blocks: int, shared: bool, lead: int, every: int, saves: 
         state = jnp.zeros(2 * blocks, dtype=h.dtype)
         t = jnp.zeros((), h.dtype)
         if lead:
-            state, t = advance(state, jax.random.fold_in(key, -1), t, h, params, lead)
+            # frames use keys 0..saves-1, so the lead steps take key ``saves``
+            state, t = advance(state, jax.random.fold_in(key, saves), t, h, params, lead)
 
         def frame(carry, i):
             s, t = advance(carry[0], jax.random.fold_in(key, i), carry[1], h, params, every)
@@ -130,6 +131,133 @@ def _smoothed_kernel(blocks: int, shared: bool, steps: int, saves: int):
         return sol.ys, checks.successful(sol)
 
     return jax.jit(jax.vmap(run, in_axes=(0, None, None)))
+
+
+#: Steps whose Brownian increments are drawn at once by :func:`ensemble_mean_positions`
+#: (bounds the memory of a long run: chunk x seeds x noise width floats).
+NOISE_CHUNK = 256
+
+
+@functools.cache
+def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
+    """Stick-slip runs of model (b) with shared noise on a grid of parameter sets, every
+    set driven by the same ``seeds`` noise paths; saved after each segment of ``counts``
+    steps plus one fractional step (so a save lands exactly on its time)."""
+    model = UnderdampedModel(blocks, True)
+    step = vector_function(
+        model.state,
+        (underdamped.t, underdamped.h, *model.parameters),
+        model.stick_slip_update,
+        extra=[model.dW],
+    )
+
+    @jax.jit
+    def run(key, h, fractions, params):
+        # params: (G, 1) arrays; state (G, S, 2L); noise (S, 1) broadcast over the grid
+        grid, seeds = params[0].shape[0], key.shape[0]
+        dtype = h.dtype
+        state = jnp.zeros((grid, seeds, 2 * blocks), dtype)
+
+        def one(carry, dW):
+            s, t, hh = carry
+            return (step(s, dW, (t, hh, *params)), t + hh, hh), None
+
+        def draw(k, shape):
+            # (*shape[:-1], 1, S, 1): one increment per seed, broadcast over the grid axis
+            z = jax.vmap(lambda kk: jax.random.normal(kk, shape, dtype), out_axes=-2)(k)
+            return z[..., None, :, :]
+
+        def advance(state, t, keys, count):
+            full, rest = divmod(count, chunk)
+
+            def block_of_steps(carry, index):
+                k = jax.vmap(jax.random.fold_in, (0, None))(keys, index)
+                dW = jnp.sqrt(h) * draw(k, (chunk, 1))  # (chunk, 1, S, 1)
+                return jax.lax.scan(one, carry, dW)[0], None
+
+            carry = (state, t, h)
+            if full:
+                carry = jax.lax.scan(block_of_steps, carry, jnp.arange(full))[0]
+            if rest:
+                k = jax.vmap(jax.random.fold_in, (0, None))(keys, full)
+                carry = jax.lax.scan(one, carry, jnp.sqrt(h) * draw(k, (rest, 1)))[0]
+            return carry[0], carry[1]
+
+        frames = []
+        t = jnp.zeros((), dtype)
+        for i, count in enumerate(counts):
+            keys = jax.vmap(jax.random.fold_in, (0, None))(key, i)
+            state, t = advance(state, t, jax.vmap(jax.random.fold_in, (0, None))(keys, 0), count)
+            k = jax.vmap(jax.random.fold_in, (0, None))(keys, 1)
+            dW = jnp.sqrt(fractions[i]) * draw(k, (1,))  # (1, S, 1)
+            state = step(state, dW, (t, fractions[i], *params))
+            t = t + fractions[i]
+            frames.append(jnp.mean(state[..., :blocks], axis=1))
+        return jnp.stack(frames, axis=1), jnp.all(jnp.isfinite(state))
+
+    return run
+
+
+def ensemble_mean_positions(
+    blocks: int,
+    mu_right,
+    mu_left,
+    noise,
+    times,
+    *,
+    stiffness: float = 1.0,
+    target: float = 1.0,
+    mass: float = 1.0,
+    damping: float = 1.0,
+    decay: float = 0.001,
+    dt: float = 0.05,
+    seeds: int = 32,
+    key: int = 0,
+    dtype=jnp.float32,
+) -> np.ndarray:
+    """Mean positions (G, T, L) over ``seeds`` noise realisations of model (b) with
+    shared noise, run by stick-slip from rest, at each of the increasing ``times`` (T,), for
+    each of the G parameter sets (``mu_right``, ``mu_left``, ``noise``: (G,) each).
+
+    Every parameter set is driven by the same noise paths (common random numbers: the
+    table built from it is smooth in the parameters, and a sub-grid reproduces the same
+    entries). A save at time t runs floor(t / dt) whole steps and one fractional step, so it
+    lands on t exactly. A non-finite state stops with the parameters that produced it.
+    """
+    times = np.asarray(times, float)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] <= 0:
+        raise ParameterError("times", times.tolist(), "increasing positive times")
+    whole = np.floor(times / dt + 1e-9).astype(int)
+    counts = tuple(int(c) for c in np.diff(np.concatenate([[0], whole])))
+    fractions = times - whole * dt
+    mu_right, mu_left, noise = (
+        np.atleast_1d(np.asarray(x, float)) for x in (mu_right, mu_left, noise)
+    )
+    grid = mu_right.shape[0]
+    column = lambda x: jnp.asarray(np.broadcast_to(x, (grid,))[:, None], dtype)  # noqa: E731
+    params = (
+        column(stiffness),
+        column(target),
+        column(mu_right),
+        column(mu_left),
+        column(mass),
+        column(damping),
+        column(noise),
+        column(decay),
+        column(1.0),  # the smoothing scale delta: unused by the stick-slip update
+    )
+    keys = jax.vmap(jax.random.fold_in, (None, 0))(jax.random.key(key), jnp.arange(seeds))
+    run = _ensemble_kernel(blocks, counts, NOISE_CHUNK)
+    means, finite = run(keys, jnp.asarray(dt, dtype), jnp.asarray(fractions, dtype), params)
+    means = np.asarray(means, float)
+    if not bool(finite) or not np.all(np.isfinite(means)):
+        bad = ~np.all(np.isfinite(means), axis=(1, 2))
+        raise FloatingPointError(
+            "model (b) ensemble went non-finite at mu_right = "
+            f"{mu_right[bad].tolist()}, mu_left = {mu_left[bad].tolist()}, noise = "
+            f"{noise[bad].tolist()} (dt = {dt})"
+        )
+    return means
 
 
 def simulate(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from springblock import results
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
-from springblock.numerics.spring.table import TableSpec
+from springblock.numerics.spring.table import MODELS, TableSpec, default_spec
 from springblock.params import ParameterError
 from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
 
@@ -64,14 +64,20 @@ def model_spec(nets: tuple[SweepSpec, ...], **grid) -> PhaseDiagramSpec:
 @dataclass(frozen=True)
 class Preset:
     """The parameters of every stage of one run; ``permutations`` of the theory-vs-nets
-    permutation tests, ``table`` the tabulated model they fit (None: the default grid on
-    L = depth - 2 blocks)."""
+    permutation tests, ``tables`` the tabulated models they fit, one comparison each
+    (empty: the default table of every model, (a) and (b), on L = depth - 2 blocks; the
+    first is the report's main comparison)."""
 
     name: str
     model: PhaseDiagramSpec
     nets: tuple[SweepSpec, ...]
     permutations: int = 200
-    table: TableSpec | None = None
+    tables: tuple[TableSpec, ...] = ()
+
+    def compare_tables(self) -> tuple[TableSpec, ...]:
+        if self.tables:
+            return self.tables
+        return tuple(default_spec(m, self.nets[0].depth - 2) for m in MODELS)
 
     def to_json(self) -> dict:
         return {
@@ -79,7 +85,7 @@ class Preset:
             "model": self.model.to_json(),
             "nets": [s.to_json() for s in self.nets],
             "permutations": self.permutations,
-            "table": None if self.table is None else self.table.to_json(),
+            "tables": [t.to_json() for t in self.compare_tables()],
         }
 
 
@@ -195,19 +201,27 @@ def nets_stage(spec: SweepSpec, out: Path, progress: bool, log, data, execution=
     return result.payload
 
 
-def compare_stage(p: Preset, out: Path, log) -> dict:
-    """Theory vs nets over every panel at once (one friction map), into ``OUT/compare``;
-    the model table lives in the run's store, shared by every panel."""
+def compare_stage(p: Preset, table: TableSpec, out: Path, log) -> dict:
+    """Theory (the tabulated ``table``) vs nets over every panel at once (one friction
+    map), into ``OUT/compare`` (``OUT/compare-b`` for model (b)); a table that the package
+    does not ship lives in the run's store, shared by every panel."""
     from springblock.validation.compare import theory_vs_nets
 
     return theory_vs_nets.run_compare(
         [out / f"nets-{spec.knob}" for spec in p.nets],
-        target=out / "compare",
+        target=out / theory_vs_nets.default_target(table.model),
         permutations=p.permutations,
         store=out / "store",
-        table_spec=p.table,
+        table_spec=table,
         log=log,
     )
+
+
+def compare_stages(p: Preset) -> list[str]:
+    """The names of the run's comparison stages, the main one first."""
+    from springblock.validation.compare import theory_vs_nets
+
+    return [theory_vs_nets.default_target(t.model) for t in p.compare_tables()]
 
 
 def run(
@@ -243,18 +257,19 @@ def run(
             data=fingerprint,
         )
         fingerprints.append(fingerprint)
-    stages["compare"] = stage(
-        out,
-        "compare",
-        {
-            "panels": [s.store_params() for s in p.nets],
-            "permutations": p.permutations,
-            "table": None if p.table is None else p.table.to_json(),
-        },
-        functools.partial(compare_stage, p, out, log),
-        log,
-        data=",".join(fingerprints),
-    )
+    for table, name in zip(p.compare_tables(), compare_stages(p), strict=True):
+        stages[name] = stage(
+            out,
+            name,
+            {
+                "panels": [s.store_params() for s in p.nets],
+                "permutations": p.permutations,
+                "table": table.to_json(),
+            },
+            functools.partial(compare_stage, p, table, out, log),
+            log,
+            data=",".join(fingerprints),
+        )
     wall = time.perf_counter() - started
     write_run_dataset(out, p)
     report = write_report(out, p, stages, wall)
@@ -266,7 +281,9 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
     """The run's JSON: dataset, wall time, stage times, and per panel the per-net cells,
     the claims and the theory-vs-nets scores."""
     panels = []
-    compared = {e["knob"]: e for e in stages["compare"]["result"]["panels"]}
+    names = compare_stages(p)
+    main = stages[names[0]]["result"]
+    compared = {e["knob"]: e for e in main["panels"]}
     for spec in p.nets:
         nets = stages[f"nets-{spec.knob}"]["result"]
         panels.append(
@@ -289,9 +306,34 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
         "stages": {k: v["wall_time_s"] for k, v in stages.items()},
         "reused": [k for k, v in stages.items() if v.get("reused")],
         "panels": panels,
-        "theory_vs_nets_joint": stages["compare"]["result"]["joint"],
-        "theory_vs_nets_model": stages["compare"]["result"]["model"],
+        "theory_vs_nets_joint": main["joint"],
+        "theory_vs_nets_model": main["model"],
+        "theory_vs_nets_by_model": {
+            stages[n]["result"]["model"]["name"]: _by_model(stages[n]["result"]) for n in names
+        },
+        "model_comparison": model_comparison(p, stages),
     }
+
+
+def _by_model(result: dict) -> dict:
+    return {
+        "model": result["model"],
+        "panels": {e["knob"]: e for e in result["panels"]},
+        "joint": result["joint"],
+    }
+
+
+def model_comparison(p: Preset, stages: dict) -> dict | None:
+    """Which model predicts held-out cells better (:mod:`~springblock.validation.compare.
+    models`), when the run compared two; else None."""
+    from springblock.validation.compare import models
+
+    names = compare_stages(p)
+    if len(names) != 2:
+        return None
+    return models.compare_models(
+        {stages[n]["result"]["model"]["name"]: stages[n]["result"] for n in names}
+    )
 
 
 def write_run_dataset(out: Path, p: Preset) -> None:
@@ -308,8 +350,10 @@ def write_run_dataset(out: Path, p: Preset) -> None:
     for spec in p.nets:
         panel = results.open_results(out / f"nets-{spec.knob}")
         parts.append(panel.rename({n: f"{spec.dim}_{n}" for n in panel.data_vars}))
-    compare = results.open_results(out / "compare")
-    parts.append(compare.rename({n: f"compare_{n}" for n in compare.data_vars}))
+    for stage_name in compare_stages(p):
+        compare = results.open_results(out / stage_name)
+        prefix = stage_name.replace("-", "_")
+        parts.append(compare.rename({n: f"{prefix}_{n}" for n in compare.data_vars}))
     merged = xr.merge(parts, join="outer", combine_attrs="override")
     for name in merged.data_vars:
         if merged[name].dtype.kind == "f" and "nan_meaning" not in merged[name].attrs:

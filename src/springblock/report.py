@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sympy as sp
 
+from springblock import pipeline
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
@@ -187,6 +189,7 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
         ("1. Theory: closed forms", theory_html),
         ("2. The model's phase diagram", model_html),
     ]
+    main_compare = pipeline.compare_stages(p)[0]
     for k, spec_n in enumerate(p.nets, start=3):
         net = stages[f"nets-{spec_n.knob}"]["result"]
         counts, data = net["nets"], net["dataset"]
@@ -227,7 +230,7 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
                 "Cell-mean test accuracy against the spread v of the layer loads.",
             )
         )
-        compare = stages["compare"]["result"]
+        compare = stages[main_compare]["result"]
         entry = next(e for e in compare["panels"] if e["knob"] == spec_n.knob)
         cmp_html = theory_vs_nets_html(entry, compare, spec_n.knob)
         sections += [
@@ -235,8 +238,11 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
             (f"{k}b. Theory vs nets: {spec_n.knob}", cmp_html),
         ]
     sections.append(
-        ("Theory vs nets: every panel at once", joint_html(stages["compare"]["result"]))
+        ("Theory vs nets: every panel at once", joint_html(stages[main_compare]["result"]))
     )
+    comparison = pipeline.model_comparison(p, stages)
+    if comparison is not None:
+        sections.append(("Model (a) or model (b)?", models_html(comparison, stages, p)))
     timing = [
         [
             name,
@@ -341,6 +347,34 @@ def theory_vs_nets_html(entry: dict, compare: dict, knob: str) -> str:
         )
     )
     return "".join(parts)
+
+
+def models_html(comparison: dict, stages: dict, p) -> str:
+    """The two tabulated models' held-out scores side by side, split by split."""
+    a, b = comparison["models"]
+    solvers = {
+        r["model"]["name"]: r["model"]["solver"]
+        for r in (stages[n]["result"] for n in pipeline.compare_stages(p))
+    }
+    header = ["panel", "split"]
+    for _, label in SCORE_LABELS[1:]:
+        header += [f"{label} ({a})", f"{label} ({b})"]
+    header.append("better")
+    rows = []
+    for r in comparison["splits"]:
+        row = [r["panel"], r["split"].replace("_", " ")]
+        for key, _ in SCORE_LABELS[1:]:
+            row += [_fmt(r["scores"][a][key], ".2f"), _fmt(r["scores"][b][key], ".2f")]
+        row.append(r["better"] if r["better"] == "mixed" else f"model ({r['better']})")
+        rows.append(row)
+    return (
+        f"<p>The same maps, splits and held-out cells, fitted to two tabulated models: "
+        f"({a}) {html.escape(solvers[a])}; ({b}) {html.escape(solvers[b])}. A model is better "
+        "on a split when it is at least as good on every score (agreement, kappa, both rank "
+        "correlations) and better on one; <i>mixed</i> otherwise. Model (b)'s full results "
+        "are in <code>compare-b/</code>.</p>"
+        f"<p><b>{html.escape(comparison['sentence'])}</b></p>" + table(header, rows, left=2)
+    )
 
 
 def joint_html(compare: dict) -> str:

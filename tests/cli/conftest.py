@@ -28,8 +28,21 @@ def tiny_preset(tmp_path_factory):
         depth=3,
         width=8,
     )
-    table = TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10)
-    return pipeline.Preset("tiny", model, (nets,), permutations=5, table=table)
+    tables = (
+        TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10),
+        TableSpec(
+            blocks=1,
+            model="b",
+            mu_points=3,
+            noise_points=3,
+            asymmetry_points=2,
+            time_min=0.5,
+            time_max=200.0,
+            time_points=4,
+            seeds=4,
+        ),
+    )
+    return pipeline.Preset("tiny", model, (nets,), permutations=5, tables=tables)
 
 
 @pytest.fixture(scope="module")
@@ -56,4 +69,4 @@ def paper_shrunk(tiny_preset):
         )
         for spec in paper.nets
     )
-    return pipeline.Preset("paper-shrunk", tiny_preset.model, nets, 3, tiny_preset.table)
+    return pipeline.Preset("paper-shrunk", tiny_preset.model, nets, 3, tiny_preset.tables)

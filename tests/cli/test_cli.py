@@ -262,11 +262,16 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     from springblock.numerics.spring.table import TableSpec
     from springblock.validation.compare import theory_vs_nets
 
+    coarse = {
+        "a": {"mu_points": 4, "noise_points": 5, "asymmetry_points": 2},
+        "b": {"mu_points": 3, "noise_points": 3, "asymmetry_points": 2, "time_min": 0.5},
+    }
+    coarse["b"] |= {"time_max": 200.0, "time_points": 4, "seeds": 4}
     monkeypatch.setattr(
         theory_vs_nets,
         "default_table_spec",
-        lambda panels: TableSpec(
-            blocks=panels[0].depth - 2, mu_points=4, noise_points=5, asymmetry_points=2
+        lambda panels, model="a": TableSpec(
+            blocks=panels[0].depth - 2, model=model, **coarse[model]
         ),
     )
     rng = np.random.default_rng(0)
@@ -329,6 +334,12 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     assert "checkerboard" in entry["splits"]
     for split in entry["splits"].values():
         assert split["baselines"] and set(split["p_value"]) < set(split["theory"])
+    assert result["model"]["name"] == "a"
+    compare_b = ["nets", "compare", "--out", str(out), "--model", "b", "--permutations", "5"]
+    assert cli.main([*compare_b, "--json"]) == 0
+    result_b = json.loads(capsys.readouterr().out)
+    assert result_b["model"]["name"] == "b" and result_b["model"]["table"]["model"] == "b"
+    assert set(result_b["panels"][0]["splits"]) == set(entry["splits"])
 
 
 @pytest.mark.parametrize(

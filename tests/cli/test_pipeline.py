@@ -31,7 +31,7 @@ def test_run_writes_a_report_and_reuses_stages(paper_shrunk, tmp_path, monkeypat
     assert "https://" not in text
     knobs = [s.knob for s in paper_shrunk.nets]
     assert knobs == ["data-noise", "learning-rate", "dropout", "batch-size"]
-    stages = {"theory", "model", "compare", *(f"nets-{k}" for k in knobs)}
+    stages = {"theory", "model", "compare", "compare-b", *(f"nets-{k}" for k in knobs)}
     for stage in stages:
         assert (tmp_path / "stages" / f"{stage}.json").exists()
     assert first["reused"] == []
@@ -69,6 +69,16 @@ def test_run_writes_a_report_and_reuses_stages(paper_shrunk, tmp_path, monkeypat
                 "nearest_neighbour",
             }
     assert set(first["theory_vs_nets_joint"]["leave_one_panel_out"]) == set(knobs)
+    # both tabulated models, and which predicts held-out cells better, split by split
+    assert set(first["theory_vs_nets_by_model"]) == {"a", "b"}
+    assert first["theory_vs_nets_by_model"]["a"]["panels"]["dropout"] == next(
+        p["theory_vs_nets"] for p in first["panels"] if p["knob"] == "dropout"
+    )
+    comparison = first["model_comparison"]
+    assert len(comparison["splits"]) == 4 * 3 + 4  # three splits per panel, leave-one-out
+    assert sum(comparison["tally"].values()) == len(comparison["splits"])
+    assert "Model (a) or model (b)?" in text and comparison["sentence"][:40] in text
+    assert "compare_b_dropout_predicted_c_full" in springblock.open_results(tmp_path)
     ds = springblock.open_results(tmp_path)  # every stage's arrays in one dataset
     assert ds["data_noise_test_accuracy"].sel(alpha=1.0, data_noise=0.3).dims == ("seed",)
     assert ds["batch_size_test_accuracy"].sel(alpha=0.0, batch_size=80).dims == ("seed",)

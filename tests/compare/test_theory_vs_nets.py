@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from springblock.numerics.spring.table import TableSpec, tabulate
 from springblock.theory.spring import phases
@@ -19,7 +21,14 @@ VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
 def table():
     # A coarse table keeps the test fast; fits and plants only interpolate in it.
     spec = TableSpec(
-        blocks=4, mu_points=6, noise_points=7, asymmetry_points=3, asymmetry_min=1.0, time_points=14
+        blocks=4,
+        mu_max=0.2,
+        mu_points=6,
+        noise_points=7,
+        asymmetry_min=1.0,
+        asymmetry_max=2.0,
+        asymmetry_points=3,
+        time_points=14,
     )
     return tabulate(spec)
 
@@ -72,6 +81,7 @@ def theta_of(lay, plant, knob):
 
 PLANT = {
     "friction": 0.12,
+    "friction_floor": 0.3,
     "friction_exponent": 1.0,
     "asymmetry": 1.5,
     "log_time_scale": np.log(30.0),
@@ -140,12 +150,38 @@ def test_held_out_cells_do_not_touch_the_fit(table):
 
 
 def test_linear_net_predictions_are_classified_by_the_one_tolerance(table):
+    """Without friction the chain relaxes to the linear profile: every tabulated entry at
+    mu = 0 once relaxed (t >= 100: its slowest mode decays like exp(-0.38 t); any noise and
+    asymmetry; the curvature left is of order 1e-9, not exactly 0) and the prediction at
+    alpha = 1 of a map without a friction floor are classed linear by the one tolerance."""
+    relaxed = table.spec.times >= 100
+    frictionless = table.elongations[0][..., relaxed, :]
+    c0 = frictionless[..., 0] - frictionless[..., -1]
+    assert 0 < np.abs(c0).max() < 1e-6
+    assert np.all(phases.phase_index(c0) == phases.PHASES.index("linear"))
     panel = panel_from(table, "dropout", VALUES, PLANT)
-    entry, predictions, _ = theory_vs_nets.evaluate_panel(panel, table, permutations=2)
-    c_full = predictions["full"][0].reshape(panel.grid)
-    linear_row = c_full[-1]  # alpha = 1: no friction
+    lay = fit.layout(table, [panel])
+    theta = theta_of(lay, PLANT, "dropout")
+    theta[lay.names.index("friction_floor")] = -np.inf  # sigmoid: a floor of exactly 0
+    c, _, _ = fit.predictions(theta, fit.flatten([panel]), lay, table)
+    linear_row = c[0].reshape(panel.grid)[-1]  # alpha = 1
     assert np.all(np.abs(linear_row) <= phases.LINEAR_TOLERANCE)
     assert np.all(phases.phase_index(linear_row) == phases.PHASES.index("linear"))
+
+
+@given(
+    st.floats(0.0, 0.5),
+    st.floats(0.0, 1.0),
+    st.floats(0.25, 4.0),
+)
+def test_the_friction_map_is_monotone_and_bounded(m, g, p):
+    """mu_R(alpha) falls from m at ReLU to the floor g m at the linear net, for every
+    parameter set inside the boxes."""
+    alpha = np.linspace(0, 1, 11)
+    mu = fit.friction_map(alpha, m, g, p)
+    assert np.all(np.diff(mu) <= 1e-15)
+    assert mu[0] == pytest.approx(m) and mu[-1] == pytest.approx(g * m)
+    assert np.all(mu >= 0) and np.all(mu <= m + 1e-15)
 
 
 def test_scores_kappa_and_comparisons():

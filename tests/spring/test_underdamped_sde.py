@@ -236,3 +236,13 @@ def test_simulate_accepts_smoothing_just_above_bound():
         underdamped.simulate(ok, method="euler")
     assert err.value.name == "method"
     assert jnp.all(jnp.isfinite(run.positions))
+
+
+def test_saves_that_do_not_divide_the_steps():
+    """1001 steps in 10 saves: one lead step, then 10 frames of 100 (the lead steps draw
+    from their own key; a negative key used to crash here)."""
+    cfg = Underdamped(chain=Chain(blocks=2), steps=1001, dt=0.05)
+    run = underdamped.simulate(cfg, seeds=2, saves=10)
+    assert run.positions.shape == (2, 10, 2)
+    np.testing.assert_allclose(np.asarray(run.times), 0.05 * (1 + 100 * np.arange(1, 11)))
+    assert np.all(np.isfinite(np.asarray(run.positions)))

@@ -9,9 +9,9 @@ held-out cells:
 - ``alpha_only`` / ``knob_only``: weighted isotonic regression of c and of v on alpha
   (on u), increasing or decreasing, whichever fits the training cells better; held-out
   coordinates are interpolated, beyond the training range held at the end value;
-- ``additive``: c = b0 + b1 alpha^e + b2 u^e and v = g0 + g1 alpha^e + g2 u^e, monotone in
-  each coordinate, seven parameters like the theory's fit of one panel, weighted least
-  squares;
+- ``additive``: c = b0 + b1 alpha^e + b2 u^f and v = g0 + g1 alpha^e + g2 u^f, monotone in
+  each coordinate, eight parameters like the theory's fit of one panel (five shared, three
+  of its noise map), weighted least squares;
 - ``nearest_neighbour``: the mean of the training cells nearest in grid steps.
 
 Weights are 1/(se^2 + s0^2) with s0 the median standard error of the training cells, the
@@ -50,21 +50,20 @@ def _additive(train: dict, test: dict) -> tuple[np.ndarray, np.ndarray]:
 
     wc, wv = np.sqrt(_weights(train["c_se"])), np.sqrt(_weights(train["v_se"]))
 
-    def design(cells, e):
-        return np.stack([np.ones_like(cells["alpha"]), cells["alpha"] ** e, cells["u"] ** e], -1)
+    def design(cells, e, f):
+        return np.stack([np.ones_like(cells["alpha"]), cells["alpha"] ** e, cells["u"] ** f], -1)
 
     def residual(params):
-        e = params[6]
-        X = design(train, e)
+        X = design(train, *params[6:])
         return np.concatenate(
             [wc * (X @ params[:3] - train["c"]), wv * (X @ params[3:6] - train["v"])]
         )
 
-    start = np.array([np.mean(train["c"]), 0, 0, np.mean(train["v"]), 0, 0, 1.0])
-    lower = [-np.inf] * 6 + [0.25]
-    upper = [np.inf] * 6 + [4.0]
+    start = np.array([np.mean(train["c"]), 0, 0, np.mean(train["v"]), 0, 0, 1.0, 1.0])
+    lower = [-np.inf] * 6 + [0.25] * 2
+    upper = [np.inf] * 6 + [4.0] * 2
     fit = optimize.least_squares(residual, start, bounds=(lower, upper))
-    X = design(test, fit.x[6])
+    X = design(test, *fit.x[6:])
     return X @ fit.x[:3], X @ fit.x[3:6]
 
 

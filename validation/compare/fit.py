@@ -7,24 +7,31 @@ panel k at LeakyReLU slope alpha, knob coordinate u and protocol time factor f
 (:mod:`~springblock.validation.compare.cells`) gets the model of the tabulated grid
 (:mod:`springblock.numerics.spring.table`) at
 
-    mu_R = m (1 - alpha)^p                         friction: one map for every panel
+    mu_R = m [g + (1 - g) (1 - alpha)^p]          friction: one map for every panel
     log sigma = a_k + b_k (log sigma_max - a_k) u^(q_k)   noise: one map per knob
     mu_L / mu_R = r,   T = T0 f                    asymmetry and time scale: shared
 
 with every parameter confined to a box by the transform lo + (hi - lo) sigmoid(theta), so
-the maps are monotone (friction falls with alpha to 0 at the linear net, noise rises with
-u) and stay inside the tabulated domain by construction: nothing is clipped inside the
-loss. The boxes: m in [0, mu_max], p and q in [1/4, 4], r over the table's asymmetries,
-a over the table's log noise, b in [0, 1], and log T0 such that T0 f stays inside the
-table's times for every f of the panels. A fitted parameter within 1e-3 (in sigmoid units)
-of its box's edge is reported as *on its bound*.
+the maps are monotone (friction falls with alpha from m at ReLU to the floor g m at the
+linear net, noise rises with u) and stay inside the tabulated domain by construction:
+nothing is clipped inside the loss. The floor g in [0, 1] is fitted, not set to 0: a chain
+without friction relaxes to the linear profile whatever its asymmetry (reference section
+4), while linear nets have the most convex load curves of a panel (docs/validation.md), so
+a map forced to zero friction at alpha = 1 could not fit them. The boxes: m in
+[0, mu_max], p and q in [1/4, 4], r over the table's asymmetries, a over the table's log
+noise, b in [0, 1], and log T0 such that T0 f stays inside the table's times for every f
+of the panels. A fitted parameter within 1e-3 (in sigmoid units) of its box's edge is
+reported as *on its bound*.
 
 The loss is the sum over the training cells of squared residuals of the normalised
 curvature and spread, each divided by sqrt(se^2 + s0^2): se the cell's standard error over
 seeds and s0 the median standard error over the training cells (so a cell with one seed
-or a tiny standard error does not dominate; nothing about held-out cells enters). It is
-minimised by Levenberg-Marquardt (optimistix) from several starts, vmapped over every
-(fold, permutation, start) problem.
+or a tiny standard error does not dominate; nothing about held-out cells enters). The loss is
+multimodal (the table saturates at its edges), so each problem is first *screened*: its
+loss is evaluated at :data:`SCREEN` fixed points spread over the boxes (a scrambled Sobol
+set, uniform in sigmoid units, plus the centre), and Levenberg-Marquardt (optimistix) runs
+from the :data:`STARTS` best of them; the lowest end point is the fit. Screening and
+solving are each one compiled call vmapped over every (fold, permutation) problem.
 """
 
 from __future__ import annotations
@@ -37,11 +44,15 @@ import numpy as np
 
 from springblock.params import ParameterError
 
-SHARED = ("friction", "friction_exponent", "asymmetry", "log_time_scale")
+SHARED = ("friction", "friction_floor", "friction_exponent", "asymmetry", "log_time_scale")
 PER_PANEL = ("log_noise_low", "noise_rise", "noise_exponent")
 EXPONENT_RANGE = (0.25, 4.0)
 ON_BOUND = 1e-3
 STARTS = 4
+#: Points of the boxes at which every problem's loss is evaluated to pick its starts (a
+#: multiple of SCREEN_BLOCK, the points evaluated at once).
+SCREEN = 4096
+SCREEN_BLOCK = 512
 MAX_STEPS = 60
 #: Problems per compiled call (the last chunk is padded by repeating problems).
 CHUNK = 64
@@ -128,8 +139,8 @@ def layout(table, panels) -> Layout:
             f"(x{np.exp(log_f.max() - log_f.min()):.3g})",
         )
     names = list(SHARED)
-    lower = [0.0, EXPONENT_RANGE[0], s.asymmetry_min, lo_t]
-    upper = [s.mu_max, EXPONENT_RANGE[1], s.asymmetry_max, hi_t]
+    lower = [0.0, 0.0, EXPONENT_RANGE[0], s.asymmetry_min, lo_t]
+    upper = [s.mu_max, 1.0, EXPONENT_RANGE[1], s.asymmetry_max, hi_t]
     for cells in panels:
         names += [f"{n}[{cells.knob}]" for n in PER_PANEL]
         lower += [np.log(s.noise_min), 0.0, EXPONENT_RANGE[0]]
@@ -143,6 +154,19 @@ def _safe_power(base, exponent):
 
     positive = base > 0
     return jnp.where(positive, jnp.power(jnp.where(positive, base, 1.0), exponent), 0.0)
+
+
+def friction_map(alpha, friction, floor, exponent, power=None):
+    """mu_R(alpha) = m [g + (1 - g) (1 - alpha)^p] (module docstring); ``power`` computes
+    base^exponent (default numpy's; the fit passes a jax one with a finite gradient at 0)."""
+    power = np.power if power is None else power
+    return friction * (floor + (1.0 - floor) * power(1.0 - alpha, exponent))
+
+
+def noise_map(u, log_noise_low, rise, exponent, log_noise_max, power=None):
+    """log sigma(u) = a + b (log sigma_max - a) u^q (module docstring)."""
+    power = np.power if power is None else power
+    return log_noise_low + rise * (log_noise_max - log_noise_low) * power(u, exponent)
 
 
 @dataclass(frozen=True)
@@ -182,11 +206,12 @@ def _predict(theta, geometry, lower, upper, values, origin, step, log_noise_max,
 
     panel, alpha, u, log_f = geometry
     p = lower + (upper - lower) * jax.nn.sigmoid(theta)
-    m, exponent, r, log_t0 = p[0], p[1], p[2], p[3]
-    per = p[4:].reshape(panels, 3)[panel]
+    shared = len(SHARED)
+    m, floor, exponent, r, log_t0 = (p[i] for i in range(shared))
+    per = p[shared:].reshape(panels, len(PER_PANEL))[panel]
     a, b, q = per[:, 0], per[:, 1], per[:, 2]
-    mu = m * _safe_power(1.0 - alpha, exponent)
-    log_sigma = a + b * (log_noise_max - a) * _safe_power(u, q)
+    mu = friction_map(alpha, m, floor, exponent, _safe_power)
+    log_sigma = noise_map(u, a, b, q, log_noise_max, _safe_power)
     d = interpolate(values, origin, step, mu, log_sigma, r, log_t0 + log_f)
     return d[:, 0] - d[:, -1], jnp.std(d, axis=-1), d
 
@@ -271,6 +296,43 @@ def _compiled(panels: int, max_steps: int):
     return jax.jit(jax.vmap(solve, in_axes=(0, 0, None, 0, 0, 0, 0, 0, None)))
 
 
+@functools.cache
+def _compiled_screen(panels: int):
+    """One jitted loss evaluation of a batch of problems at a shared set of points:
+    ``(points (C, P), fixed (B, P), free, masks (B, n), data (B, n) x 4, args) -> (B, C)``."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(theta, fixed_row, free, mask, cc, vv, cs, vs, args):
+        full = jnp.where(free, theta, fixed_row)
+        r = _residuals(full, cc, vv, cs, vs, mask, args, panels)
+        total = jnp.sum(r**2)
+        return jnp.where(jnp.isfinite(total), total, jnp.inf)
+
+    over_points = jax.vmap(loss, in_axes=(0, None, None, None, None, None, None, None, None))
+    over_problems = jax.vmap(over_points, in_axes=(None, 0, None, 0, 0, 0, 0, 0, None))
+
+    def screen(points, *rest):
+        # points in blocks of SCREEN_BLOCK, one after another: the interpolation's corner
+        # values of every (problem, point, cell) at once would not fit in memory
+        blocks = points.reshape(-1, SCREEN_BLOCK, points.shape[-1])
+        losses = jax.lax.map(lambda block: over_problems(block, *rest), blocks)
+        return jnp.moveaxis(losses, 0, 1).reshape(rest[0].shape[0], -1)
+
+    return jax.jit(screen)
+
+
+def screen_points(size: int, count: int = SCREEN, seed: int = 0) -> np.ndarray:
+    """(count, size) unconstrained points: the centre of the boxes, then the first
+    count - 1 points of a scrambled Sobol set (drawn in a power of two) uniform in sigmoid
+    units within (0.01, 0.99) of every box."""
+    from scipy.stats import qmc
+
+    sobol = qmc.Sobol(size, scramble=True, seed=np.random.default_rng([seed, 4242]))
+    u = 0.01 + 0.98 * sobol.random_base2(int(np.ceil(np.log2(max(count, 2)))))[: count - 1]
+    return np.concatenate([np.zeros((1, size)), np.log(u / (1 - u))])
+
+
 @dataclass(frozen=True)
 class Fits:
     """Best fits of M problems: unconstrained parameters (M, P), loss (M,), whether the
@@ -298,7 +360,8 @@ def fit_many(
     """Fit M problems at once: ``masks`` (M, n) picks each problem's training cells;
     ``c``, ``v``, ``c_se``, ``v_se`` (M, n) their data (default: the panels' own, for every
     problem). ``free`` (P,) marks the parameters fitted; the others keep ``fixed`` (M, P).
-    Problems are solved in chunks of :data:`CHUNK` (the last one padded), every start of
+    Problems are solved in chunks of :data:`CHUNK` (the last one padded): each problem's
+    ``starts`` best of the :func:`screen_points` (module docstring), then every start of
     every problem in one compiled, vmapped Levenberg-Marquardt call."""
     import jax
     import jax.numpy as jnp
@@ -316,17 +379,30 @@ def fit_many(
     P = lay.size
     fixed_ = np.zeros((M, P)) if fixed is None else np.asarray(fixed, float)
     free_ = np.ones(P, bool) if free is None else np.asarray(free, bool)
-    rng = np.random.default_rng([seed, 4242])
-    start_set = np.concatenate([np.zeros((1, P)), rng.normal(0.0, 1.5, (starts - 1, P))])
+    points = screen_points(P, SCREEN, seed)
     pr = problem(flat, lay, table)
-    theta0 = np.tile(start_set, (CHUNK, 1))
     thetas, losses, oks = [], [], []
     with jax.enable_x64(True):
+        screen = _compiled_screen(pr.panels)
         solver = _compiled(pr.panels, MAX_STEPS)
         args = _arguments(pr)
         for begin in range(0, M, CHUNK):
-            # the last chunk repeats problems; each problem once per start
-            index = np.repeat(np.arange(begin, begin + CHUNK) % M, starts)
+            # the last chunk repeats problems
+            problems = np.arange(begin, begin + CHUNK) % M
+            screened = np.asarray(
+                screen(
+                    jnp.asarray(points),
+                    jnp.asarray(fixed_[problems]),
+                    jnp.asarray(free_),
+                    jnp.asarray(masks[problems]),
+                    *(jnp.asarray(x[problems]) for x in data),
+                    args,
+                )
+            )
+            # each problem once per start, from its best screened points
+            best = np.argsort(screened, axis=1, kind="stable")[:, :starts]
+            theta0 = points[best].reshape(CHUNK * starts, P)
+            index = np.repeat(problems, starts)
             theta, loss, ok = solver(
                 jnp.asarray(theta0),
                 jnp.asarray(fixed_[index]),

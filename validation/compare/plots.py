@@ -9,6 +9,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from springblock.plotting import PHASE_COLORS, plt
 from springblock.theory.spring import phases
+from springblock.validation.compare import fit
 
 MAP_SPLITS = (
     ("checkerboard", "checkerboard (interpolation)"),
@@ -93,24 +94,30 @@ def maps_of_fit(entry: dict, table, panel):
     params = entry["fit"]["parameters"]
     knob = panel.knob
     alpha = np.linspace(0, 1, 101)
-    mu = params["friction"] * (1 - alpha) ** params["friction_exponent"]
+    shared = (params["friction"], params["friction_floor"], params["friction_exponent"])
+
+    def mu_of(x):
+        return fit.friction_map(x, *shared)
+
     u = np.linspace(0, 1, 101)
-    a, b, q = (params[f"{n}[{knob}]"] for n in ("log_noise_low", "noise_rise", "noise_exponent"))
+    per = [params[f"{n}[{knob}]"] for n in fit.PER_PANEL]
     log_max = np.log(table.spec.noise_max)
-    sigma = np.exp(a + b * (log_max - a) * u**q)
+
+    def sigma_of(x):
+        return np.exp(fit.noise_map(x, *per, log_max))
+
+    mu, sigma = mu_of(alpha), sigma_of(u)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     axes[0].plot(alpha, mu, "k-")
     axes[0].axhspan(0, table.spec.mu_max, color="0.9", zorder=0, label="tabulated range")
-    axes[0].plot(
-        panel.alphas, params["friction"] * (1 - panel.alphas) ** params["friction_exponent"], "ko"
-    )
+    axes[0].plot(panel.alphas, mu_of(panel.alphas), "ko")
     axes[0].set_xlabel(r"LeakyReLU slope $\alpha$")
     axes[0].set_ylabel(r"friction $\mu_R$")
     axes[0].set_title(f"friction map (asymmetry mu_L/mu_R = {params['asymmetry']:.3g})", fontsize=9)
     axes[0].legend(fontsize=7)
     axes[1].semilogy(u, sigma, "k-")
     axes[1].axhspan(table.spec.noise_min, table.spec.noise_max, color="0.9", zorder=0)
-    axes[1].plot(panel.u, np.exp(a + b * (log_max - a) * panel.u**q), "ko")
+    axes[1].plot(panel.u, sigma_of(panel.u), "ko")
     axes[1].set_xlabel(f"{knob} (scaled to [0, 1], noisier to the right)")
     axes[1].set_ylabel(r"noise $\sigma$")
     axes[1].set_title(

@@ -41,6 +41,11 @@ from springblock.params import ParameterError, check_int
 from springblock.validation.compare import baselines, cells, fit, scores, splits
 
 PERMUTATIONS = 200
+SOLVERS = {
+    "a": "mean-field flow of model (a) (numerics.spring.flows, Kvaerno5), tabulated",
+    "b": "model (b), underdamped with shared decaying noise (numerics.spring.underdamped, "
+    "stick-slip), mean of a tabulated ensemble",
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,22 @@ class Outcome:
     scores: dict
 
 
-def default_table_spec(panels):
-    """The table every panel of a comparison shares: a chain of L = depth - 2 blocks (its
-    L + 1 elongations match the depth - 1 layer loads), the model stage's ranges."""
-    from springblock.numerics.spring.table import TableSpec
+def default_table_spec(panels, model: str = "a"):
+    """The table every panel of a comparison shares: ``model``'s default grid
+    (:func:`springblock.numerics.spring.table.default_spec`) on a chain of L = depth - 2
+    blocks (its L + 1 elongations match the depth - 1 layer loads), the model stage's
+    friction and noise ranges."""
+    from springblock.numerics.spring.table import default_spec
 
     depths = {p.depth for p in panels}
     if len(depths) != 1:
         raise ParameterError("out", sorted(depths), "panels of one depth")
-    return TableSpec(blocks=depths.pop() - 2)
+    return default_spec(model, depths.pop() - 2)
+
+
+def default_target(model: str) -> str:
+    """The folder of a panel directory that holds ``model``'s comparison."""
+    return "compare" if model == "a" else f"compare-{model}"
 
 
 def _cells_dict(flat, mask, obs_c=None, obs_v=None) -> dict:
@@ -351,11 +363,14 @@ def run_compare(
     store: Path | None = None,
     log=None,
     table_spec=None,
+    model: str = "a",
 ) -> dict:
     """Compare the theory with the finished panels in ``dirs`` (a directory or a list);
-    write ``target`` (default: ``<first dir>/compare``) as a results directory. The model
+    write ``target`` (default: ``<first dir>/compare``, ``compare-b`` for model (b), so the
+    two models' results sit side by side) as a results directory. The model
     table (``table_spec``, default :func:`default_table_spec`) is kept in the results store
-    ``store`` (default ``<first dir>/store``)."""
+    ``store`` (default ``<first dir>/store``). ``model`` picks the default table: ``"a"``
+    (mean-field flow of model (a)) or ``"b"`` (model (b)'s stick-slip ensemble)."""
     from springblock import results
     from springblock.numerics.spring import table as tables
     from springblock.plotting import save
@@ -364,11 +379,11 @@ def run_compare(
     dirs = [Path(dirs)] if isinstance(dirs, str | Path) else [Path(d) for d in dirs]
     permutations = check_int("permutations", permutations, 1, 100_000)
     panels = load_panels(dirs)
-    spec = table_spec or default_table_spec(panels)
+    spec = table_spec or default_table_spec(panels, model)
     if spec.blocks != panels[0].depth - 2:
         raise ParameterError("blocks", spec.blocks, f"depth - 2 = {panels[0].depth - 2}")
     table = tables.load_or_tabulate(spec, store or dirs[0] / "store", log)
-    target = Path(target) if target is not None else dirs[0] / "compare"
+    target = Path(target) if target is not None else dirs[0] / default_target(spec.model)
     per_panel, figures, datasets = [], [], []
     for panel in panels:
         entry, predictions, _ = evaluate_panel(panel, table, permutations, seed)
@@ -385,8 +400,8 @@ def run_compare(
     joint = evaluate_joint(panels, table, permutations, seed)
     result = {
         "model": {
-            "name": "a",
-            "solver": "mean-field flow of model (a) (numerics.spring.flows, Kvaerno5), tabulated",
+            "name": spec.model,
+            "solver": SOLVERS[spec.model],
             "table": spec.to_json(),
             "blocks": spec.blocks,
         },
