@@ -1,4 +1,4 @@
-"""Make the model tables the package ships (numerics/spring/tables/*.npz).
+"""Make the model tables the package ships (numerics/spring/table_model_*.npz).
 
     python3 tools/bundle_tables.py
 
@@ -21,7 +21,6 @@ BLOCKS = SweepSpec().depth - 2
 
 
 def main() -> None:
-    table.BUNDLED.mkdir(exist_ok=True)
     for model in table.MODELS:
         spec = table.default_spec(model, BLOCKS)
         started = time.perf_counter()

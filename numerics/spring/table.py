@@ -252,12 +252,14 @@ def _tabulate_underdamped(spec: TableSpec) -> ModelTable:
     return ModelTable(spec, _fractions(x.reshape(mu.shape + x.shape[1:])))
 
 
-BUNDLED = Path(__file__).resolve().parent / "tables"
+#: The folder of the shipped tables (beside this module: a data-only subfolder would be a
+#: namespace package to the type checker).
+BUNDLED = Path(__file__).resolve().parent
 
 
 def bundled_path(spec: TableSpec) -> Path:
     """Where the package keeps a precomputed table of ``spec`` (it may not exist)."""
-    return BUNDLED / f"model_{spec.model}_{spec.blocks}_blocks.npz"
+    return BUNDLED / f"table_model_{spec.model}_{spec.blocks}_blocks.npz"
 
 
 def bundled(spec: TableSpec) -> ModelTable | None:
