@@ -1,4 +1,5 @@
-"""The model tables the package ships (numerics/spring/table_model_*.npz, tools/bundle_tables.py) are
+"""The model tables the package ships (numerics/spring/table_model_*.npz, made by
+tools/bundle_tables.py) are
 those the code computes today: each is its model's default spec on the default nets'
 chain, and a sub-grid tabulated afresh (the corners of its friction, noise and asymmetry
 axes, every time) reproduces the shipped entries. Model (a)'s flows are independent per
