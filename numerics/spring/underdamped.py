@@ -59,15 +59,21 @@ def _parameter_values(config: Underdamped) -> tuple[float, ...]:
 
 
 @functools.cache
-def _stick_slip_kernel(blocks: int, shared: bool, lead: int, every: int, saves: int):
+def _stick_slip_step(blocks: int, shared: bool):
+    """One compiled stick-slip step ``step(state, dW, (t, h, *parameters)) -> state'``."""
     model = UnderdampedModel(blocks, shared)
-    step = vector_function(
+    return vector_function(
         model.state,
         (underdamped.t, underdamped.h, *model.parameters),
         model.stick_slip_update,
         extra=[model.dW],
     )
-    width = len(model.dW)
+
+
+@functools.cache
+def _stick_slip_kernel(blocks: int, shared: bool, lead: int, every: int, saves: int):
+    step = _stick_slip_step(blocks, shared)
+    width = len(UnderdampedModel(blocks, shared).dW)
 
     def advance(state, key, t0, h, params, count):
         dW = jnp.sqrt(h) * jax.random.normal(key, (count, width), state.dtype)
@@ -143,13 +149,8 @@ def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
     """Stick-slip runs of model (b) with shared noise on a grid of parameter sets, every
     set driven by the same ``seeds`` noise paths; saved after each segment of ``counts``
     steps plus one fractional step (so a save lands exactly on its time)."""
-    model = UnderdampedModel(blocks, True)
-    step = vector_function(
-        model.state,
-        (underdamped.t, underdamped.h, *model.parameters),
-        model.stick_slip_update,
-        extra=[model.dW],
-    )
+    step = _stick_slip_step(blocks, True)
+    fold = jax.vmap(jax.random.fold_in, (0, None))  # one key per seed
 
     @jax.jit
     def run(key, h, fractions, params):
@@ -171,7 +172,7 @@ def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
             full, rest = divmod(count, chunk)
 
             def block_of_steps(carry, index):
-                k = jax.vmap(jax.random.fold_in, (0, None))(keys, index)
+                k = fold(keys, index)
                 dW = jnp.sqrt(h) * draw(k, (chunk, 1))  # (chunk, 1, S, 1)
                 return jax.lax.scan(one, carry, dW)[0], None
 
@@ -179,16 +180,16 @@ def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
             if full:
                 carry = jax.lax.scan(block_of_steps, carry, jnp.arange(full))[0]
             if rest:
-                k = jax.vmap(jax.random.fold_in, (0, None))(keys, full)
+                k = fold(keys, full)
                 carry = jax.lax.scan(one, carry, jnp.sqrt(h) * draw(k, (rest, 1)))[0]
             return carry[0], carry[1]
 
         frames = []
         t = jnp.zeros((), dtype)
         for i, count in enumerate(counts):
-            keys = jax.vmap(jax.random.fold_in, (0, None))(key, i)
-            state, t = advance(state, t, jax.vmap(jax.random.fold_in, (0, None))(keys, 0), count)
-            k = jax.vmap(jax.random.fold_in, (0, None))(keys, 1)
+            keys = fold(key, i)
+            state, t = advance(state, t, fold(keys, 0), count)
+            k = fold(keys, 1)
             dW = jnp.sqrt(fractions[i]) * draw(k, (1,))  # (1, S, 1)
             state = step(state, dW, (t, fractions[i], *params))
             t = t + fractions[i]
