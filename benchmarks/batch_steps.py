@@ -59,13 +59,12 @@ def main() -> None:
             early_stopping=False,
         )
         f = train.compiled_train_and_measure(config, 10, batched=nets > 1)
+        hyper = train.Hyper(alpha=0.5)
         if nets > 1:
-            hyper = train.Hyper(*[jnp.full(nets, v, jnp.float32) for v in train.Hyper(alpha=0.5)])
 
             def keys(seed):
                 return jax.random.split(jax.random.key(seed), nets)
         else:
-            hyper = train.Hyper(alpha=0.5)
             keys = jax.random.key
         jax.block_until_ready(f(x, y, x[:500], y[:500], hyper, keys(0)))
         times = []

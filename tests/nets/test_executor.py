@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from springblock.validation.nets import sweep
-from springblock.validation.nets.executor import Execution, worker_xla_flags, xla_flags_with
+from springblock.validation.nets.executor import Execution, local_cluster, xla_flags_with
 from tests.toy import write_toy_npz
 
 FIELDS = ("separation_pinv", "test_accuracy", "losses", "weight_change", "status")
@@ -59,15 +59,10 @@ def test_one_and_two_workers_give_bitwise_the_same_nets(toy_file, one_worker, tm
 def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_path):
     """An existing cluster (--scheduler); one worker is killed as soon as the first net is
     stored. Its task runs again elsewhere: the sweep completes with the same nets."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     spec = spec_of(toy_file)
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        dashboard_address=None,
-        env={"XLA_FLAGS": worker_xla_flags()},
-    )
+    cluster = local_cluster(2)
     client = Client(cluster)
     pids = client.run(os.getpid)
     killed = []

@@ -4,6 +4,7 @@ gradients, PyTorch's BatchNorm bookkeeping, the data-noise knob, and vmap vs one
 from __future__ import annotations
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -192,6 +193,42 @@ def test_vmapped_training_equals_one_by_one():
             one = single(train.Hyper(*[h[n] for h in hypers]), keys[n])
             for wb, w1 in zip(batched, one, strict=True):
                 np.testing.assert_allclose(wb[n], w1, atol=1e-9)
+
+
+def _primitive_inputs(jaxpr, name: str) -> list[tuple]:
+    """Input shapes of every ``name`` primitive in ``jaxpr`` and its sub-jaxprs."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == name:
+            found.append(tuple(eqn.invars[0].aval.shape))
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            found += _primitive_inputs(sub, name)
+    return found
+
+
+def test_batched_nets_measure_with_unbatched_svds_and_one_shared_hyper():
+    """The batched trainer's SVDs (the pinv measure) stay one (K, F) matrix each, inside a
+    loop over nets: batched SVDs side by side deadlocked jaxlib's CPU LAPACK kernels on 2
+    cores (a batched sweep of paper nets hung). The cell's hyperparameters are shared,
+    unbatched, so every noise knob's ``cond`` remains a branch, not a select of both."""
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(40, 5)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 3, 40), jnp.int32)
+    config = train.TrainConfig(depth=3, width=6, epochs=2)
+    fn = train._compiled(config, 3, True)
+    keys = jax.random.split(jax.random.key(0), 4)
+    jaxpr = jax.make_jaxpr(fn)(x, y, x, y, train.Hyper(alpha=0.5), keys, np.int32(2)).jaxpr
+    svd_inputs = _primitive_inputs(jaxpr, "svd")
+    assert svd_inputs and all(shape == (3, 6) or shape == (3, 5) for shape in svd_inputs)
+    assert _primitive_inputs(jaxpr, "cond"), "the noise knobs' branches became selects"
+    out = train.compiled_train_and_measure(config, 3, batched=True)(
+        x, y, x, y, train.Hyper(alpha=0.5, dropout=0.1), keys
+    )
+    one = train.compiled_train_and_measure(config, 3)(
+        x, y, x, y, train.Hyper(alpha=0.5, dropout=0.1), keys[2]
+    )
+    # float32, batched products tiled differently from single ones: 1e-4
+    np.testing.assert_allclose(out.separation_pinv[2], one.separation_pinv, rtol=1e-4)
 
 
 def test_early_stopping_on_a_separable_task():

@@ -115,6 +115,20 @@ def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
     return count
 
 
+def local_cluster(workers: int):
+    """A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded processes on this
+    machine (:func:`worker_xla_flags`), the one ``--workers N`` starts."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1"},
+    )
+
+
 def run_distributed(
     spec,
     data,
@@ -127,21 +141,14 @@ def run_distributed(
     """Train ``todo`` on Dask workers, cell by cell; ``progress(n)`` after each cell with the
     number of nets it finished."""
     import jax
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
 
     cluster = None
     if execution.scheduler is not None:
         address = execution.scheduler
         client = Client(scheduler_file=address) if Path(address).is_file() else Client(address)
     else:
-        workers = execution.resolve(len(todo))
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1"},
-        )
+        cluster = local_cluster(execution.resolve(len(todo)))
         client = Client(cluster)
     try:
         if log is not None:

@@ -319,10 +319,10 @@ def train_jobs(
             devices = jax.device_count()
             size = -(-len(group) // devices) * devices  # pad: every device gets as many nets
             padded = keys + [keys[-1]] * (size - len(group))
-            hypers = type(h)(*[jnp.full((size,), x, jnp.float32) for x in h])
-            hypers, stacked = shard_over_devices((hypers, jnp.stack(padded)))
+            h32 = type(h)(*[jnp.float32(x) for x in h])
+            stacked = shard_over_devices(jnp.stack(padded))
             started = time.perf_counter()
-            out = jax.block_until_ready(fn(*arrays, hypers, stacked))
+            out = jax.block_until_ready(fn(*arrays, h32, stacked))
             seconds = (time.perf_counter() - started) / len(group)
             for n, job in enumerate(group):
                 measurement = {k: np.asarray(v[n]) for k, v in out._asdict().items()}

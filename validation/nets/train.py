@@ -310,9 +310,22 @@ def _compiled(shape: TrainConfig, classes: int, batched: bool):
         trained = train(shape, x, y, classes, hyper, key, epochs)
         return measure(trained, hyper, x, y, x_test, y_test, classes)
 
-    if batched:
-        one = jax.vmap(one, in_axes=(None, None, None, None, 0, 0, None))
-    return jax.jit(one)
+    if not batched:
+        return jax.jit(one)
+
+    def many(x, y, x_test, y_test, hyper, keys, epochs):
+        # one hyper for the whole group (a cell's nets share it): vmapped over per-net
+        # hyperparameters, the noise knobs' lax.cond would become a select that draws the
+        # dropout masks and label noise of every net, noisy or not
+        trained = jax.vmap(lambda k: train(shape, x, y, classes, hyper, k, epochs))(keys)
+        # measured one net after another: vmapped, the pinv measure's per-layer SVDs become
+        # batched LAPACK calls, each spreading its batch over XLA's CPU thread pool and
+        # waiting for it; side by side they wait for each other and on 2 cores a batched
+        # sweep of paper nets hung (jaxlib 0.10, every pool thread idle). The measurement
+        # is a few per cent of a net's time, so the loop costs little.
+        return jax.lax.map(lambda t: measure(t, hyper, x, y, x_test, y_test, classes), trained)
+
+    return jax.jit(many)
 
 
 @functools.cache
@@ -321,8 +334,8 @@ def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool 
     epochs at most (early stopping aside) and measure; ``losses`` has ``config.epochs``
     entries. Jitted once per config up to the number of epochs (:func:`epoch_capacity`).
 
-    With ``batched`` the function maps over a leading axis of ``hyper`` and ``key``
-    (jax.vmap): many nets in one call.
+    With ``batched`` the function maps over a leading axis of ``key`` (jax.vmap), all nets
+    sharing ``hyper``: the nets of one cell in one call.
     """
     fn = _compiled(
         dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
