@@ -342,6 +342,29 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     assert set(result_b["panels"][0]["splits"]) == set(entry["splits"])
 
 
+def test_nets_sweep_measures_the_hessian(tmp_path, capsys):
+    """``--measure hessian`` (beside the default separation measure) stores the curvature of
+    every net: in the JSON records and as labelled variables of results.nc."""
+    rng = np.random.default_rng(0)
+    means = rng.normal(0, 2, (3, 5))
+    y = rng.integers(0, 3, 100)
+    x = (means[y] + rng.normal(size=(100, 5))).astype(np.float32)
+    path = tmp_path / "toy.npz"
+    np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
+    out = tmp_path / "h"
+    argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0.5", "--values", "0", "0.3"]
+    argv += ["--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "4"]
+    argv += ["--measure", "hessian", "--no-progress", "--json", "--out", str(out)]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["spec"]["hessian"] is True and data["spec"]["measure"] == "pinv"
+    for cell in data["cells"]:
+        assert cell["hessian_trace"] is not None and cell["hessian_top_eigenvalue"] is not None
+    assert (out / "hessian_data-noise.png").stat().st_size > 0
+    ds = springblock.open_results(out)
+    assert np.isfinite(ds["hessian_top_eigenvalue"].values).all()
+
+
 @pytest.mark.parametrize(
     ("argv", "flag"),
     [
@@ -354,6 +377,7 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
             "--learning-rate",
         ),
         (["nets", "sweep", "--out", "x", "--knob", "batch-size", "--values", "3000"], "--values"),
+        (["nets", "sweep", "--out", "x", "--measure", "pinv", "trace"], "--measure"),
         (["nets", "compare", "--out", "/nonexistent/dir"], "--out"),
         (["nets", "compare", "--out", "/nonexistent/dir", "--permutations", "0"], "--permutations"),
     ],

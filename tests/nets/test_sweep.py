@@ -232,3 +232,47 @@ def test_records_are_strict_json(toy_file, tmp_path):
             "status",
         }
     json.loads(results.dumps(recs))
+
+
+def test_a_hessian_panel_stores_the_curvature_of_every_net(toy_file, tmp_path):
+    """``hessian=True`` adds the four curvature variables (finite for ok nets, the residual
+    and standard error non-negative); the same net's curvature recomputed from its
+    retrained parameters agrees; without it the spec's JSON (and the store's digest) is
+    that of a spec written before the field existed."""
+    import jax
+    import jax.numpy as jnp
+
+    from springblock.validation.nets import hessian, train
+
+    spec = tiny_spec(toy_file, values=(0.0,), alphas=(0.5,), hessian=True)
+    ds = sweep.run(spec, tmp_path / "h")
+    for name in sweep.HESSIAN_FIELDS:
+        assert np.isfinite(ds[name].values).all(), name
+    assert (ds["hessian_top_eigenvalue_residual"].values >= 0).all()
+    assert (ds["hessian_trace_standard_error"].values > 0).all()
+    data = sweep.load_data(spec)
+    x, y = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
+    key = jax.random.fold_in(jax.random.key(spec.seed), 1)
+    config = sweep.train_config(spec, 0.0)
+    trained = train.train(config, x, y, data.num_classes, train.Hyper(alpha=0.5), key)
+    again = hessian.curvature(
+        trained.params,
+        trained.stats,
+        x,
+        y,
+        0.5,
+        jax.random.fold_in(key, train.HESSIAN_KEY_TAG),
+        steps=train.HESSIAN_STEPS,
+        samples=train.HESSIAN_SAMPLES,
+    )
+    stored = ds.sel(alpha=0.5).isel({"seed": 1, spec.dim: 0})
+    # the same computation jitted apart from the trainer: float32 rounding, 1e-3
+    np.testing.assert_allclose(float(stored["hessian_trace"]), float(again.trace), rtol=1e-3)
+    np.testing.assert_allclose(
+        float(stored["hessian_top_eigenvalue"]), float(again.top_eigenvalue), rtol=1e-3
+    )
+    plain = tiny_spec(toy_file)
+    assert "hessian" not in plain.to_json()
+    assert sweep.SweepSpec.from_json(spec.to_json()).hessian is True
+    with pytest.raises(ParameterError, match="hessian"):
+        tiny_spec(toy_file, hessian="yes")

@@ -88,6 +88,10 @@ def save_figures(spec: sweep.SweepSpec, nets, cells, payload: dict, out: Path) -
         out,
         f"accuracy_vs_spread_{spec.knob}",
     )
+    if spec.hessian:
+        paths += save(
+            plots.hessian_figure(cells, spec.knob, title=source), out, f"hessian_{spec.knob}"
+        )
     return paths
 
 

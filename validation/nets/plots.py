@@ -158,3 +158,42 @@ def accuracy_vs_spread_figure(cells, knob: str, rho: float | None):
     ax.set_title(f"{knob}: Spearman rho(accuracy, v) = {shown} (cells that learned)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def hessian_figure(cells, knob: str, title: str = ""):
+    """The loss curvature against the knob, one line per alpha: the Hessian's top
+    eigenvalue and its trace (cell means over ok nets, error bars one standard error over
+    seeds; log scale where every mean is positive)."""
+    alphas, values, dim = _axes_values(cells)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))
+    for ax, name, label in zip(
+        axes,
+        ("hessian_top_eigenvalue", "hessian_trace"),
+        ("top Hessian eigenvalue", "Hessian trace"),
+        strict=True,
+    ):
+        mean = cells[f"{name}_mean"].values
+        sem = np.nan_to_num(cells[f"{name}_sem"].values)
+        for i, alpha in enumerate(alphas):
+            ax.errorbar(
+                values,
+                mean[i],
+                yerr=sem[i],
+                color=colors[i],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=f"alpha = {alpha:g}",
+            )
+        if np.all(np.isfinite(mean) & (mean > 0)):
+            ax.set_yscale("log")
+        if knob in ("batch-size", "learning-rate"):
+            ax.set_xscale("log")
+        ax.set_xlabel(_knob_label(knob))
+        ax.set_ylabel(f"{label} (cell mean)")
+    axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

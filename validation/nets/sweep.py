@@ -101,6 +101,21 @@ def check_knob_value(knob: str, value, train_size: int) -> float:
     return v
 
 
+#: SweepSpec fields added after panels were stored, with their defaults (left out of its
+#: JSON, hence its digests, at the default).
+LATER_DEFAULTS = {"hessian": False}
+
+#: The curvature variables of a panel with ``hessian`` (train.Measurement's, per net).
+HESSIAN_FIELDS = {
+    "hessian_top_eigenvalue": "top eigenvalue of the Hessian of the final evaluation-mode "
+    "training loss (Lanczos; a lower bound)",
+    "hessian_top_eigenvalue_residual": "Lanczos residual: an eigenvalue lies within it of "
+    "hessian_top_eigenvalue",
+    "hessian_trace": "trace of the same Hessian (Hutchinson estimate)",
+    "hessian_trace_standard_error": "standard error of hessian_trace",
+}
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """Everything that determines a panel's results; validated on construction.
@@ -113,6 +128,7 @@ class SweepSpec:
     nets share. ``learning_rate`` applies unless the knob is the learning rate,
     ``batch_size`` (None: full batch) unless it is the batch size. How the nets are
     executed (:class:`~springblock.validation.nets.executor.Execution`) is not part of it.
+    ``hessian`` also measures every net's loss curvature (:data:`HESSIAN_FIELDS`).
     """
 
     knob: str = "data-noise"
@@ -130,6 +146,7 @@ class SweepSpec:
     measure: str = "pinv"
     seed: int = 0
     data_seed: int = 0
+    hessian: bool = False
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -167,6 +184,8 @@ class SweepSpec:
         check_real("learning_rate", self.learning_rate, minimum=0.0, strict=True, maximum=10.0)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, 1, available)
+        if not isinstance(self.hessian, bool):
+            raise ParameterError("hessian", self.hessian, "true or false")
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("data_seed", self.data_seed, 0, 2**31 - 1)
         if self.nets > 10_000_000:
@@ -192,7 +211,12 @@ class SweepSpec:
         return self.cells * self.seeds
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field, except those added after results were first stored when they are at
+        their default (:data:`LATER_DEFAULTS`): a store written before them keeps its digest."""
+        out = dataclasses.asdict(self)
+        return {
+            k: v for k, v in out.items() if not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])
+        }
 
     def store_params(self) -> dict:
         """What the nets' results depend on (the digest of the store)."""
@@ -241,6 +265,7 @@ def train_config(spec: SweepSpec, value: float):
         epochs=spec.epochs,
         batch_size=batch,
         optimizer=spec.optimizer,
+        hessian=spec.hessian,
     )
 
 
@@ -325,7 +350,9 @@ def train_jobs(
             out = jax.block_until_ready(fn(*arrays, h32, stacked))
             seconds = (time.perf_counter() - started) / len(group)
             for n, job in enumerate(group):
-                measurement = {k: np.asarray(v[n]) for k, v in out._asdict().items()}
+                measurement = {
+                    k: np.asarray(v[n]) for k, v in out._asdict().items() if v is not None
+                }
                 yield job, record(job, measurement, seconds, first and n == 0)
         else:
             fn = compiled_train_and_measure(config, data.num_classes)
@@ -333,7 +360,7 @@ def train_jobs(
             for n, (job, key) in enumerate(zip(group, keys, strict=True)):
                 started = time.perf_counter()
                 out = fn(*arrays, h32, key)
-                measurement = {k: np.asarray(v) for k, v in out._asdict().items()}
+                measurement = {k: np.asarray(v) for k, v in out._asdict().items() if v is not None}
                 elapsed = time.perf_counter() - started
                 yield job, record(job, measurement, elapsed, first and n == 0)
 
@@ -423,6 +450,8 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
         "kernel_change": (layers,),
         "losses": (spec.epochs,),
     }
+    if spec.hessian:
+        fields |= {name: () for name in HESSIAN_FIELDS}
     arrays = {name: np.full(shape + extra, np.nan) for name, extra in fields.items()}
     status = np.full(shape, STATUSES.index("missing"), np.int8)
     for i, alpha in enumerate(spec.alphas):
@@ -512,6 +541,11 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 arrays["losses"],
                 "NaN after the last epoch run (early stopping), or where the net is missing",
             ),
+            **{
+                name: var(net, arrays[name], missing, long_name=meaning)
+                for name, meaning in HESSIAN_FIELDS.items()
+                if spec.hessian
+            },
         },
         coords={
             "alpha": (
@@ -582,6 +616,7 @@ def cell_statistics(ds):
         "normalised_curvature",
         "normalised_spread",
         "total_load",
+        *(name for name in ("hessian_top_eigenvalue", "hessian_trace") if name in ds),
     ):
         values = ds[name].where(ok)
         present = values.notnull()
@@ -631,6 +666,7 @@ def records(ds) -> list[dict]:
                         "normalised_spread": _number(net["normalised_spread"]),
                         "epochs_run": int(net["epochs_run"]),
                     }
+                    | {name: _number(net[name]) for name in HESSIAN_FIELDS if name in ds}
                 )
     return out
 

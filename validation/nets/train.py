@@ -58,6 +58,7 @@ class TrainConfig:
     batch_size: int | None = None  # None: full batch
     optimizer: str = "adam"
     early_stopping: bool = True
+    hessian: bool = False  # also measure the loss curvature (hessian.curvature)
 
     def __post_init__(self):
         check_int("depth", self.depth, 2, 1000)
@@ -244,10 +245,28 @@ class Measurement(NamedTuple):
     kernel_change: Float[Array, " layers"]
     diverged: Bool[Array, ""]
     losses: Float[Array, " epochs"]
+    # with TrainConfig(hessian=True): the Hessian of the final evaluation-mode training loss
+    hessian_top_eigenvalue: Float[Array, ""] | None = None
+    hessian_top_eigenvalue_residual: Float[Array, ""] | None = None
+    hessian_trace: Float[Array, ""] | None = None
+    hessian_trace_standard_error: Float[Array, ""] | None = None
 
 
-def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Measurement:
-    """Separation, accuracy and laziness of a trained net (evaluation mode, training set).
+#: Lanczos steps and Hutchinson samples of the curvature measurement (hessian.curvature):
+#: 32 Krylov vectors resolve the top eigenvalue of the paper net's loss to the residual
+#: the measurement reports; 64 Rademacher draws give the trace's standard error.
+HESSIAN_STEPS = 32
+HESSIAN_SAMPLES = 64
+#: fold_in tag of a net's key for its curvature draws (apart from training's split)
+HESSIAN_KEY_TAG = 0x48455353
+
+
+def measure(
+    trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes, curvature_key=None
+) -> Measurement:
+    """Separation, accuracy and laziness of a trained net (evaluation mode, training set);
+    with ``curvature_key`` also the Hessian's top eigenvalue and trace
+    (:func:`springblock.validation.nets.hessian.curvature`).
 
     The feature-kernel change compares batch-normalised features (batch statistics, no
     dropout) at initialisation and after training, so both ends see the same
@@ -274,7 +293,7 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
     def unless_diverged(value):
         return jnp.where(diverged, nan, value)
 
-    return Measurement(
+    out = Measurement(
         separation_trace=d_trace,
         separation_pinv=d_pinv,
         test_accuracy=unless_diverged(jnp.mean(jnp.argmax(logits_test, -1) == y_test)),
@@ -287,6 +306,26 @@ def measure(trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes) -> Me
         kernel_change=lazy.feature_kernel_change(feats0, feats1),
         diverged=diverged,
         losses=trained.losses,
+    )
+    if curvature_key is None:
+        return out
+    from springblock.validation.nets import hessian
+
+    got = hessian.curvature(
+        trained.params,
+        trained.stats,
+        x,
+        y,
+        hyper.alpha,
+        curvature_key,
+        steps=HESSIAN_STEPS,
+        samples=HESSIAN_SAMPLES,
+    )
+    return out._replace(
+        hessian_top_eigenvalue=unless_diverged(got.top_eigenvalue),
+        hessian_top_eigenvalue_residual=unless_diverged(got.top_eigenvalue_residual),
+        hessian_trace=unless_diverged(got.trace),
+        hessian_trace_standard_error=unless_diverged(got.trace_standard_error),
     )
 
 
@@ -306,9 +345,12 @@ def epoch_capacity(epochs: int) -> int:
 
 @functools.cache
 def _compiled(shape: TrainConfig, classes: int, batched: bool):
+    def curvature_key(key):
+        return jax.random.fold_in(key, HESSIAN_KEY_TAG) if shape.hessian else None
+
     def one(x, y, x_test, y_test, hyper, key, epochs):
         trained = train(shape, x, y, classes, hyper, key, epochs)
-        return measure(trained, hyper, x, y, x_test, y_test, classes)
+        return measure(trained, hyper, x, y, x_test, y_test, classes, curvature_key(key))
 
     if not batched:
         return jax.jit(one)
@@ -323,7 +365,10 @@ def _compiled(shape: TrainConfig, classes: int, batched: bool):
         # waiting for it; side by side they wait for each other and on 2 cores a batched
         # sweep of paper nets hung (jaxlib 0.10, every pool thread idle). The measurement
         # is a few per cent of a net's time, so the loop costs little.
-        return jax.lax.map(lambda t: measure(t, hyper, x, y, x_test, y_test, classes), trained)
+        return jax.lax.map(
+            lambda tk: measure(tk[0], hyper, x, y, x_test, y_test, classes, curvature_key(tk[1])),
+            (trained, keys),
+        )
 
     return jax.jit(many)
 

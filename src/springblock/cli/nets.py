@@ -97,10 +97,12 @@ def register(groups) -> None:
     )
     sw.add_argument(
         "--measure",
-        choices=MEASURES,
-        help="separation measure of the load curve: pinv = log tr(S_w pinv S_b) "
-        "(the authors' MLP script), trace = log(tr S_w / tr S_b) "
-        f"(default {default('measure')})",
+        nargs="+",
+        choices=(*MEASURES, "hessian"),
+        help="what to measure: the separation measure of the load curve, pinv = log tr(S_w "
+        "pinv S_b) (the authors' MLP script) or trace = log(tr S_w / tr S_b) (default "
+        f"{default('measure')}), and with hessian also the top eigenvalue (Lanczos) and "
+        "trace (Hutchinson, with its standard error) of the final training loss's Hessian",
     )
     sw.add_argument(
         "--seed", type=parse_int, help=f"seed of the nets' keys (default {default('seed')})"
@@ -204,6 +206,15 @@ def configure_sweep(args):
     from springblock.validation.nets.sweep import SweepSpec
 
     options = given(args, *SPEC_OPTIONS)
+    if "measure" in options:
+        measures = options.pop("measure")
+        separations = sorted({m for m in measures if m != "hessian"})
+        if len(separations) > 1:
+            raise ParameterError(
+                "measure", " ".join(measures), "one separation measure (pinv or trace), and hessian"
+            )
+        options |= {"measure": separations[0]} if separations else {}
+        options |= {"hessian": True} if "hessian" in measures else {}
     knob = options.get("knob", default_of(SweepSpec, "knob"))
     if knob == "learning-rate" and "learning_rate" in options:
         raise ParameterError(
