@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from springblock import results
 from springblock.validation.nets import claims as claims_
 from springblock.validation.nets import sweep
@@ -68,7 +70,23 @@ def summarise(spec: sweep.SweepSpec, nets, cells, data: Dataset) -> dict:
             "of every cell statistic (see each net's status)"
         )
     payload["claims"] = claims_.panel_claims(cells, spec.knob, data.num_classes)
+    if spec.hessian:
+        payload["curvature"] = curvature_summary(cells)
     return payload
+
+
+def curvature_summary(cells) -> dict:
+    """The range of the cell means of the Hessian's top eigenvalue and trace (a panel
+    measured with ``hessian``); None where no cell has an ok net."""
+
+    def span(name):
+        values = cells[f"{name}_mean"].values
+        finite = values[np.isfinite(values)]
+        if not finite.size:
+            return None
+        return {"min": float(finite.min()), "max": float(finite.max()), "cells": int(finite.size)}
+
+    return {"top_eigenvalue": span("hessian_top_eigenvalue"), "trace": span("hessian_trace")}
 
 
 def save_figures(spec: sweep.SweepSpec, nets, cells, payload: dict, out: Path) -> list[str]:

@@ -542,7 +542,13 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 "NaN after the last epoch run (early stopping), or where the net is missing",
             ),
             **{
-                name: var(net, arrays[name], missing, long_name=meaning)
+                name: var(
+                    net,
+                    arrays[name],
+                    missing + ", or where the curvature was not finite (the net's other "
+                    "measurements stand)",
+                    long_name=meaning,
+                )
                 for name, meaning in HESSIAN_FIELDS.items()
                 if spec.hessian
             },

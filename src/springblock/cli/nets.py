@@ -251,6 +251,13 @@ def execute_sweep(config, args) -> int:
             f"accuracy {best['test_accuracy']:.1%} ({best['phase']})"
         )
     lines += claim_lines(p)
+    for name, label in (("top_eigenvalue", "top Hessian eigenvalue"), ("trace", "Hessian trace")):
+        got = p.get("curvature", {}).get(name)
+        if got is not None:
+            lines.append(
+                f"{label}: cell means from {got['min']:.4g} to {got['max']:.4g} "
+                f"({got['cells']} cells; figure hessian_{spec.knob}.png)"
+            )
     lines.append(
         f"results: {out / 'results.nc'}, {out / 'results.json'}; figures: {p['figures'][0]}"
     )
