@@ -363,6 +363,10 @@ def test_nets_sweep_measures_the_hessian(tmp_path, capsys):
     assert (out / "hessian_data-noise.png").stat().st_size > 0
     ds = springblock.open_results(out)
     assert np.isfinite(ds["hessian_top_eigenvalue"].values).all()
+    # these rows are not images: the CNN is refused before any work, naming --arch
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["nets", "sweep", "--dataset", str(path), "--arch", "cnn", "--out", str(out)])
+    assert exc.value.code == 2 and "--arch" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

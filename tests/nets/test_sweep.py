@@ -276,3 +276,44 @@ def test_a_hessian_panel_stores_the_curvature_of_every_net(toy_file, tmp_path):
     assert sweep.SweepSpec.from_json(spec.to_json()).hessian is True
     with pytest.raises(ParameterError, match="hessian"):
         tiny_spec(toy_file, hessian="yes")
+
+
+def test_a_tiny_cnn_dropout_sweep_end_to_end(tmp_path):
+    """``arch="cnn"`` on 4 x 4 x 1 images: a dropout panel of two values trains, measures
+    ``depth`` layers (the input and one per block) and keeps the MLP's digest untouched;
+    data without an image shape is refused, naming --arch."""
+    from springblock.validation.nets import data as datasets
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4, 4, 1)).astype(np.float32)
+    y = (x[:, :2].mean(axis=(1, 2, 3)) > 0).astype(np.int64)
+    path = tmp_path / "images.npz"
+    np.savez(path, x_train=x[:48], y_train=y[:48], x_test=x[48:], y_test=y[48:])
+    assert datasets.load_dataset(str(path)).image_shape == (4, 4, 1)
+    spec = sweep.SweepSpec(
+        knob="dropout",
+        dataset=str(path),
+        alphas=(0.5,),
+        values=(0.0, 0.2),
+        seeds=2,
+        epochs=3,
+        depth=3,
+        arch="cnn",
+        channels=2,
+    )
+    ds = sweep.run(spec, tmp_path / "cnn")
+    assert sweep.is_complete(ds) and sweep.counts(ds)["ok"] == 4
+    assert ds["separation_pinv"].shape[-1] == 3 and np.isfinite(ds["load_curve"]).all()
+    assert spec.to_json()["arch"] == "cnn" and "arch" not in tiny_spec(path).to_json()
+    flat = tmp_path / "flat.npz"
+    np.savez(
+        flat,
+        x_train=x[:48].reshape(48, -1),
+        y_train=y[:48],
+        x_test=x[48:].reshape(12, -1),
+        y_test=y[48:],
+    )
+    with pytest.raises(ParameterError, match="arch"):
+        sweep.run(
+            sweep.SweepSpec.from_json(spec.to_json() | {"dataset": str(flat)}), tmp_path / "f"
+        )

@@ -37,11 +37,12 @@ Flat = Float[Array, " P"]
 
 
 def evaluation_loss(
-    params: mlp.MLP, stats: mlp.BatchStats, x: Float[Array, "N D"], y: Int[Array, " N"], alpha
+    params, stats, x: Float[Array, "N D"], y: Int[Array, " N"], alpha, forward=mlp.forward
 ) -> Float[Array, ""]:
     """Mean cross-entropy of the net in evaluation mode (running BatchNorm statistics, no
-    dropout), the loss whose Hessian the authors log."""
-    logits, _, _ = mlp.forward(params, stats, x, alpha=alpha, train=False)
+    dropout), the loss whose Hessian the authors log; ``forward`` the architecture's
+    (:func:`springblock.validation.nets.train.forward_of`)."""
+    logits, _, _ = forward(params, stats, x, alpha=alpha, train=False)
     return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
 
@@ -123,7 +124,7 @@ class Curvature(NamedTuple):
     trace_standard_error: Float[Array, ""]
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "samples"))
+@functools.partial(jax.jit, static_argnames=("steps", "samples", "forward"))
 def curvature(
     params: mlp.MLP,
     stats: mlp.BatchStats,
@@ -133,13 +134,14 @@ def curvature(
     key: PRNGKeyArray,
     steps: int = 32,
     samples: int = 64,
+    forward=mlp.forward,
 ) -> Curvature:
     """Top eigenvalue (Lanczos, ``steps``) and trace (Hutchinson, ``samples``) of the
     Hessian of :func:`evaluation_loss` with respect to every trainable parameter."""
     theta, unravel = ravel_pytree(params)
 
     def loss(flat):
-        return evaluation_loss(unravel(flat), stats, x, y, alpha)
+        return evaluation_loss(unravel(flat), stats, x, y, alpha, forward)
 
     hvp = flat_hvp(loss, theta)
     k_top, k_trace = jax.random.split(key)

@@ -103,7 +103,7 @@ def check_knob_value(knob: str, value, train_size: int) -> float:
 
 #: SweepSpec fields added after panels were stored, with their defaults (left out of its
 #: JSON, hence its digests, at the default).
-LATER_DEFAULTS = {"hessian": False}
+LATER_DEFAULTS = {"hessian": False, "arch": "mlp", "channels": 20}
 
 #: The curvature variables of a panel with ``hessian`` (train.Measurement's, per net).
 HESSIAN_FIELDS = {
@@ -129,6 +129,9 @@ class SweepSpec:
     ``batch_size`` (None: full batch) unless it is the batch size. How the nets are
     executed (:class:`~springblock.validation.nets.executor.Execution`) is not part of it.
     ``hessian`` also measures every net's loss curvature (:data:`HESSIAN_FIELDS`).
+    ``arch`` "cnn" trains the authors' CNN instead of the MLP (``depth - 1`` blocks of
+    ``channels`` channels, on image data; ``width`` is then unused): see
+    :mod:`springblock.validation.nets.cnn`.
     """
 
     knob: str = "data-noise"
@@ -147,6 +150,8 @@ class SweepSpec:
     seed: int = 0
     data_seed: int = 0
     hessian: bool = False
+    arch: str = "mlp"
+    channels: int = 20
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -184,6 +189,11 @@ class SweepSpec:
         check_real("learning_rate", self.learning_rate, minimum=0.0, strict=True, maximum=10.0)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, 1, available)
+        from springblock.validation.nets.train import ARCHS
+
+        if self.arch not in ARCHS:
+            raise ParameterError("arch", self.arch, f"one of {', '.join(ARCHS)}")
+        check_int("channels", self.channels, 1, 4096)
         if not isinstance(self.hessian, bool):
             raise ParameterError("hessian", self.hessian, "true or false")
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -253,9 +263,14 @@ def jobs(spec: SweepSpec) -> list[NetJob]:
     return [NetJob(a, v, s) for a in spec.alphas for v in spec.values for s in range(spec.seeds)]
 
 
-def train_config(spec: SweepSpec, value: float):
-    """The static training settings of a net of the cell with knob ``value``."""
+def train_config(spec: SweepSpec, value: float, image_shape=None):
+    """The static training settings of a net of the cell with knob ``value``; the CNN
+    needs the data's ``image_shape``."""
     from springblock.validation.nets.train import TrainConfig
+
+    cnn = spec.arch == "cnn"
+    if cnn and image_shape is None:
+        raise ParameterError("arch", spec.arch, f"image data ({spec.dataset} has no image shape)")
 
     batch = int(value) if spec.knob == "batch-size" else spec.batch_size
     assert spec.epochs is not None
@@ -266,6 +281,9 @@ def train_config(spec: SweepSpec, value: float):
         batch_size=batch,
         optimizer=spec.optimizer,
         hessian=spec.hessian,
+        arch=spec.arch,
+        channels=spec.channels,
+        image_shape=tuple(image_shape) if cnn else None,
     )
 
 
@@ -333,7 +351,7 @@ def train_jobs(
     for job in todo:
         cells.setdefault((job.alpha, job.value), []).append(job)
     for (_, value), group in cells.items():
-        config = train_config(spec, value)
+        config = train_config(spec, value, data.image_shape)
         h = hyper(spec, group[0])
         keys = [jax.random.fold_in(base, job.seed) for job in group]
         shape_key = (config, data.num_classes, batched, data.x_train.shape)

@@ -39,9 +39,13 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from springblock.params import ParameterError, check_int
-from springblock.validation.nets import lazy, mlp, separation
+from springblock.validation.nets import cnn, lazy, mlp, separation
 
 OPTIMIZERS = ("adam", "sgd", "sgld")
+#: mlp: the paper's MLP (:mod:`mlp`); cnn: the authors' CNN (:mod:`cnn`), ``depth - 1``
+#: blocks of ``channels`` channels on images of ``image_shape``, so that both measure
+#: ``depth`` layers (the input and one per block) and have ``depth`` weight arrays.
+ARCHS = ("mlp", "cnn")
 LOSS_FLOOR = 1e-4  # the authors' early-stopping thresholds
 LOSS_PLATEAU = 1e-10
 MAX_EPOCHS = 1_000_000
@@ -59,8 +63,18 @@ class TrainConfig:
     optimizer: str = "adam"
     early_stopping: bool = True
     hessian: bool = False  # also measure the loss curvature (hessian.curvature)
+    arch: str = "mlp"
+    channels: int = 20  # the CNN's
+    image_shape: tuple[int, int, int] | None = None  # the CNN's input (H, W, C)
 
     def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ParameterError("arch", self.arch, f"one of {ARCHS}")
+        if self.arch == "cnn":
+            if self.image_shape is None:
+                raise ParameterError("dataset", None, "images (a data set with an image shape)")
+            cnn.check_image_shape(self.image_shape)
+            check_int("channels", self.channels, 1, 4096)
         check_int("depth", self.depth, 2, 1000)
         check_int("width", self.width, 1, 100_000)
         check_int("epochs", self.epochs, 1, MAX_EPOCHS)
@@ -81,10 +95,10 @@ class Hyper(NamedTuple):
 
 
 class Trained(NamedTuple):
-    params: mlp.MLP
-    stats: mlp.BatchStats
-    initial: mlp.MLP
-    initial_stats: mlp.BatchStats
+    params: mlp.MLP | cnn.CNN
+    stats: mlp.BatchStats | cnn.BatchStats
+    initial: mlp.MLP | cnn.CNN
+    initial_stats: mlp.BatchStats | cnn.BatchStats
     losses: Float[Array, " epochs"]  # NaN after early stopping
     epochs_run: Int[Array, ""]
     diverged: Bool[Array, ""]  # an epoch's loss was not finite (training stopped there)
@@ -103,6 +117,53 @@ def corrupt(x, y, level, key, classes):
     y = jnp.where(chosen, jax.random.randint(k_label, (n,), 0, classes, y.dtype), y)
     x = x + jax.random.normal(k_input, x.shape, x.dtype) * jnp.std(x) * level
     return x, y
+
+
+def init_net(config: TrainConfig, key: PRNGKeyArray, in_features: int, classes: int, dtype):
+    """PyTorch-default parameters and BatchNorm statistics of ``config``'s architecture."""
+    if config.arch == "cnn":
+        assert config.image_shape is not None
+        return cnn.init(key, config.image_shape, config.channels, config.depth - 1, classes, dtype)
+    return mlp.init(key, in_features, config.width, config.depth, classes, dtype)
+
+
+def forward_of(config: TrainConfig):
+    """``forward(params, stats, x, **options) -> (logits, stats, features)`` of ``config``'s
+    architecture on flat rows x (N, D): the CNN reads each row as its row-major image."""
+    if config.arch != "cnn":
+        return mlp.forward
+    image = config.image_shape
+    assert image is not None
+
+    def forward(params, stats, x, **options):
+        return cnn.forward(params, stats, x.reshape(x.shape[0], *image), **options)
+
+    return forward
+
+
+def mask_shape(config: TrainConfig, n: int) -> tuple[int, ...]:
+    """The dropout masks' shape for a batch of ``n``: (depth - 1, n, width) for the MLP,
+    (depth - 1, n, H, W, channels) for the CNN (after each block's upsampling)."""
+    if config.arch == "cnn":
+        assert config.image_shape is not None
+        h, w, _ = config.image_shape
+        return (config.depth - 1, n, h, w, config.channels)
+    return (config.depth - 1, n, config.width)
+
+
+def dropout_masks_of(config: TrainConfig, key: PRNGKeyArray, p, n: int):
+    """Keep-masks of every dropout site (:func:`mask_shape`), as :func:`mlp.dropout_masks`."""
+    shape = mask_shape(config, n)
+    flat = mlp.dropout_masks(key, p, shape[0], n, int(np.prod(shape[2:])))
+    return flat.reshape(shape)
+
+
+def weights_of(params) -> list:
+    """The weight arrays, input side first: the MLP's Linear weights; the CNN's kernels and
+    its head (what the relative weight change compares)."""
+    if isinstance(params, cnn.CNN):
+        return [*params.kernels, params.head_weight]
+    return list(params.weights)
 
 
 def _all_finite(tree) -> Bool[Array, ""]:
@@ -134,18 +195,19 @@ def train(
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
     steps = n_train // batch
     k_init, k_train = jax.random.split(key)
-    params0, stats0 = mlp.init(k_init, in_features, config.width, config.depth, classes, x.dtype)
+    params0, stats0 = init_net(config, k_init, in_features, classes, x.dtype)
+    forward = forward_of(config)
     opt = _optimizer(config.optimizer, hyper.learning_rate)
 
     def loss_fn(params, stats, xb, yb, k_drop):
         # lax.cond: a net without dropout does not pay for the random masks
-        shape = (config.depth - 1, xb.shape[0], config.width)
+        n = xb.shape[0]
         masks = jax.lax.cond(
             hyper.dropout > 0,
-            lambda: mlp.dropout_masks(k_drop, hyper.dropout, *shape),
-            lambda: jnp.ones(shape, bool),
+            lambda: dropout_masks_of(config, k_drop, hyper.dropout, n),
+            lambda: jnp.ones(mask_shape(config, n), bool),
         )
-        logits, new_stats, _ = mlp.forward(
+        logits, new_stats, _ = forward(
             params,
             stats,
             xb,
@@ -262,7 +324,15 @@ HESSIAN_KEY_TAG = 0x48455353
 
 
 def measure(
-    trained: Trained, hyper: Hyper, x, y, x_test, y_test, classes, curvature_key=None
+    trained: Trained,
+    hyper: Hyper,
+    x,
+    y,
+    x_test,
+    y_test,
+    classes,
+    curvature_key=None,
+    forward=mlp.forward,
 ) -> Measurement:
     """Separation, accuracy and laziness of a trained net (evaluation mode, training set);
     with ``curvature_key`` also the Hessian's top eigenvalue and trace
@@ -272,18 +342,16 @@ def measure(
     dropout) at initialisation and after training, so both ends see the same
     normalisation.
     """
-    logits_train, _, feats = mlp.forward(
+    logits_train, _, feats = forward(
         trained.params, trained.stats, x, alpha=hyper.alpha, train=False
     )
     d_trace = jnp.stack([separation.separation_trace(f, y, classes) for f in feats])
     d_pinv = jnp.stack([separation.separation_pinv(f, y, classes) for f in feats])
-    logits_test, _, _ = mlp.forward(
+    logits_test, _, _ = forward(
         trained.params, trained.stats, x_test, alpha=hyper.alpha, train=False
     )
-    _, _, feats0 = mlp.forward(
-        trained.initial, trained.initial_stats, x, alpha=hyper.alpha, train=True
-    )
-    _, _, feats1 = mlp.forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
+    _, _, feats0 = forward(trained.initial, trained.initial_stats, x, alpha=hyper.alpha, train=True)
+    _, _, feats1 = forward(trained.params, trained.stats, x, alpha=hyper.alpha, train=True)
     finite = jnp.all(jnp.isfinite(logits_train)) & jnp.all(jnp.isfinite(logits_test))
     for f in feats:
         finite = finite & jnp.all(jnp.isfinite(f))
@@ -301,7 +369,7 @@ def measure(
         final_loss=unless_diverged(trained.losses[jnp.maximum(trained.epochs_run - 1, 0)]),
         epochs_run=trained.epochs_run,
         weight_change=lazy.relative_weight_change(
-            list(trained.initial.weights), list(trained.params.weights)
+            weights_of(trained.initial), weights_of(trained.params)
         ),
         kernel_change=lazy.feature_kernel_change(feats0, feats1),
         diverged=diverged,
@@ -320,6 +388,7 @@ def measure(
         curvature_key,
         steps=HESSIAN_STEPS,
         samples=HESSIAN_SAMPLES,
+        forward=forward,
     )
     return out._replace(
         hessian_top_eigenvalue=unless_diverged(got.top_eigenvalue),
@@ -348,9 +417,11 @@ def _compiled(shape: TrainConfig, classes: int, batched: bool):
     def curvature_key(key):
         return jax.random.fold_in(key, HESSIAN_KEY_TAG) if shape.hessian else None
 
+    forward = forward_of(shape)
+
     def one(x, y, x_test, y_test, hyper, key, epochs):
         trained = train(shape, x, y, classes, hyper, key, epochs)
-        return measure(trained, hyper, x, y, x_test, y_test, classes, curvature_key(key))
+        return measure(trained, hyper, x, y, x_test, y_test, classes, curvature_key(key), forward)
 
     if not batched:
         return jax.jit(one)
@@ -366,7 +437,9 @@ def _compiled(shape: TrainConfig, classes: int, batched: bool):
         # sweep of paper nets hung (jaxlib 0.10, every pool thread idle). The measurement
         # is a few per cent of a net's time, so the loop costs little.
         return jax.lax.map(
-            lambda tk: measure(tk[0], hyper, x, y, x_test, y_test, classes, curvature_key(tk[1])),
+            lambda tk: measure(
+                tk[0], hyper, x, y, x_test, y_test, classes, curvature_key(tk[1]), forward
+            ),
             (trained, keys),
         )
 

@@ -34,6 +34,8 @@ SPEC_OPTIONS = (
     "measure",
     "seed",
     "data_seed",
+    "arch",
+    "channels",
 )
 
 
@@ -94,6 +96,18 @@ def register(groups) -> None:
     )
     sw.add_argument(
         "--optimizer", choices=OPTIMIZERS, help=f"optimizer (default {default('optimizer')})"
+    )
+    sw.add_argument(
+        "--arch",
+        choices=("mlp", "cnn"),
+        help="the net: mlp, the paper's MLP; cnn, the authors' CNN (depth - 1 blocks of 3x3 "
+        "conv, BatchNorm, LeakyReLU, max-pool 2, upsample 2, dropout; image data only; the "
+        f"authors train it with --learning-rate 1e-4) (default {default('arch')})",
+    )
+    sw.add_argument(
+        "--channels",
+        type=parse_int,
+        help=f"channels of every CNN block (default {default('channels')})",
     )
     sw.add_argument(
         "--measure",
@@ -223,6 +237,10 @@ def configure_sweep(args):
     if knob == "batch-size" and "batch_size" in options:
         raise ParameterError("batch_size", args.batch_size, "not given with --knob batch-size")
     spec = SweepSpec(**options)
+    if spec.arch == "cnn":  # the data's shape decides, before any net trains
+        from springblock.validation.nets import sweep
+
+        sweep.train_config(spec, (spec.values or (0.0,))[0], sweep.load_data(spec).image_shape)
     return spec, execution_of(args), check_out(args.out)
 
 
