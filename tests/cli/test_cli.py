@@ -14,6 +14,7 @@ import pytest
 import springblock
 from springblock import cli
 from springblock.theory.spring import equilibrium
+from tests.toy import write_toy_npz
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -345,12 +346,7 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
 def test_nets_sweep_measures_the_hessian(tmp_path, capsys):
     """``--measure hessian`` (beside the default separation measure) stores the curvature of
     every net: in the JSON records and as labelled variables of results.nc."""
-    rng = np.random.default_rng(0)
-    means = rng.normal(0, 2, (3, 5))
-    y = rng.integers(0, 3, 100)
-    x = (means[y] + rng.normal(size=(100, 5))).astype(np.float32)
-    path = tmp_path / "toy.npz"
-    np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
+    path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "h"
     argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0.5", "--values", "0", "0.3"]
     argv += ["--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "4"]
