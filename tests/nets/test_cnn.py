@@ -11,7 +11,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from springblock.params import ParameterError
-from springblock.validation.nets import cnn
+from springblock.validation.nets import cnn, mlp
 
 
 def test_convolution_pooling_and_upsampling_match_direct_loops():
@@ -44,11 +44,11 @@ def test_batch_norm_2d_normalises_each_channel_over_batch_and_space():
     rng = np.random.default_rng(1)
     z = rng.normal(3.0, 2.0, size=(5, 4, 4, 3))
     with jax.enable_x64(True):
-        out, mean, var = cnn.batch_norm_2d(
+        out, mean, var = mlp.batch_norm(
             jnp.asarray(z), jnp.ones(3), jnp.zeros(3), jnp.zeros(3), jnp.ones(3), train=True
         )
     flat = z.reshape(-1, 3)
-    expected = (z - flat.mean(0)) / np.sqrt(flat.var(0) + cnn.BN_EPS)
+    expected = (z - flat.mean(0)) / np.sqrt(flat.var(0) + mlp.BN_EPS)
     np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(mean), 0.1 * flat.mean(0), rtol=1e-12)
     # running variance updated with the unbiased variance over N x H x W = 80 values
@@ -109,7 +109,7 @@ def test_forward_composes_the_blocks_in_the_authors_order():
         p = jax.tree.map(np.asarray, params)
 
         def bn(z, l):  # running statistics at initialisation: mean 0, variance 1
-            return z / np.sqrt(1 + cnn.BN_EPS) * p.bn_scale[l] + p.bn_shift[l]
+            return z / np.sqrt(1 + mlp.BN_EPS) * p.bn_scale[l] + p.bn_shift[l]
 
         h = bn(np.asarray(x), 0)
         expected = [h.reshape(3, -1)]

@@ -13,7 +13,8 @@ so every block sees an H x W map again, and one Linear from the flattened last m
 1/sqrt(fan_in)], fan_in = in channels x 9 for a 3x3 kernel; ``nn.BatchNorm2d``: scale 1,
 shift 0, running mean 0, variance 1, momentum 0.1, eps 1e-5). BatchNorm2d normalises each
 channel over the batch and both spatial axes (the biased variance; the running variance is
-updated with the unbiased one over N x H x W values), as PyTorch does.
+updated with the unbiased one over N x H x W values), as PyTorch does: the MLP's
+:func:`~springblock.validation.nets.mlp.batch_norm`, which reduces every axis but the last.
 
 The features the separation reads, as the authors' ``get_mid_output``: the normalised
 input, flattened (N, H W C), and each block's pooled map before upsampling, flattened
@@ -28,7 +29,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from springblock.params import ParameterError
-from springblock.validation.nets.mlp import BN_EPS, BN_MOMENTUM, leaky_relu
+from springblock.validation.nets.mlp import batch_norm, leaky_relu
 
 KERNEL = 3
 
@@ -105,22 +106,6 @@ def _per_channel(v: Float[Array, " C"]) -> Float[Array, "1 1 1 C"]:
     return v[None, None, None, :]
 
 
-def batch_norm_2d(z, scale, shift, mean, var, train: bool):
-    """BatchNorm2d on (N, H, W, C): per channel over N, H and W (module docstring); returns
-    (normalised, new running mean, new running variance)."""
-    if train:
-        batch_mean = z.mean(axis=(0, 1, 2))
-        batch_var = z.var(axis=(0, 1, 2))
-        n = z.shape[0] * z.shape[1] * z.shape[2]
-        new_mean = (1 - BN_MOMENTUM) * mean + BN_MOMENTUM * batch_mean
-        new_var = (1 - BN_MOMENTUM) * var + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
-        inv = jax.lax.rsqrt(batch_var + BN_EPS) * scale
-        normed = (z - _per_channel(batch_mean)) * _per_channel(inv) + _per_channel(shift)
-        return normed, new_mean, new_var
-    inv = jax.lax.rsqrt(var + BN_EPS) * scale
-    return (z - _per_channel(mean)) * _per_channel(inv) + _per_channel(shift), mean, var
-
-
 def conv_3x3(x: Float[Array, "N H W C"], kernel, bias) -> Float[Array, "N H W D"]:
     """3x3 convolution with zero padding 1 (cross-correlation, as ``nn.Conv2d``), as one
     matrix product of the 9 shifted copies of the padded map (im2col) with the kernel.
@@ -165,14 +150,14 @@ def forward(
     block's upsampling: kept entries are divided by ``keep``. Features are taken after
     pooling, before upsampling and dropout, flattened per sample."""
     means, vars_ = list(stats.mean), list(stats.var)
-    h, means[0], vars_[0] = batch_norm_2d(
+    h, means[0], vars_[0] = batch_norm(
         x, params.bn_scale[0], params.bn_shift[0], means[0], vars_[0], train
     )
     n = x.shape[0]
     features = [h.reshape(n, -1)]
     for l, (kernel, bias) in enumerate(zip(params.kernels, params.biases, strict=True), 1):
         z = conv_3x3(h, kernel, bias)
-        z, means[l], vars_[l] = batch_norm_2d(
+        z, means[l], vars_[l] = batch_norm(
             z, params.bn_scale[l], params.bn_shift[l], means[l], vars_[l], train
         )
         pooled = max_pool_2(leaky_relu(z, alpha))

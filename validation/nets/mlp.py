@@ -20,6 +20,8 @@ and the activations of hidden layers 1..depth-1 before dropout.
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -79,17 +81,29 @@ def leaky_relu(z: Array, alpha: Float[Array, ""] | float) -> Array:
     return jnp.where(z >= 0, z, alpha * z)
 
 
-def _batch_norm(z, scale, shift, mean, var, train: bool):
+def batch_norm(z, scale, shift, mean, var, train: bool):
+    """BatchNorm over every axis but the last (features, or an image's channels): the
+    MLP's (N, F) per feature over the batch, the CNN's (N, H, W, C) per channel over the
+    batch and both spatial axes, as ``nn.BatchNorm1d`` and ``nn.BatchNorm2d``. Returns
+    (normalised, new running mean, new running variance); training mode uses the batch
+    statistics and updates the running ones with the unbiased variance over the reduced
+    entries, evaluation mode uses the running ones."""
+    reduced = tuple(range(z.ndim - 1))
+
+    def broadcast(v):
+        return v.reshape((1,) * len(reduced) + (-1,))
+
     if train:
-        batch_mean = z.mean(axis=0)
-        batch_var = z.var(axis=0)
-        n = z.shape[0]
+        batch_mean = z.mean(axis=reduced)
+        batch_var = z.var(axis=reduced)
+        n = math.prod(z.shape[:-1])
         new_mean = (1 - BN_MOMENTUM) * mean + BN_MOMENTUM * batch_mean
         new_var = (1 - BN_MOMENTUM) * var + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
-        normed = (z - batch_mean[None]) * jax.lax.rsqrt(batch_var + BN_EPS)[None]
-        return normed * scale[None] + shift[None], new_mean, new_var
+        normed = (z - broadcast(batch_mean)) * broadcast(jax.lax.rsqrt(batch_var + BN_EPS))
+        return normed * broadcast(scale) + broadcast(shift), new_mean, new_var
     return (
-        (z - mean[None]) * jax.lax.rsqrt(var + BN_EPS)[None] * scale[None] + shift[None],
+        (z - broadcast(mean)) * broadcast(jax.lax.rsqrt(var + BN_EPS)) * broadcast(scale)
+        + broadcast(shift),
         mean,
         var,
     )
@@ -135,14 +149,14 @@ def forward(
     divided by ``keep``. Features are taken before dropout.
     """
     means, vars_ = list(stats.mean), list(stats.var)
-    h, means[0], vars_[0] = _batch_norm(
+    h, means[0], vars_[0] = batch_norm(
         x, params.bn_scale[0], params.bn_shift[0], means[0], vars_[0], train
     )
     features = [h]
     depth = len(params.weights)
     for l in range(1, depth):
         z = h @ params.weights[l - 1].T + params.biases[l - 1][None]
-        z, means[l], vars_[l] = _batch_norm(
+        z, means[l], vars_[l] = batch_norm(
             z, params.bn_scale[l], params.bn_shift[l], means[l], vars_[l], train
         )
         h = leaky_relu(z, alpha)

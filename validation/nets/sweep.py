@@ -353,6 +353,7 @@ def train_jobs(
     for (_, value), group in cells.items():
         config = train_config(spec, value, data.image_shape)
         h = hyper(spec, group[0])
+        h32 = type(h)(*[jnp.float32(x) for x in h])  # one traced dtype with or without x64
         keys = [jax.random.fold_in(base, job.seed) for job in group]
         shape_key = (config, data.num_classes, batched, data.x_train.shape)
         first = shape_key not in _RAN
@@ -362,7 +363,6 @@ def train_jobs(
             devices = jax.device_count()
             size = -(-len(group) // devices) * devices  # pad: every device gets as many nets
             padded = keys + [keys[-1]] * (size - len(group))
-            h32 = type(h)(*[jnp.float32(x) for x in h])
             stacked = shard_over_devices(jnp.stack(padded))
             started = time.perf_counter()
             out = jax.block_until_ready(fn(*arrays, h32, stacked))
@@ -374,7 +374,6 @@ def train_jobs(
                 yield job, record(job, measurement, seconds, first and n == 0)
         else:
             fn = compiled_train_and_measure(config, data.num_classes)
-            h32 = type(h)(*[jnp.float32(x) for x in h])
             for n, (job, key) in enumerate(zip(group, keys, strict=True)):
                 started = time.perf_counter()
                 out = fn(*arrays, h32, key)
