@@ -432,3 +432,24 @@ def test_compare_refuses_an_incomplete_sweep(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "argument --out" in err and "1 nets are missing" in err
+
+
+def test_nets_sweep_checkpoint_every_records_the_load_curve_through_training(tmp_path, capsys):
+    """``--checkpoint-every 2`` over 4 epochs records epochs 2 and 4; ``--checkpoints``
+    beyond the epochs, or with --batched, exits 2 naming the flag."""
+    path = write_toy_npz(tmp_path / "toy.npz")
+    out = tmp_path / "ck"
+    argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0.5", "--values", "0", "0.3"]
+    argv += ["--seeds", "1", "--epochs", "4", "--depth", "3", "--width", "4", "--no-progress"]
+    assert cli.main([*argv, "--checkpoint-every", "2", "--json", "--out", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["spec"]["checkpoints"] == [2, 4] and data["checkpoints"]["epochs"] == [2, 4]
+    assert list(springblock.open_results(out)["checkpoint"].values) == [2, 4]
+    for extra, flag in (
+        (["--checkpoints", "2", "9"], "--checkpoints"),
+        (["--checkpoints", "2", "--batched"], "--batched"),
+        (["--checkpoint-every", "0"], "--checkpoint-every"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            cli.main([*argv, *extra, "--out", str(tmp_path / "bad")])
+        assert exc.value.code == 2 and flag in capsys.readouterr().err, extra

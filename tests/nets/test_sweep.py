@@ -317,3 +317,102 @@ def test_a_tiny_cnn_dropout_sweep_end_to_end(tmp_path):
         sweep.run(
             sweep.SweepSpec.from_json(spec.to_json() | {"dataset": str(flat)}), tmp_path / "f"
         )
+
+
+def test_a_depth_panel_pads_shallower_nets_and_matches_single_depth_panels(toy_file, tmp_path):
+    """``knob="depth"``: every net has its own depth; the layer axes are as long as the
+    deepest net's, NaN beyond a net's depth; each column's nets, load statistics and JSON
+    records equal those of a panel at that fixed depth (same keys, same data)."""
+    spec = tiny_spec(toy_file, knob="depth", values=(3, 5), alphas=(0.5,), seeds=2)
+    assert spec.values == (3.0, 5.0) and spec.depths == (3, 5) and spec.max_depth == 5
+    ds = sweep.run(spec, tmp_path / "depth")
+    assert sweep.counts(ds)["ok"] == 4
+    assert ds.sizes["layer"] == 5 and list(ds["net_depth"].values) == [3, 5]
+    shallow = ds.sel(depth=3.0)
+    assert np.isfinite(shallow["load_curve"].values[..., :3]).all()
+    assert np.isnan(shallow["load_curve"].values[..., 3:]).all()
+    assert np.isnan(shallow["elongations"].values[..., 2:]).all()
+    assert np.isnan(shallow["weight_change"].values[..., 3:]).all()
+    assert np.isfinite(ds.sel(depth=5.0)["elongations"].values).all()
+    for depth in (3, 5):
+        fixed = sweep.run(
+            tiny_spec(toy_file, values=(0.0,), alphas=(0.5,), seeds=2, depth=depth),
+            tmp_path / f"fixed{depth}",
+        ).isel(data_noise=0)
+        column = ds.sel(depth=float(depth))
+        np.testing.assert_array_equal(
+            column["load_curve"].values[..., :depth], fixed["load_curve"].values
+        )
+        for name in ("curvature", "spread", "normalised_curvature", "test_accuracy"):
+            np.testing.assert_array_equal(column[name].values, fixed[name].values)
+    recs = sweep.records(ds)
+    assert sorted(len(r["load_curve"]) for r in recs) == [3, 3, 5, 5]
+    assert "alpha=0.5_depth=5_seed=1.json" in {p.name for p in (tmp_path / "depth").rglob("*.json")}
+
+
+def test_a_width_panel_trains_nets_of_each_width(toy_file, tmp_path):
+    """``knob="width"`` sets the hidden width: its width-4 column holds the nets of a
+    fixed-width-4 panel (same keys, same data), and its width-8 column other nets."""
+    spec = tiny_spec(toy_file, knob="width", values=(4, 8), alphas=(0.5,), seeds=1)
+    ds = sweep.run(spec, tmp_path / "width")
+    fixed = sweep.run(
+        tiny_spec(toy_file, values=(0.0,), alphas=(0.5,), seeds=1, width=4), tmp_path / "w4"
+    )
+    np.testing.assert_array_equal(
+        ds.sel(width=4.0)["load_curve"].values, fixed.isel(data_noise=0)["load_curve"].values
+    )
+    assert not np.array_equal(
+        ds.sel(width=4.0)["load_curve"].values, ds.sel(width=8.0)["load_curve"].values
+    )
+    assert ds.attrs["knob_kind"] == "structural"
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"), [("depth", 2), ("depth", 4.5), ("width", 0), ("width", 20_000)]
+)
+def test_structural_knob_values_are_checked(toy_file, knob, value):
+    with pytest.raises(ParameterError) as err:
+        sweep.SweepSpec(dataset=str(toy_file), knob=knob, values=(value,))
+    assert err.value.name == "values"
+
+
+def test_the_width_knob_is_the_mlps(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 4, 4, 1)).astype(np.float32)
+    path = tmp_path / "images.npz"
+    y = np.arange(20) % 2
+    np.savez(path, x_train=x[:16], y_train=y[:16], x_test=x[16:], y_test=y[16:])
+    with pytest.raises(ParameterError) as err:
+        sweep.SweepSpec(dataset=str(path), knob="width", arch="cnn")
+    assert err.value.name == "knob"
+
+
+def test_a_checkpointed_panel_has_a_checkpoint_dimension_and_an_animation(toy_file, tmp_path):
+    """``checkpoints``: every net's separations after those epochs (dimension
+    ``checkpoint``), the last one at the final epoch equal to the final load curve; the
+    shape statistics at each checkpoint; the small multiples and a GIF of one frame per
+    checkpoint; a spec without checkpoints keeps its digest."""
+    from PIL import Image
+
+    from springblock.validation.nets import panel
+
+    spec = tiny_spec(toy_file, knob="dropout", values=(0.0, 0.3), checkpoints=(1, 2, 3))
+    result = panel.run_panel(spec, tmp_path / "ck")
+    ds = result.nets
+    assert list(ds["checkpoint"].values) == [1, 2, 3]
+    assert ds["checkpoint_load_curve"].dims == ("alpha", "dropout", "seed", "checkpoint", "layer")
+    np.testing.assert_allclose(
+        ds["checkpoint_load_curve"].isel(checkpoint=-1).values, ds["load_curve"].values, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        ds["checkpoint_curvature"].isel(checkpoint=-1).values, ds["curvature"].values, rtol=1e-5
+    )
+    assert np.isfinite(ds["checkpoint_separation_trace"].values).all()
+    assert result.payload["checkpoints"]["epochs"] == [1, 2, 3]
+    with Image.open(tmp_path / "ck" / "load_curves_dropout.gif") as gif:
+        assert gif.n_frames == 3
+    assert (tmp_path / "ck" / "checkpoints_dropout.png").stat().st_size > 0
+    assert "checkpoints" not in tiny_spec(toy_file).to_json()
+    assert sweep.SweepSpec.from_json(spec.to_json()).checkpoints == (1, 2, 3)
+    with pytest.raises(ParameterError, match="checkpoints"):
+        tiny_spec(toy_file, checkpoints=(2, 5))  # beyond the 3 epochs

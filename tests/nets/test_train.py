@@ -325,3 +325,33 @@ def test_the_cnn_trainer_has_no_convolution_primitive():
     jaxpr = jax.make_jaxpr(fn)(x, y, x, y, train.Hyper(alpha=0.5), jax.random.key(0), np.int32(2))
     assert not _primitive_inputs(jaxpr.jaxpr, "conv_general_dilated")
     assert _primitive_inputs(jaxpr.jaxpr, "dot_general")
+
+
+def test_checkpoints_record_the_separations_a_shorter_run_ends_with():
+    """A checkpoint after epoch e holds the separations that the same net (same key)
+    trained for e epochs is measured with; a checkpoint training never reaches is NaN; the
+    batched trainer refuses checkpoints."""
+    from springblock.params import ParameterError
+
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.normal(size=(48, 5)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 3, 48), jnp.int32)
+    hyper = train.Hyper(alpha=0.3, learning_rate=1e-2, dropout=0.1)
+    key = jax.random.key(4)
+    config = train.TrainConfig(depth=4, width=8, epochs=6, checkpoints=(2, 6))
+    recorded = train.train(config, x, y, 3, hyper, key)
+    assert recorded.snapshots.shape == (2, 2, 4)
+    plain = train.TrainConfig(depth=4, width=8, epochs=6)
+    for k, epochs in enumerate((2, 6)):
+        shorter = train.train(plain, x, y, 3, hyper, key, epochs=epochs)
+        m = train.measure(shorter, hyper, x, y, x, y, 3)
+        # the same arithmetic in two compiled programs: float32 rounding only
+        np.testing.assert_allclose(recorded.snapshots[k, 0], m.separation_pinv, rtol=1e-5)
+        np.testing.assert_allclose(recorded.snapshots[k, 1], m.separation_trace, rtol=1e-5)
+    capped = train.train(config, x, y, 3, hyper, key, epochs=3)
+    assert np.isfinite(capped.snapshots[0]).all() and np.isnan(capped.snapshots[1]).all()
+    with pytest.raises(ParameterError, match="checkpoints"):
+        train.compiled_train_and_measure(config, 3, batched=True)
+    for bad in ((3, 2), (0,), (7,)):
+        with pytest.raises(ParameterError, match="checkpoints"):
+            train.TrainConfig(depth=4, width=8, epochs=6, checkpoints=bad)

@@ -10,6 +10,9 @@ The definitions below are those of docs/validation.md ("The paper's claims as
 statistics"), fixed before they were computed on any panel; a claim that fails on our
 data is reported as failing.
 
+For the structural knobs (width, depth) claim (a) is undefined: the paper orders the
+regimes by noise, and neither knob is one; (b) and (c) are computed as for the others.
+
 *Cells* are the (alpha, knob value) grid; a cell's value is the mean over its ``ok`` nets
 (:func:`springblock.validation.nets.sweep.cell_statistics`). *Noisier*: larger data noise,
 dropout or learning rate, smaller batch. *More linear*: larger alpha (alpha = 1 is the
@@ -46,6 +49,9 @@ import numpy as np
 
 from springblock.theory.spring import phases
 
+#: Knobs that are not noise (claim (a) does not apply to them); sweep.STRUCTURAL_KNOBS.
+STRUCTURAL_KNOBS = ("width", "depth")
+
 #: Significance level of the verdicts.
 ALPHA_LEVEL = 0.05
 #: Permutations of every permutation test (p-values resolve 1/(1 + permutations)).
@@ -55,7 +61,8 @@ LEARNED_MARGIN = 0.10
 
 
 def noise_order(knob: str, values) -> np.ndarray:
-    """Rank of each knob value from least (0) to most noisy (batch size: smaller is noisier)."""
+    """Rank of each knob value from least (0) to most noisy (batch size: smaller is noisier;
+    a structural knob's values in increasing order)."""
     values = np.asarray(values, float)
     return np.argsort(np.argsort(-values if knob == "batch-size" else values))
 
@@ -279,7 +286,17 @@ def panel_claims(
     c_hat = cells["normalised_curvature_mean"].values
     phase = cells["phase"].values
     accuracy = cells["test_accuracy_mean"].values
-    regime = regime_ordering(c_hat, alphas, values, knob, permutations=permutations, seed=seed)
+    if knob in STRUCTURAL_KNOBS:
+        regime = {
+            "statistic": None,
+            "chance": 0.5,
+            "pairs": 0,
+            "p_value": None,
+            "verdict": "undefined",
+            "note": f"{knob} is not a noise knob: the paper orders regimes by noise only",
+        }
+    else:
+        regime = regime_ordering(c_hat, alphas, values, knob, permutations=permutations, seed=seed)
     band = best_in_band(accuracy, phase, permutations=permutations, seed=seed)
     corr = accuracy_correlations(
         accuracy, c_hat, cells["spread_mean"].values, classes, permutations=permutations, seed=seed
@@ -293,6 +310,11 @@ def panel_claims(
         "strong_nonlinearity_low_noise": _phase_name(phase[int(np.argmin(alphas)), quiet]),
         "weak_nonlinearity_high_noise": _phase_name(phase[int(np.argmax(alphas)), loud]),
     }
+    if knob in STRUCTURAL_KNOBS:  # no noise axis: the corners of the smallest/largest value
+        corners = {
+            f"strong_nonlinearity_smallest_{knob}": corners["strong_nonlinearity_low_noise"],
+            f"weak_nonlinearity_largest_{knob}": corners["weak_nonlinearity_high_noise"],
+        }
     claims = {
         "regimes": regime | {"classes": counts, "corners": corners},
         "best_in_band": band,

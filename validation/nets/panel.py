@@ -17,7 +17,7 @@ import numpy as np
 
 from springblock import results
 from springblock.validation.nets import claims as claims_
-from springblock.validation.nets import sweep
+from springblock.validation.nets import depth, sweep
 from springblock.validation.nets.data import Dataset
 
 
@@ -72,7 +72,35 @@ def summarise(spec: sweep.SweepSpec, nets, cells, data: Dataset) -> dict:
     payload["claims"] = claims_.panel_claims(cells, spec.knob, data.num_classes)
     if spec.hessian:
         payload["curvature"] = curvature_summary(cells)
+    if spec.knob == "depth":
+        payload["load_by_depth"] = depth.summary(depth.load_by_depth(nets))
+    if spec.checkpoints:
+        payload["checkpoints"] = checkpoint_summary(cells)
     return payload
+
+
+def checkpoint_summary(cells) -> dict:
+    """Per checkpoint epoch, how many cells' mean load curve is concave, linear, convex
+    or undefined (the one tolerance, :func:`springblock.theory.spring.phases.phase_index`),
+    and the mean over cells of the normalised curvature."""
+    from springblock.theory.spring import phases
+
+    c_hat = cells["checkpoint_normalised_curvature_mean"]
+    rows = []
+    for k, epoch in enumerate(c_hat["checkpoint"].values):
+        values = c_hat.isel(checkpoint=k).values
+        index = phases.phase_index(values)
+        counts = {name: int(np.sum(index == i)) for i, name in enumerate(phases.PHASES)}
+        finite = values[np.isfinite(values)]
+        rows.append(
+            {
+                "epoch": int(epoch),
+                **counts,
+                "undefined": int(np.sum(index < 0)),
+                "mean_normalised_curvature": float(finite.mean()) if finite.size else None,
+            }
+        )
+    return {"epochs": [r["epoch"] for r in rows], "classes": rows}
 
 
 def curvature_summary(cells) -> dict:
@@ -110,6 +138,18 @@ def save_figures(spec: sweep.SweepSpec, nets, cells, payload: dict, out: Path) -
         paths += save(
             plots.hessian_figure(cells, spec.knob, title=source), out, f"hessian_{spec.knob}"
         )
+    if spec.knob == "depth":
+        paths += save(
+            plots.depth_load_figure(depth.load_by_depth(nets), title=source), out, "load_by_depth"
+        )
+    if spec.checkpoints:
+        paths += save(
+            plots.checkpoints_figure(nets, cells, spec.knob, title=source),
+            out,
+            f"checkpoints_{spec.knob}",
+        )
+        gif = out / f"load_curves_{spec.knob}.gif"
+        paths.append(str(plots.save_checkpoints_animation(nets, cells, spec.knob, gif, source)))
     return paths
 
 

@@ -8,6 +8,9 @@ tolerance :data:`springblock.theory.spring.phases.LINEAR_TOLERANCE`.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
@@ -21,7 +24,11 @@ def _axes_values(cells):
 
 
 def _knob_label(knob: str) -> str:
-    return f"{knob} (larger batches: less noise)" if knob == "batch-size" else knob
+    return {
+        "batch-size": "batch-size (larger batches: less noise)",
+        "width": "hidden width",
+        "depth": "depth (Linear layers)",
+    }.get(knob, knob)
 
 
 def panel_figure(nets, cells, knob: str, title: str = ""):
@@ -188,7 +195,7 @@ def hessian_figure(cells, knob: str, title: str = ""):
             )
         if np.all(np.isfinite(mean) & (mean > 0)):
             ax.set_yscale("log")
-        if knob in ("batch-size", "learning-rate"):
+        if knob in ("batch-size", "learning-rate", "width"):
             ax.set_xscale("log")
         ax.set_xlabel(_knob_label(knob))
         ax.set_ylabel(f"{label} (cell mean)")
@@ -197,3 +204,165 @@ def hessian_figure(cells, knob: str, title: str = ""):
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def depth_load_figure(by_depth, title: str = ""):
+    """How the load distributes as depth grows (a depth panel, :func:`springblock.
+    validation.nets.depth.load_by_depth`): top, the deep share (load in the deeper half of
+    the layers) against depth, a line per alpha, 1/2 = linear load curve; below, one axis
+    per alpha, each depth's mean load fractions times (D - 1) (1 = equal loads) at the
+    loads' relative depth."""
+    alphas = by_depth["alpha"].values
+    depths = by_depth["depth"].values
+    fig = plt.figure(figsize=(max(8.0, 2.2 * len(alphas)), 6.2))
+    grid = fig.add_gridspec(2, len(alphas))
+    top = fig.add_subplot(grid[0, :])
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))
+    for i, alpha in enumerate(alphas):
+        top.errorbar(
+            depths,
+            by_depth["deep_share_mean"].values[i],
+            yerr=np.nan_to_num(by_depth["deep_share_sem"].values[i]),
+            color=colors[i],
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=f"alpha = {alpha:g}",
+        )
+    top.axhline(0.5, color="k", ls=":", lw=1)
+    top.set_xlabel("depth D (Linear layers)")
+    top.set_ylabel("load share of the deeper half")
+    top.legend(fontsize=7, ncol=min(len(alphas), 6))
+    shades = plt.cm.plasma(np.linspace(0, 0.85, len(depths)))
+    fractions = by_depth["load_fraction_mean"].values
+    for i, alpha in enumerate(alphas):
+        ax = fig.add_subplot(grid[1, i], sharey=None if i == 0 else fig.axes[1])
+        for j, depth in enumerate(depths):
+            loads = int(depth) - 1
+            position = (np.arange(1, loads + 1) - 0.5) / loads
+            ax.plot(
+                position, fractions[i, j, :loads] * loads, color=shades[j], label=f"D={depth:g}"
+            )
+        ax.axhline(1.0, color="k", ls=":", lw=1)
+        ax.set_title(f"alpha = {alpha:g}", fontsize=8)
+        ax.set_xlabel("relative depth of the load", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("load x (D - 1)  (1 = equal loads)", fontsize=8)
+    fig.axes[-1].legend(fontsize=6)
+    fig.suptitle(
+        (title + "\n" if title else "")
+        + "mean over nets with a defined load-curve shape; error bars one standard error",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _checkpoint_curves(nets):
+    """Mean load curves over the ok nets at every checkpoint, (alpha, value, checkpoint,
+    layer), and their common y-range."""
+    ok = nets["status"] == 0
+    curves = nets["checkpoint_load_curve"].where(ok).mean("seed").values
+    finite = curves[np.isfinite(curves)]
+    limits = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    return curves, limits
+
+
+def checkpoints_figure(nets, cells, knob: str, title: str = ""):
+    """The load curve through training, as small multiples: per (alpha, value) cell the
+    mean load curve log D_l after each checkpoint epoch, light (early) to dark (late); the
+    grid is the panel's (alpha = 0 at the top)."""
+    alphas, values, _ = _axes_values(cells)
+    epochs = nets["checkpoint"].values
+    curves, limits = _checkpoint_curves(nets)
+    rows, cols = len(alphas), len(values)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(1.25 * cols + 1.6, 1.05 * rows + 1.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    shades = plt.cm.Blues(np.linspace(0.3, 1.0, len(epochs)))
+    for r in range(rows):
+        for q in range(cols):
+            ax = axes[r, q]
+            for k in range(len(epochs)):
+                curve = curves[r, q, k]
+                ax.plot(np.arange(curve.size), curve, color=shades[k], lw=1.2)
+            ax.set_ylim(*limits)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == rows - 1:
+                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
+            if q == 0:
+                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
+    fig.supxlabel(_knob_label(knob), fontsize=9)
+    fig.supylabel(r"LeakyReLU slope $\alpha$ (0 = ReLU, 1 = linear)", fontsize=9)
+    fig.suptitle(
+        (title + "\n" if title else "")
+        + f"load curves log D_l after epochs {', '.join(str(int(e)) for e in epochs)} "
+        "(light to dark), mean over the cell's ok nets",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def save_checkpoints_animation(nets, cells, knob: str, path, title: str = "", fps: int = 2):
+    """An animated GIF (matplotlib's Pillow writer) of the panel's load curves, one frame
+    per checkpoint epoch, each curve coloured by its cell's class at that epoch (red
+    concave, yellow linear, blue convex; grey: undefined); returns ``path``."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    alphas, values, _ = _axes_values(cells)
+    epochs = nets["checkpoint"].values
+    curves, limits = _checkpoint_curves(nets)
+    c_hat = cells["checkpoint_normalised_curvature_mean"].values  # (alpha, value, checkpoint)
+    rows, cols = len(alphas), len(values)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(1.1 * cols + 1.4, 0.95 * rows + 1.2),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    lines = {}
+    for r in range(rows):
+        for q in range(cols):
+            ax = axes[r, q]
+            (lines[r, q],) = ax.plot([], [], lw=2)
+            ax.set_xlim(0, curves.shape[-1] - 1)
+            ax.set_ylim(*limits)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == rows - 1:
+                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
+            if q == 0:
+                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
+    fig.supxlabel(_knob_label(knob), fontsize=9)
+    fig.supylabel(r"$\alpha$", fontsize=9)
+    heading = fig.suptitle("", fontsize=8)
+
+    def draw(k):
+        for (r, q), line in lines.items():
+            curve = curves[r, q, k]
+            line.set_data(np.arange(curve.size), curve)
+            phase = phases.phase_index(np.array([c_hat[r, q, k]]))[0]
+            line.set_color(PHASE_COLORS[phase] if phase >= 0 else "0.5")
+        heading.set_text(
+            (title + "\n" if title else "") + f"load curves log D_l after epoch {int(epochs[k])}"
+        )
+        return list(lines.values())
+
+    fig.tight_layout()
+    path = Path(path)
+    partial = path.with_name(path.stem + ".partial.gif")  # written whole, then renamed
+    FuncAnimation(fig, draw, frames=len(epochs), blit=False).save(
+        str(partial), writer=PillowWriter(fps=fps)
+    )
+    plt.close(fig)
+    os.replace(partial, path)
+    return path

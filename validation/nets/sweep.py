@@ -20,10 +20,12 @@ recomputes, and the output says why.
 
 **Labelled arrays.** :func:`collect` assembles the records into an :class:`xarray.Dataset`
 with dimensions ``alpha``, the knob under its own name (``data_noise``, ``learning_rate``,
-``dropout``, ``batch_size``), ``seed``, ``layer`` (h_0..h_{depth-1}), ``load``
-(d_1..d_{depth-1}), ``linear`` and ``epoch``; ``status`` says for every net whether it is
-``ok``, ``diverged`` (loss or features non-finite: training stopped), ``undefined`` (its
-separation is not finite, e.g. coinciding class means) or ``missing`` (not trained yet).
+``dropout``, ``batch_size``, ``width``, ``depth``), ``seed``, ``layer`` (h_0..h_{depth-1}),
+``load`` (d_1..d_{depth-1}), ``linear`` and ``epoch`` (a depth panel's layer axes are as long
+as its deepest nets, the others NaN beyond their depth, coordinate ``net_depth``);
+``status`` says for every net whether it is ``ok``, ``diverged`` (loss or features
+non-finite: training stopped), ``undefined`` (its separation is not finite, e.g.
+coinciding class means) or ``missing`` (not trained yet).
 :func:`cell_statistics` reduces over seeds using the ``ok`` nets only, with their counts.
 """
 
@@ -42,7 +44,14 @@ from springblock import results
 from springblock.params import ParameterError, check_int, check_real
 from springblock.validation.nets import data as datasets
 
-KNOBS = ("data-noise", "learning-rate", "dropout", "batch-size")
+#: The noise knobs of reference section 2, then the two structural knobs (issue 15: the
+#: paper's abstract names width and depth among what shapes feature learning): the
+#: hidden width of the MLP, and its depth (Linear layers; the CNN's blocks + 1).
+NOISE_KNOBS = ("data-noise", "learning-rate", "dropout", "batch-size")
+STRUCTURAL_KNOBS = ("width", "depth")
+KNOBS = NOISE_KNOBS + STRUCTURAL_KNOBS
+#: Knobs whose values are integers (stored and named as such).
+INTEGER_KNOBS = ("batch-size", "width", "depth")
 
 #: The knob's dimension name in the labelled results (a Python identifier, for ``.sel``).
 KNOB_DIMS = {knob: knob.replace("-", "_") for knob in KNOBS}
@@ -55,6 +64,13 @@ PAPER_VALUES = {
     "dropout": tuple(round(0.02 * i, 2) for i in range(16)),
     "batch-size": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560),
 }
+#: Our grids of the structural knobs (the paper has none): widths around the paper's 100
+#: by factors of two, and depths around its 8 up to twice as deep.
+STRUCTURAL_VALUES = {
+    "width": (25, 50, 100, 200, 400),
+    "depth": (4, 6, 8, 10, 12, 16),
+}
+DEFAULT_VALUES = {**PAPER_VALUES, **{k: tuple(map(float, v)) for k, v in STRUCTURAL_VALUES.items()}}
 #: Epochs of the paper's protocol: 200 for the learning-rate panel, 100 otherwise.
 PAPER_EPOCHS = {"learning-rate": 200}
 DEFAULT_EPOCHS = 100
@@ -75,6 +91,8 @@ KNOB_RANGES = {
     "dropout": "probabilities in [0, 1)",
     "learning-rate": "learning rates in (0, 10]",
     "batch-size": "integer batch sizes in [1, the training-set size]",
+    "width": "integer widths in [1, 10000]",
+    "depth": "integer depths (Linear layers) in [3, 200]",
 }
 
 
@@ -95,6 +113,8 @@ def check_knob_value(knob: str, value, train_size: int) -> float:
         "dropout": 0.0 <= v < 1.0,
         "learning-rate": 0.0 < v <= 10.0,
         "batch-size": float(v).is_integer() and 1 <= v <= train_size,
+        "width": float(v).is_integer() and 1 <= v <= 10_000,
+        "depth": float(v).is_integer() and 3 <= v <= 200,
     }[knob]
     if not ok:
         raise ParameterError("values", value, allowed)
@@ -103,7 +123,10 @@ def check_knob_value(knob: str, value, train_size: int) -> float:
 
 #: SweepSpec fields added after panels were stored, with their defaults (left out of its
 #: JSON, hence its digests, at the default).
-LATER_DEFAULTS = {"hessian": False, "arch": "mlp", "channels": 20}
+LATER_DEFAULTS = {"hessian": False, "arch": "mlp", "channels": 20, "checkpoints": ()}
+
+#: Checkpoint variables reduced over seeds by :func:`cell_statistics` (dims with checkpoint).
+CHECKPOINT_CELL_FIELDS = ("checkpoint_normalised_curvature", "checkpoint_normalised_spread")
 
 #: The curvature variables of a panel with ``hessian`` (train.Measurement's, per net).
 HESSIAN_FIELDS = {
@@ -121,17 +144,22 @@ class SweepSpec:
     """Everything that determines a panel's results; validated on construction.
 
     ``values`` and ``epochs`` default to the paper's grid and epochs of ``knob``
-    (:data:`PAPER_VALUES`, :data:`PAPER_EPOCHS`); ``train_size`` to the data set's
+    (:data:`PAPER_VALUES`, :data:`PAPER_EPOCHS`; ours for the structural knobs,
+    :data:`STRUCTURAL_VALUES`); ``train_size`` to the data set's
     (:func:`~springblock.validation.nets.data.default_train_size`: 2560 for image data, all
     samples of a user file). ``seed`` seeds the nets (initialisation, noise: seed s of every
     cell uses key fold_in(key(seed), s)); ``data_seed`` the one fixed training subset all
     nets share. ``learning_rate`` applies unless the knob is the learning rate,
     ``batch_size`` (None: full batch) unless it is the batch size. How the nets are
     executed (:class:`~springblock.validation.nets.executor.Execution`) is not part of it.
-    ``hessian`` also measures every net's loss curvature (:data:`HESSIAN_FIELDS`).
+    ``hessian`` also measures every net's loss curvature (:data:`HESSIAN_FIELDS`);
+    ``checkpoints`` (increasing epochs) records every layer's separation after each of
+    those epochs (dimension ``checkpoint`` of the results; streamed nets only).
     ``arch`` "cnn" trains the authors' CNN instead of the MLP (``depth - 1`` blocks of
     ``channels`` channels, on image data; ``width`` is then unused): see
-    :mod:`springblock.validation.nets.cnn`.
+    :mod:`springblock.validation.nets.cnn`. With ``knob`` "width" or "depth" the knob's
+    value replaces ``width`` or ``depth`` (which are then unused); the width knob is the
+    MLP's (the CNN's width is ``channels``).
     """
 
     knob: str = "data-noise"
@@ -152,6 +180,7 @@ class SweepSpec:
     hessian: bool = False
     arch: str = "mlp"
     channels: int = 20
+    checkpoints: tuple[int, ...] = ()
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -172,13 +201,13 @@ class SweepSpec:
                 "alphas", self.alphas, "a non-empty list of distinct slopes in [0, 1]"
             )
         set_(self, "alphas", alphas)
-        values = PAPER_VALUES[self.knob] if self.values is None else self.values
+        values = DEFAULT_VALUES[self.knob] if self.values is None else self.values
         values = tuple(check_knob_value(self.knob, v, available) for v in values)
         if not values or len(set(values)) != len(values):
             raise ParameterError(
                 "values", self.values, f"a non-empty list of distinct {KNOB_RANGES[self.knob]}"
             )
-        if self.knob == "batch-size":
+        if self.knob in INTEGER_KNOBS:
             values = tuple(float(int(v)) for v in values)
         set_(self, "values", values)
         epochs = PAPER_EPOCHS.get(self.knob, DEFAULT_EPOCHS) if self.epochs is None else self.epochs
@@ -193,9 +222,16 @@ class SweepSpec:
 
         if self.arch not in ARCHS:
             raise ParameterError("arch", self.arch, f"one of {', '.join(ARCHS)}")
+        if self.arch == "cnn" and self.knob == "width":
+            raise ParameterError(
+                "knob", self.knob, "not width with --arch cnn (its width is --channels)"
+            )
         check_int("channels", self.channels, 1, 4096)
         if not isinstance(self.hessian, bool):
             raise ParameterError("hessian", self.hessian, "true or false")
+        from springblock.validation.nets.train import check_checkpoints
+
+        set_(self, "checkpoints", check_checkpoints(self.checkpoints, self.epochs))
         check_int("seed", self.seed, 0, 2**31 - 1)
         check_int("data_seed", self.data_seed, 0, 2**31 - 1)
         if self.nets > 10_000_000:
@@ -210,6 +246,19 @@ class SweepSpec:
     def dim(self) -> str:
         """The knob's dimension name in the results."""
         return KNOB_DIMS[self.knob]
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """The depth of the nets of every knob value (one unless the knob is the depth)."""
+        assert self.values is not None
+        if self.knob == "depth":
+            return tuple(int(v) for v in self.values)
+        return (self.depth,) * len(self.values)
+
+    @property
+    def max_depth(self) -> int:
+        """The length of the layer axis of the results (shorter nets padded with NaN)."""
+        return max(self.depths)
 
     @property
     def cells(self) -> int:
@@ -235,8 +284,9 @@ class SweepSpec:
     @classmethod
     def from_json(cls, record: dict) -> SweepSpec:
         record = dict(record)
-        for key in ("alphas", "values"):
-            record[key] = tuple(record[key])
+        for key in ("alphas", "values", "checkpoints"):
+            if key in record:
+                record[key] = tuple(record[key])
         return cls(**record)
 
 
@@ -253,7 +303,7 @@ class NetJob:
 
     def name(self, knob: str) -> str:
         """File stem of its record: coordinates, not grid positions."""
-        value = int(self.value) if knob == "batch-size" else self.value
+        value = int(self.value) if knob in INTEGER_KNOBS else self.value
         return f"alpha={self.alpha!r}_{knob}={value!r}_seed={self.seed}"
 
 
@@ -275,8 +325,8 @@ def train_config(spec: SweepSpec, value: float, image_shape=None):
     batch = int(value) if spec.knob == "batch-size" else spec.batch_size
     assert spec.epochs is not None
     return TrainConfig(
-        depth=spec.depth,
-        width=spec.width,
+        depth=int(value) if spec.knob == "depth" else spec.depth,
+        width=int(value) if spec.knob == "width" else spec.width,
         epochs=spec.epochs,
         batch_size=batch,
         optimizer=spec.optimizer,
@@ -284,6 +334,7 @@ def train_config(spec: SweepSpec, value: float, image_shape=None):
         arch=spec.arch,
         channels=spec.channels,
         image_shape=tuple(image_shape) if cnn else None,
+        checkpoints=spec.checkpoints,
     )
 
 
@@ -413,6 +464,8 @@ def run(
     from springblock.validation.nets.executor import Execution, run_distributed
 
     execution = execution or Execution()
+    if spec.checkpoints and execution.batched:
+        raise ParameterError("batched", True, "not with checkpoints (streamed nets only)")
     data = data or load_data(spec)
     store = store_of(spec, out, data)
     status = store.open(lambda path: (path / "nets").glob("*.json"))
@@ -453,7 +506,7 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
 
     assert spec.values is not None and spec.epochs is not None
     shape = (len(spec.alphas), len(spec.values), spec.seeds)
-    layers, linears = spec.depth, spec.depth
+    layers = linears = spec.max_depth  # a depth panel's shallower nets: NaN beyond their depth
     fields = {
         "test_accuracy": (),
         "train_accuracy": (),
@@ -469,6 +522,9 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
     }
     if spec.hessian:
         fields |= {name: () for name in HESSIAN_FIELDS}
+    snaps = len(spec.checkpoints)
+    if snaps:
+        fields |= {f"checkpoint_separation_{m}": (snaps, layers) for m in MEASURES}
     arrays = {name: np.full(shape + extra, np.nan) for name, extra in fields.items()}
     status = np.full(shape, STATUSES.index("missing"), np.int8)
     for i, alpha in enumerate(spec.alphas):
@@ -480,25 +536,32 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 rec = results.read_json(path)
                 status[i, j, s] = STATUSES.index(rec["status"])
                 for name in fields:
-                    arrays[name][i, j, s] = np.array(rec[name], dtype=float)  # null -> NaN
+                    got = np.array(rec[name], dtype=float)  # null -> NaN
+                    # a depth panel's shallower nets fill the leading entries only
+                    index: tuple[int | slice, ...] = (i, j, s)
+                    index += tuple(slice(0, n) for n in got.shape)
+                    arrays[name][index] = got
     load = arrays["separation_" + spec.measure]
     ok = status == STATUSES.index("ok")
     usable = np.where(ok[..., None], load, 0.0)  # statistics of non-ok nets are masked below
-    with jax.enable_x64(True):  # the stored float32 values, exactly, in float64
-        d, v, c = (np.asarray(a, float) for a in load_curve_statistics(usable))
-    total = usable[..., 0] - usable[..., -1]
+    d = np.full(shape + (layers - 1,), np.nan)
+    v, c, total = (np.full(shape, np.nan) for _ in range(3))
+    for j, depth in enumerate(spec.depths):  # each knob column on its own nets' layers
+        curve = usable[:, j, :, :depth]
+        with jax.enable_x64(True):  # the stored float32 values, exactly, in float64
+            d_j, v[:, j], c[:, j] = (np.asarray(a, float) for a in load_curve_statistics(curve))
+        d[:, j, :, : depth - 1] = d_j
+        total[:, j] = curve[..., 0] - curve[..., -1]
     d, v, c, total = (
         np.where(ok.reshape(ok.shape + (1,) * (a.ndim - 3)), a, np.nan) for a in (d, v, c, total)
     )
-    gained = total >= MIN_TOTAL_LOAD
-    positive = np.where(gained, total, 1.0)
-    normalised = np.where(gained, c / positive, np.nan)
-    normalised_spread = np.where(gained, v / positive, np.nan)
+    normalised, normalised_spread = _normalised(c, v, total)
 
     net = ("alpha", spec.dim, "seed")
     no_shape = f", or where the total load is below {MIN_TOTAL_LOAD} (no separation gained)"
     not_ok = "NaN where the net's status is not 'ok' (diverged, undefined or missing)"
     missing = "NaN where the net is missing (not trained yet) or diverged"
+    beyond = ", or beyond the net's depth (coordinate net_depth)" if spec.knob == "depth" else ""
 
     def var(dims, values, meaning, **attrs):
         return (dims, values, {"nan_meaning": meaning, **attrs})
@@ -527,15 +590,15 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 "NaN where the net is missing",
                 long_name="1 where the net was the first of its compiled shape in its process",
             ),
-            "separation_pinv": var((*net, "layer"), arrays["separation_pinv"], missing),
-            "separation_trace": var((*net, "layer"), arrays["separation_trace"], missing),
+            "separation_pinv": var((*net, "layer"), arrays["separation_pinv"], missing + beyond),
+            "separation_trace": var((*net, "layer"), arrays["separation_trace"], missing + beyond),
             "load_curve": var(
                 (*net, "layer"),
                 np.where(ok[..., None], load, np.nan),
-                not_ok,
-                long_name=f"separation D_l ({spec.measure}) of layers h_0..h_{spec.depth - 1}",
+                not_ok + beyond,
+                long_name=f"separation D_l ({spec.measure}) of layers h_0..h_(depth-1)",
             ),
-            "elongations": var((*net, "load"), d, not_ok, long_name="d_l = D_{l-1} - D_l"),
+            "elongations": var((*net, "load"), d, not_ok + beyond, long_name="d_l = D_{l-1} - D_l"),
             "spread": var(net, v, not_ok, long_name="v = std_l d_l"),
             "curvature": var(net, c, not_ok, long_name="c = d_first - d_last"),
             "total_load": var(net, total, not_ok, long_name="D_0 - D_last = sum_l d_l"),
@@ -551,8 +614,8 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 not_ok + no_shape,
                 long_name="v / (D_0 - D_last): the spread of the loads as fractions of the total",
             ),
-            "weight_change": var((*net, "linear"), arrays["weight_change"], missing),
-            "kernel_change": var((*net, "layer"), arrays["kernel_change"], missing),
+            "weight_change": var((*net, "linear"), arrays["weight_change"], missing + beyond),
+            "kernel_change": var((*net, "layer"), arrays["kernel_change"], missing + beyond),
             "losses": var(
                 (*net, "epoch"),
                 arrays["losses"],
@@ -569,6 +632,9 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
                 for name, meaning in HESSIAN_FIELDS.items()
                 if spec.hessian
             },
+            **(
+                _checkpoint_variables(spec, arrays, ok, net, var, missing + beyond) if snaps else {}
+            ),
         },
         coords={
             "alpha": (
@@ -582,11 +648,28 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
             "load": np.arange(1, layers),
             "linear": np.arange(1, linears + 1),
             "epoch": np.arange(1, spec.epochs + 1),
+            **(
+                {
+                    "checkpoint": (
+                        "checkpoint",
+                        np.array(spec.checkpoints),
+                        {"long_name": "epochs after which the separations were recorded"},
+                    )
+                }
+                if snaps
+                else {}
+            ),
+            "net_depth": (
+                spec.dim,
+                np.array(spec.depths),
+                {"long_name": "Linear layers of the nets (layers beyond it are NaN)"},
+            ),
         },
         attrs={
             **results.provenance_attrs("nets-sweep", spec, _computed_by(store)),
             "knob": spec.knob,
             "knob_dim": spec.dim,
+            "knob_kind": "structural" if spec.knob in STRUCTURAL_KNOBS else "noise",
             "measure": spec.measure,
             "data_fingerprint": store.data or "",
             "dataset": spec.dataset,
@@ -597,6 +680,72 @@ def collect(spec: SweepSpec, store: results.Store, data: datasets.Dataset | None
         },
     )
     return ds
+
+
+def _normalised(c, v, total):
+    """c / total and v / total where the total load is at least :data:`MIN_TOTAL_LOAD`
+    (else NaN: no shape)."""
+    gained = total >= MIN_TOTAL_LOAD
+    positive = np.where(gained, total, 1.0)
+    return np.where(gained, c / positive, np.nan), np.where(gained, v / positive, np.nan)
+
+
+def _checkpoint_statistics(spec: SweepSpec, arrays: dict, ok: np.ndarray) -> dict:
+    """(name -> array) of the load-curve statistics at every checkpoint of every net, dims
+    (alpha, value, seed, checkpoint[, layer]); NaN where the net is not ok or had stopped
+    training before the checkpoint (and, for the shape, where it had gained no separation)."""
+    import jax
+
+    from springblock.validation.nets.separation import load_curve_statistics
+
+    curves = arrays["checkpoint_separation_" + spec.measure]  # (a, v, s, K, layers)
+    curves = np.where(ok[..., None, None], curves, np.nan)
+    shape = curves.shape[:-1]
+    v, c, total = (np.full(shape, np.nan) for _ in range(3))
+    for j, depth in enumerate(spec.depths):
+        curve = curves[:, j, ..., :depth]
+        reached = np.all(np.isfinite(curve), axis=-1)
+        with jax.enable_x64(True):
+            _, v_j, c_j = (
+                np.asarray(a, float)
+                for a in load_curve_statistics(np.where(reached[..., None], curve, 0.0))
+            )
+        v[:, j], c[:, j] = np.where(reached, v_j, np.nan), np.where(reached, c_j, np.nan)
+        total[:, j] = np.where(reached, curve[..., 0] - curve[..., -1], np.nan)
+    normalised, normalised_spread = _normalised(c, v, np.nan_to_num(total, nan=-np.inf))
+    return {
+        "checkpoint_load_curve": curves,
+        "checkpoint_curvature": c,
+        "checkpoint_spread": v,
+        "checkpoint_total_load": total,
+        "checkpoint_normalised_curvature": normalised,
+        "checkpoint_normalised_spread": normalised_spread,
+    }
+
+
+def _checkpoint_variables(spec, arrays, ok, net, var, missing) -> dict:
+    """The labelled checkpoint variables (dims net + checkpoint [+ layer])."""
+    stopped = ", or after the net had stopped training (early stopping)"
+    not_ok = "NaN where the net's status is not 'ok'" + stopped
+    stats = _checkpoint_statistics(spec, arrays, ok)
+    dims = (*net, "checkpoint")
+    out = {
+        f"checkpoint_separation_{m}": var(
+            (*dims, "layer"), arrays[f"checkpoint_separation_{m}"], missing + stopped
+        )
+        for m in MEASURES
+    }
+    out["checkpoint_load_curve"] = var(
+        (*dims, "layer"),
+        stats.pop("checkpoint_load_curve"),
+        not_ok,
+        long_name=f"separation D_l ({spec.measure}) after each checkpoint epoch",
+    )
+    shape = f", or where the total load is below {MIN_TOTAL_LOAD}"
+    for name, values in stats.items():
+        meaning = not_ok + (shape if "normalised" in name else "")
+        out[name] = var(dims, values, meaning, long_name=name.replace("_", " "))
+    return out
 
 
 def _computed_by(store: results.Store) -> dict:
@@ -640,6 +789,7 @@ def cell_statistics(ds):
         "normalised_spread",
         "total_load",
         *(name for name in ("hessian_top_eigenvalue", "hessian_trace") if name in ds),
+        *(name for name in CHECKPOINT_CELL_FIELDS if name in ds),
     ):
         values = ds[name].where(ok)
         present = values.notnull()
@@ -674,6 +824,7 @@ def records(ds) -> list[dict]:
                 status = STATUSES[int(net["status"])]
                 if status == "missing":
                     continue
+                depth = int(net["net_depth"]) if "net_depth" in ds.coords else ds.sizes["layer"]
                 out.append(
                     {
                         "alpha": float(alpha),
@@ -682,7 +833,7 @@ def records(ds) -> list[dict]:
                         "status": status,
                         "diverged": status == "diverged",
                         "test_accuracy": _number(net["test_accuracy"]),
-                        "load_curve": [_number(x) for x in net["load_curve"].values],
+                        "load_curve": [_number(x) for x in net["load_curve"].values[:depth]],
                         "spread": _number(net["spread"]),
                         "curvature": _number(net["curvature"]),
                         "normalised_curvature": _number(net["normalised_curvature"]),

@@ -66,6 +66,8 @@ class TrainConfig:
     arch: str = "mlp"
     channels: int = 20  # the CNN's
     image_shape: tuple[int, int, int] | None = None  # the CNN's input (H, W, C)
+    #: epochs (1-based, increasing) after which the separation of every layer is recorded
+    checkpoints: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.arch not in ARCHS:
@@ -82,6 +84,19 @@ class TrainConfig:
             check_int("batch_size", self.batch_size, 2, 10_000_000)
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        check_checkpoints(self.checkpoints, self.epochs)
+
+
+def check_checkpoints(checkpoints, epochs: int) -> tuple[int, ...]:
+    """``checkpoints`` as increasing epochs in [1, ``epochs``], else a ParameterError."""
+    allowed = f"increasing epochs in [1, {epochs}]"
+    try:
+        out = tuple(int(check_int("checkpoints", e, 1, epochs)) for e in checkpoints)
+    except (ParameterError, TypeError):
+        raise ParameterError("checkpoints", checkpoints, allowed) from None
+    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        raise ParameterError("checkpoints", checkpoints, allowed)
+    return out
 
 
 class Hyper(NamedTuple):
@@ -102,6 +117,9 @@ class Trained(NamedTuple):
     losses: Float[Array, " epochs"]  # NaN after early stopping
     epochs_run: Int[Array, ""]
     diverged: Bool[Array, ""]  # an epoch's loss was not finite (training stopped there)
+    # with config.checkpoints: (checkpoints, 2, layers), pinv then trace separations of
+    # every layer after each checkpoint epoch (NaN where training had stopped before it)
+    snapshots: Float[Array, "checkpoints 2 layers"] | None = None
 
 
 def corrupt(x, y, level, key, classes):
@@ -164,6 +182,16 @@ def weights_of(params) -> list:
     if isinstance(params, cnn.CNN):
         return [*params.kernels, params.head_weight]
     return list(params.weights)
+
+
+def layer_separations(feats, y, classes) -> Float[Array, "2 layers"]:
+    """The pinv and trace separations (reference section 1) of every layer's features."""
+    return jnp.stack(
+        [
+            jnp.stack([separation.separation_pinv(f, y, classes) for f in feats]),
+            jnp.stack([separation.separation_trace(f, y, classes) for f in feats]),
+        ]
+    )
 
 
 def _all_finite(tree) -> Bool[Array, ""]:
@@ -245,8 +273,23 @@ def train(
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), stats, opt_state), loss
 
+    checkpoints = jnp.asarray(config.checkpoints or (0,), jnp.int32)
+
+    def snapshot(snaps, params, stats, done):
+        """Record the separations after epoch ``done`` if it is a checkpoint (the features
+        in evaluation mode on the whole training set, as :func:`measure` reads them)."""
+        if not config.checkpoints:
+            return snaps
+        hit = checkpoints == done
+
+        def record():
+            _, _, feats = forward(params, stats, x, alpha=hyper.alpha, train=False)
+            return snaps.at[jnp.argmax(hit)].set(layer_separations(feats, y, classes))
+
+        return jax.lax.cond(jnp.any(hit), record, lambda: snaps)
+
     def epoch(state):
-        params, stats, opt_state, e, previous, _, _, k, losses = state
+        params, stats, opt_state, e, previous, _, _, k, losses, snaps = state
         k, k_perm, k_steps = jax.random.split(k, 3)
         step_keys = jax.random.split(k_steps, steps)
         if batch == n_train:
@@ -266,7 +309,19 @@ def train(
             jnp.asarray(config.early_stopping)
             & ((loss < LOSS_FLOOR) | (jnp.abs(previous - loss) < LOSS_PLATEAU))
         )
-        return (params, stats, opt_state, e + 1, loss, stop, diverged, k, losses.at[e].set(loss))
+        snaps = snapshot(snaps, params, stats, e + 1)
+        return (
+            params,
+            stats,
+            opt_state,
+            e + 1,
+            loss,
+            stop,
+            diverged,
+            k,
+            losses.at[e].set(loss),
+            snaps,
+        )
 
     limit = config.epochs if epochs is None else jnp.minimum(epochs, config.epochs)
 
@@ -274,6 +329,8 @@ def train(
         return (state[3] < limit) & ~state[5]
 
     losses = jnp.full((config.epochs,), jnp.nan, x.dtype)
+    layers = config.depth  # the input and every hidden layer (or CNN block)
+    snaps = jnp.full((len(config.checkpoints), 2, layers), jnp.nan, x.dtype)
     start = (
         params0,
         stats0,
@@ -284,9 +341,11 @@ def train(
         jnp.asarray(False),
         k_train,
         losses,
+        snaps,
     )
-    params, stats, _, e, _, _, diverged, _, losses = jax.lax.while_loop(going, epoch, start)
-    return Trained(params, stats, params0, stats0, losses, e, diverged)
+    params, stats, _, e, _, _, diverged, _, losses, snaps = jax.lax.while_loop(going, epoch, start)
+    recorded = jnp.where(diverged, jnp.nan, snaps) if config.checkpoints else None
+    return Trained(params, stats, params0, stats0, losses, e, diverged, recorded)
 
 
 class Measurement(NamedTuple):
@@ -312,6 +371,9 @@ class Measurement(NamedTuple):
     hessian_top_eigenvalue_residual: Float[Array, ""] | None = None
     hessian_trace: Float[Array, ""] | None = None
     hessian_trace_standard_error: Float[Array, ""] | None = None
+    # with TrainConfig(checkpoints): the separations after each checkpoint epoch
+    checkpoint_separation_pinv: Float[Array, "checkpoints layers"] | None = None
+    checkpoint_separation_trace: Float[Array, "checkpoints layers"] | None = None
 
 
 #: Lanczos steps and Hutchinson samples of the curvature measurement (hessian.curvature):
@@ -345,8 +407,7 @@ def measure(
     logits_train, _, feats = forward(
         trained.params, trained.stats, x, alpha=hyper.alpha, train=False
     )
-    d_trace = jnp.stack([separation.separation_trace(f, y, classes) for f in feats])
-    d_pinv = jnp.stack([separation.separation_pinv(f, y, classes) for f in feats])
+    d_pinv, d_trace = layer_separations(feats, y, classes)
     logits_test, _, _ = forward(
         trained.params, trained.stats, x_test, alpha=hyper.alpha, train=False
     )
@@ -375,6 +436,11 @@ def measure(
         diverged=diverged,
         losses=trained.losses,
     )
+    if trained.snapshots is not None:
+        out = out._replace(
+            checkpoint_separation_pinv=trained.snapshots[:, 0],
+            checkpoint_separation_trace=trained.snapshots[:, 1],
+        )
     if curvature_key is None:
         return out
     from springblock.validation.nets import hessian
@@ -455,6 +521,10 @@ def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool 
     With ``batched`` the function maps over a leading axis of ``key`` (jax.vmap), all nets
     sharing ``hyper``: the nets of one cell in one call.
     """
+    if batched and config.checkpoints:
+        # vmapped, the checkpoint's cond becomes a select: every net would pay for the
+        # separations (SVDs) after every epoch
+        raise ParameterError("batched", batched, "not with checkpoints (streamed nets only)")
     fn = _compiled(
         dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
     )

@@ -36,6 +36,7 @@ SPEC_OPTIONS = (
     "data_seed",
     "arch",
     "channels",
+    "checkpoints",
 )
 
 
@@ -58,15 +59,22 @@ def register(groups) -> None:
 
     sw = sub.add_parser(
         "sweep",
-        help="train one panel (a noise knob crossed with the LeakyReLU slope)",
+        help="train one panel (a noise knob, the width or the depth, crossed with the "
+        "LeakyReLU slope)",
         description="Train and measure the paper's MLP over a grid of LeakyReLU slopes alpha "
-        "and values of one noise knob, several seeds per cell, then test the paper's claims "
-        "(regimes, best accuracy in the linear band, seeds) against chance. Finished nets "
-        "are stored in DIR/store as they complete; rerunning the command resumes. Defaults "
-        "are the paper's grids and protocol (reference section 2) on the bundled "
-        "FashionMNIST.",
+        "and values of one knob (noise, width or depth), several seeds per cell, then test "
+        "the paper's claims (regimes, best accuracy in the linear band, seeds) against "
+        "chance. Finished nets are stored in DIR/store as they complete; rerunning the "
+        "command resumes. Defaults are the paper's grids and protocol (reference section 2) "
+        "on the bundled FashionMNIST (our grids for width and depth).",
     )
-    sw.add_argument("--knob", choices=KNOBS, help=f"the noise knob (default {default('knob')})")
+    sw.add_argument(
+        "--knob",
+        choices=KNOBS,
+        help="the knob crossed with alpha: one of the paper's four noise knobs, or the "
+        "structural width (hidden width of the MLP) or depth (Linear layers; the CNN's "
+        f"blocks + 1) (default {default('knob')})",
+    )
     sw.add_argument("--dataset", help=f"{ALLOWED} (default {default('dataset')})")
     add_numbers(sw, "--alphas", help=f"LeakyReLU slopes in [0, 1] (default {default('alphas')})")
     add_numbers(sw, "--values", help="knob values (default: the paper's grid of the knob)")
@@ -125,6 +133,22 @@ def register(groups) -> None:
         "--data-seed",
         type=parse_int,
         help=f"seed of the one fixed training subset (default {default('data_seed')})",
+    )
+    checkpoints = sw.add_mutually_exclusive_group()
+    add_numbers(
+        checkpoints,
+        "--checkpoints",
+        kind=parse_int,
+        metavar="EPOCH",
+        help="record every layer's separation after these epochs (increasing, at most "
+        "--epochs): the load curve through training, its figures (small multiples, a GIF) "
+        "and a `checkpoint` dimension in the results; not with --batched",
+    )
+    checkpoints.add_argument(
+        "--checkpoint-every",
+        type=parse_int,
+        metavar="K",
+        help="record the separations every K epochs (K, 2K, ..., up to --epochs)",
     )
     add_execution(sw)
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -217,6 +241,7 @@ def execution_of(args):
 
 
 def configure_sweep(args):
+    from springblock.params import check_int
     from springblock.validation.nets.sweep import SweepSpec
 
     options = given(args, *SPEC_OPTIONS)
@@ -234,9 +259,20 @@ def configure_sweep(args):
         raise ParameterError(
             "learning_rate", args.learning_rate, "not given with --knob learning-rate"
         )
-    if knob == "batch-size" and "batch_size" in options:
-        raise ParameterError("batch_size", args.batch_size, "not given with --knob batch-size")
+    for name in ("batch_size", "width", "depth"):
+        if knob == name.replace("_", "-") and name in options:
+            flag = name.replace("_", "-")
+            raise ParameterError(name, options[name], f"not given with --knob {flag}")
+    if args.checkpoints == ():
+        raise ParameterError("checkpoints", "", "at least one epoch")
+    if args.checkpoint_every is not None:
+        epochs = SweepSpec(**options).epochs
+        assert epochs is not None
+        every = check_int("checkpoint_every", args.checkpoint_every, 1, epochs)
+        options["checkpoints"] = tuple(range(every, epochs + 1, every))
     spec = SweepSpec(**options)
+    if spec.checkpoints and args.batched:
+        raise ParameterError("batched", True, "not with --checkpoints (streamed nets only)")
     if spec.arch == "cnn":  # the data's shape decides, before any net trains
         from springblock.validation.nets import sweep
 
@@ -246,6 +282,23 @@ def configure_sweep(args):
 
 def claim_lines(payload: dict) -> list[str]:
     return list(payload["claims"]["sentences"].values())
+
+
+def depth_lines(rows: list[dict]) -> list[str]:
+    """The deep share per alpha across depths (1/2: equal loads; figure load_by_depth)."""
+
+    def fmt(row):
+        share, sem = row["deep_share"], row["deep_share_sem"]
+        if share is None:
+            return f"D={row['depth']}: n/a"
+        return f"D={row['depth']}: {share:.2f}" + ("" if sem is None else f" +- {sem:.2f}")
+
+    alphas = sorted({row["alpha"] for row in rows})
+    lines = ["load share of the deeper half of the layers (1/2: equal loads; +- one SE):"]
+    for alpha in alphas:
+        cells = [fmt(row) for row in rows if row["alpha"] == alpha]
+        lines.append(f"  alpha = {alpha:g}: " + ", ".join(cells))
+    return lines
 
 
 def execute_sweep(config, args) -> int:
@@ -276,6 +329,8 @@ def execute_sweep(config, args) -> int:
                 f"{label}: cell means from {got['min']:.4g} to {got['max']:.4g} "
                 f"({got['cells']} cells; figure hessian_{spec.knob}.png)"
             )
+    if "load_by_depth" in p:
+        lines += depth_lines(p["load_by_depth"])
     lines.append(
         f"results: {out / 'results.nc'}, {out / 'results.json'}; figures: {p['figures'][0]}"
     )
@@ -297,7 +352,7 @@ def configure_compare(args):
     dirs = [args.out, *args.also]
     for d in dirs:
         theory_vs_nets.check_panel(d, "out" if d == args.out else "also")
-    theory_vs_nets.load_panels(dirs)  # one depth, distinct knobs
+    theory_vs_nets.load_panels(dirs)  # complete panels of distinct knobs
     return {"panels": dirs, "permutations": permutations, "seed": seed, "model": args.model or "a"}
 
 
