@@ -157,30 +157,34 @@ class ModelTable:
         return np.asarray(inside)
 
 
-def interpolate(values, origin, step, mu, log_noise, asymmetry, log_time):
+def interpolate(values, origin, step, mu, log_noise, asymmetry, log_time, which=None):
     """Multilinear interpolation of ``values`` (axis0, axis1, axis2, axis3, L+1) on uniform
     axes (``origin``, ``step`` per axis) at broadcast points; jittable, differentiable in
     the points. Points are expected inside the grid (the cell index is clamped to the last
-    cell, so a point on the upper edge is exact)."""
+    cell, so a point on the upper edge is exact). With ``which`` (integers broadcasting
+    with the points), ``values`` has a leading axis of tables on the same grid and each
+    point reads table ``which``."""
     import jax.numpy as jnp
 
     values = jnp.asarray(values)
     coords = jnp.broadcast_arrays(
         *(jnp.asarray(v, values.dtype) for v in (mu, log_noise, asymmetry, log_time))
     )
+    grid_shape = values.shape if which is None else values.shape[1:]
     lower, weight = [], []
     for axis, x in enumerate(coords):
         position = (x - origin[axis]) / step[axis]
-        index = jnp.clip(jnp.floor(position), 0, values.shape[axis] - 2).astype(jnp.int32)
+        index = jnp.clip(jnp.floor(position), 0, grid_shape[axis] - 2).astype(jnp.int32)
         lower.append(index)
         weight.append(position - index)
+    lead = () if which is None else (jnp.broadcast_to(jnp.asarray(which), coords[0].shape),)
     out = 0.0
     for corner in range(16):
         bits = [(corner >> a) & 1 for a in range(4)]
         w = 1.0
         for b, frac in zip(bits, weight, strict=True):
             w = w * (frac if b else 1.0 - frac)
-        index = tuple(i + b for i, b in zip(lower, bits, strict=True))
+        index = lead + tuple(i + b for i, b in zip(lower, bits, strict=True))
         out = out + w[..., None] * values[index]
     return out
 

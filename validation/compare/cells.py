@@ -10,7 +10,9 @@ the normalised curvature c / total and spread v / total are compared
 
 **Knob coordinate** u in [0, 1], larger = noisier, from the panel's grid of values (known
 before any net trains): linear for data noise and dropout, log for the learning rate,
-inverted log for the batch size.
+inverted log for the batch size. The structural knobs get a coordinate too (inverted log
+width, linear depth), for the theory-free baselines; the model's noise does not follow
+them (:mod:`~springblock.validation.compare.fit`).
 
 **Time factor.** The model's time is T = T0 f with one fitted scale T0 shared by every panel
 and a factor f derived from the training protocol: the total length of Adam's steps,
@@ -32,9 +34,9 @@ REFERENCE_STEPS = 100
 def knob_coordinate(knob: str, values) -> np.ndarray:
     """u in [0, 1] for each knob value, larger = noisier (module docstring)."""
     values = np.asarray(values, float)
-    if knob in ("learning-rate", "batch-size"):
+    if knob in ("learning-rate", "batch-size", "width"):
         x = np.log(values)
-        if knob == "batch-size":
+        if knob in ("batch-size", "width"):
             x = -x
     else:
         x = values
@@ -76,6 +78,14 @@ class PanelCells:
     shape: np.ndarray  # (alpha, value, load): mean elongation fractions of the ok nets
     depth: int
     spec: dict
+    depths: np.ndarray | None = None  # (value,): a depth panel's nets' depth per column
+
+    @property
+    def column_depths(self) -> np.ndarray:
+        """The nets' depth in each knob column (all ``depth`` unless the knob is the depth)."""
+        if self.depths is None:
+            return np.full(len(self.values), self.depth)
+        return np.asarray(self.depths, int)
 
     @property
     def defined(self) -> np.ndarray:
@@ -109,4 +119,9 @@ def from_results(ds) -> PanelCells:
         shape=fractions,
         depth=int(spec["depth"]),
         spec=spec,
+        depths=(
+            ds["net_depth"].values.astype(int)
+            if "net_depth" in ds.coords
+            else np.full(values.shape, int(spec["depth"]))
+        ),
     )

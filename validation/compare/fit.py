@@ -23,6 +23,13 @@ noise, b in [0, 1], and log T0 such that T0 f stays inside the table's times for
 of the panels. A fitted parameter within 1e-3 (in sigmoid units) of its box's edge is
 reported as *on its bound*.
 
+Structural knobs (width, depth) are not noise: a structural panel's cells share one noise
+level, log sigma = a_k (its rise b_k and exponent q_k are unused, and never reported on
+their bounds). The cells of a depth panel differ in chain length instead: a net of depth
+D is compared with the tabulated chain of L = D - 2 blocks (:class:`TableStack`, one
+table per chain length on one grid), so leaving a depth column out asks the model to
+predict nets of a depth the fit never saw from a chain it never fitted.
+
 The loss is the sum over the training cells of squared residuals of the normalised
 curvature and spread, each divided by sqrt(se^2 + s0^2): se the cell's standard error over
 seeds and s0 the median standard error over the training cells (so a cell with one seed
@@ -44,6 +51,9 @@ import numpy as np
 
 from springblock.params import ParameterError
 
+#: Knobs that are not noise: their cells share one noise level (the noise map's rise and
+#: exponent unused); a depth panel's columns differ in chain length instead.
+STRUCTURAL_KNOBS = ("width", "depth")
 SHARED = ("friction", "friction_floor", "friction_exponent", "asymmetry", "log_time_scale")
 PER_PANEL = ("log_noise_low", "noise_rise", "noise_exponent")
 EXPONENT_RANGE = (0.25, 4.0)
@@ -67,6 +77,8 @@ class Flat:
     col: np.ndarray
     alpha: np.ndarray
     u: np.ndarray
+    noise_u: np.ndarray  # the noise map's coordinate: u for a noise knob, 0 for a structural one
+    blocks: np.ndarray  # the model chain's blocks for the cell's nets: depth - 2
     log_f: np.ndarray
     c: np.ndarray
     c_se: np.ndarray
@@ -88,6 +100,9 @@ def flatten(panels) -> Flat:
         parts["col"].append(cols.ravel())
         parts["alpha"].append(cells.alphas[rows].ravel())
         parts["u"].append(cells.u[cols].ravel())
+        noisy = cells.knob not in STRUCTURAL_KNOBS
+        parts["noise_u"].append(cells.u[cols].ravel() * noisy)
+        parts["blocks"].append(cells.column_depths[cols].ravel() - 2)
         parts["log_f"].append(cells.log_time_factor[cols].ravel())
         for name in ("c", "c_se", "v", "v_se"):
             parts[name].append(getattr(cells, name).ravel())
@@ -97,12 +112,15 @@ def flatten(panels) -> Flat:
 
 @dataclass(frozen=True)
 class Layout:
-    """Names and boxes of the parameters: the shared ones, then three per panel."""
+    """Names and boxes of the parameters: the shared ones, then three per panel.
+    ``unused``: the parameters no cell's prediction depends on (a structural panel's noise
+    rise and exponent), never reported on their bounds."""
 
     knobs: tuple[str, ...]
     names: tuple[str, ...]
     lower: np.ndarray
     upper: np.ndarray
+    unused: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -122,7 +140,11 @@ class Layout:
 
     def on_bound(self, theta: np.ndarray) -> list[str]:
         s = 1.0 / (1.0 + np.exp(-np.asarray(theta)))
-        return [n for n, x in zip(self.names, s, strict=True) if x < ON_BOUND or x > 1 - ON_BOUND]
+        return [
+            n
+            for n, x in zip(self.names, s, strict=True)
+            if (x < ON_BOUND or x > 1 - ON_BOUND) and n not in self.unused
+        ]
 
 
 def layout(table, panels) -> Layout:
@@ -141,11 +163,20 @@ def layout(table, panels) -> Layout:
     names = list(SHARED)
     lower = [0.0, 0.0, EXPONENT_RANGE[0], s.asymmetry_min, lo_t]
     upper = [s.mu_max, 1.0, EXPONENT_RANGE[1], s.asymmetry_max, hi_t]
+    unused = []
     for cells in panels:
         names += [f"{n}[{cells.knob}]" for n in PER_PANEL]
         lower += [np.log(s.noise_min), 0.0, EXPONENT_RANGE[0]]
         upper += [np.log(s.noise_max), 1.0, EXPONENT_RANGE[1]]
-    return Layout(tuple(p.knob for p in panels), tuple(names), np.array(lower), np.array(upper))
+        if cells.knob in STRUCTURAL_KNOBS:
+            unused += [f"{n}[{cells.knob}]" for n in PER_PANEL[1:]]
+    return Layout(
+        tuple(p.knob for p in panels),
+        tuple(names),
+        np.array(lower),
+        np.array(upper),
+        tuple(unused),
+    )
 
 
 def _safe_power(base, exponent):
@@ -170,14 +201,75 @@ def noise_map(u, log_noise_low, rise, exponent, log_noise_max, power=None):
 
 
 @dataclass(frozen=True)
+class TableStack:
+    """Model tables of one grid (friction, noise, asymmetry, time) on chains of different
+    lengths, for panels whose nets differ in depth: a net of depth D is compared with the
+    chain of L = D - 2 blocks, whose L + 1 elongations match its D - 1 layer loads. A single
+    :class:`~springblock.numerics.spring.table.ModelTable` is a stack of one
+    (:func:`stack_of`)."""
+
+    tables: tuple
+
+    def __post_init__(self):
+        import dataclasses
+
+        blocks = [t.spec.blocks for t in self.tables]
+        if not blocks or len(set(blocks)) != len(blocks):
+            raise ParameterError("tables", blocks, "tables of distinct chain lengths")
+        grids = {
+            tuple(sorted(dataclasses.replace(t.spec, blocks=1).to_json().items()))
+            for t in self.tables
+        }
+        if len(grids) != 1:
+            raise ParameterError("tables", blocks, "tables on one grid (only blocks differ)")
+        object.__setattr__(self, "tables", tuple(sorted(self.tables, key=lambda t: t.spec.blocks)))
+
+    @property
+    def spec(self):
+        """The shared grid (the spec of the shortest chain's table)."""
+        return self.tables[0].spec
+
+    @property
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.tables[0].grid
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        return tuple(t.spec.blocks for t in self.tables)
+
+    def values(self) -> np.ndarray:
+        """Elongation fractions of every table, (tables, mu, noise, asymmetry, time, Lmax + 1),
+        zero beyond a table's L + 1 (masked by the elongation count in :func:`_predict`)."""
+        longest = max(self.blocks) + 1
+        out = np.zeros((len(self.tables), *self.tables[0].elongations.shape[:-1], longest))
+        for k, t in enumerate(self.tables):
+            out[k, ..., : t.spec.blocks + 1] = t.elongations
+        return out
+
+    def index(self, blocks: np.ndarray) -> np.ndarray:
+        """The table of each cell's chain length (ParameterError if one is missing)."""
+        blocks = np.asarray(blocks, int)
+        missing = sorted(set(blocks.tolist()) - set(self.blocks))
+        if missing:
+            raise ParameterError(
+                "blocks", list(self.blocks), f"tables for every chain length needed {missing}"
+            )
+        return np.searchsorted(np.array(self.blocks), blocks)
+
+
+def stack_of(table) -> TableStack:
+    return table if isinstance(table, TableStack) else TableStack((table,))
+
+
+@dataclass(frozen=True)
 class Problem:
     """The arrays every fit of one comparison shares, passed to compiled code as arguments
     (not baked in as constants), so one compilation serves every call of the same shape."""
 
-    geometry: tuple  # panel index, alpha, u, log f: (n,) each
+    geometry: tuple  # panel index, alpha, noise u, log f, table index, elongations: (n,) each
     lower: np.ndarray
     upper: np.ndarray
-    values: np.ndarray  # the table's elongation fractions
+    values: np.ndarray  # the tables' elongation fractions (TableStack.values)
     origin: np.ndarray
     step: np.ndarray
     log_noise_max: float
@@ -185,26 +277,30 @@ class Problem:
 
 
 def problem(flat: Flat, lay: Layout, table) -> Problem:
-    origin, step = table.grid
+    """``table``: a ModelTable, or a :class:`TableStack` with a table for every cell's chain."""
+    stack = stack_of(table)
+    origin, step = stack.grid
+    which = stack.index(flat.blocks)
     return Problem(
-        (flat.panel, flat.alpha, flat.u, flat.log_f),
+        (flat.panel, flat.alpha, flat.noise_u, flat.log_f, which, flat.blocks + 1),
         lay.lower,
         lay.upper,
-        table.elongations,
+        stack.values(),
         origin,
         step,
-        float(np.log(table.spec.noise_max)),
+        float(np.log(stack.spec.noise_max)),
         len(lay.knobs),
     )
 
 
 def _predict(theta, geometry, lower, upper, values, origin, step, log_noise_max, panels):
+    """(c, v, elongation fractions (n, Lmax + 1), NaN beyond a cell's chain) of every cell."""
     import jax
     import jax.numpy as jnp
 
     from springblock.numerics.spring.table import interpolate
 
-    panel, alpha, u, log_f = geometry
+    panel, alpha, u, log_f, which, count = geometry
     p = lower + (upper - lower) * jax.nn.sigmoid(theta)
     shared = len(SHARED)
     m, floor, exponent, r, log_t0 = (p[i] for i in range(shared))
@@ -212,8 +308,13 @@ def _predict(theta, geometry, lower, upper, values, origin, step, log_noise_max,
     a, b, q = per[:, 0], per[:, 1], per[:, 2]
     mu = friction_map(alpha, m, floor, exponent, _safe_power)
     log_sigma = noise_map(u, a, b, q, log_noise_max, _safe_power)
-    d = interpolate(values, origin, step, mu, log_sigma, r, log_t0 + log_f)
-    return d[:, 0] - d[:, -1], jnp.std(d, axis=-1), d
+    d = interpolate(values, origin, step, mu, log_sigma, r, log_t0 + log_f, which)
+    # each cell's own chain: its first count elongations (the stack's padding is zero)
+    valid = jnp.arange(d.shape[-1])[None, :] < count[:, None]
+    last = jnp.take_along_axis(d, (count - 1)[:, None], axis=-1)[:, 0]
+    mean = jnp.sum(d, axis=-1) / count
+    spread = jnp.sqrt(jnp.sum(jnp.where(valid, d - mean[:, None], 0.0) ** 2, axis=-1) / count)
+    return d[:, 0] - last, spread, jnp.where(valid, d, jnp.nan)
 
 
 def predict(theta, flat: Flat, lay: Layout, table):
@@ -226,7 +327,7 @@ def _arguments(pr: Problem) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
     import jax.numpy as jnp
 
     return (
-        tuple(jnp.asarray(g) for g in pr.geometry),
+        tuple(jnp.asarray(g) for g in pr.geometry),  # the table index and count stay integers
         jnp.asarray(pr.lower),
         jnp.asarray(pr.upper),
         jnp.asarray(pr.values),

@@ -62,15 +62,17 @@ def curves_figure(panel, predictions: dict):
         sharey=True,
         squeeze=False,
     )
+    depths = panel.column_depths
     for r in range(rows):
         for q in range(cols):
             ax = axes[r, q]
-            nets = panel.shape[r, q]
+            loads = int(depths[q]) - 1  # a depth panel's columns: each its own nets' loads
+            nets = panel.shape[r, q, :loads]
             if np.all(np.isfinite(nets)):
                 curve = 1.0 - np.concatenate([[0.0], np.cumsum(nets)])
                 k = phases.phase_index(panel.c[r, q])
                 ax.plot(curve, "-", color=PHASE_COLORS[k] if k >= 0 else "0.5", lw=2)
-            model = 1.0 - np.concatenate([[0.0], np.cumsum(d_model[r, q])])
+            model = 1.0 - np.concatenate([[0.0], np.cumsum(d_model[r, q, :loads])])
             ax.plot(np.linspace(0, len(nets), model.size), model, "k--", lw=1)
             ax.set_xticks([])
             ax.set_yticks([])

@@ -7,9 +7,10 @@ knob value) to the model's (friction, noise) fitted on part of the grid and test
 rest. Here:
 
 - the model is the tabulated mean-field flow of model (a)
-  (:mod:`springblock.numerics.spring.table`), one table for every panel, stored in the
-  results store; the maps are those of :mod:`~springblock.validation.compare.fit` (one
-  friction map for all panels, a noise map per knob, shared asymmetry and time scale);
+  (:mod:`springblock.numerics.spring.table`), one table for every panel (a table per chain
+  length where the nets' depths differ: a depth panel), stored in the results store; the
+  maps are those of :mod:`~springblock.validation.compare.fit` (one friction map for all
+  panels, a noise map per knob, shared asymmetry and time scale);
 - per panel, three splits (:mod:`~springblock.validation.compare.splits`): checkerboard,
   leave-one-alpha-row-out and leave-one-knob-column-out, each fit seeing only that panel's
   training cells; held-out predictions are pooled and scored
@@ -58,17 +59,35 @@ class Outcome:
     scores: dict
 
 
+def chain_lengths(panels) -> list[int]:
+    """The model chains the panels' nets need: L = D - 2 blocks for nets of depth D (its
+    L + 1 elongations match the D - 1 layer loads); several for a depth panel."""
+    return sorted({int(d) - 2 for p in panels for d in p.column_depths})
+
+
 def default_table_spec(panels, model: str = "a"):
-    """The table every panel of a comparison shares: ``model``'s default grid
-    (:func:`springblock.numerics.spring.table.default_spec`) on a chain of L = depth - 2
-    blocks (its L + 1 elongations match the depth - 1 layer loads), the model stage's
-    friction and noise ranges."""
+    """The grid every panel of a comparison shares: ``model``'s default
+    (:func:`springblock.numerics.spring.table.default_spec`, the model stage's friction and
+    noise ranges) on the panels' shortest chain; :func:`model_tables` adds the others."""
     from springblock.numerics.spring.table import default_spec
 
-    depths = {p.depth for p in panels}
-    if len(depths) != 1:
-        raise ParameterError("out", sorted(depths), "panels of one depth")
-    return default_spec(model, depths.pop() - 2)
+    return default_spec(model, chain_lengths(panels)[0])
+
+
+def model_tables(panels, spec, store: Path, log=None):
+    """``spec``'s grid tabulated on every chain the panels need (:func:`chain_lengths`),
+    each loaded or computed once in the results store ``store``, as one
+    :class:`~springblock.validation.compare.fit.TableStack`."""
+    import dataclasses
+
+    from springblock.numerics.spring import table as tables
+
+    return fit.TableStack(
+        tuple(
+            tables.load_or_tabulate(dataclasses.replace(spec, blocks=b), store, log)
+            for b in chain_lengths(panels)
+        )
+    )
 
 
 def default_target(model: str) -> str:
@@ -372,7 +391,6 @@ def run_compare(
     ``store`` (default ``<first dir>/store``). ``model`` picks the default table: ``"a"``
     (mean-field flow of model (a)) or ``"b"`` (model (b)'s stick-slip ensemble)."""
     from springblock import results
-    from springblock.numerics.spring import table as tables
     from springblock.plotting import save
     from springblock.validation.compare import plots
 
@@ -380,9 +398,8 @@ def run_compare(
     permutations = check_int("permutations", permutations, 1, 100_000)
     panels = load_panels(dirs)
     spec = table_spec or default_table_spec(panels, model)
-    if spec.blocks != panels[0].depth - 2:
-        raise ParameterError("blocks", spec.blocks, f"depth - 2 = {panels[0].depth - 2}")
-    table = tables.load_or_tabulate(spec, store or dirs[0] / "store", log)
+    table = model_tables(panels, spec, store or dirs[0] / "store", log)
+    spec = table.spec
     target = Path(target) if target is not None else dirs[0] / default_target(spec.model)
     per_panel, figures, datasets = [], [], []
     for panel in panels:
@@ -404,6 +421,8 @@ def run_compare(
             "solver": SOLVERS[spec.model],
             "table": spec.to_json(),
             "blocks": spec.blocks,
+            "chains": list(table.blocks),
+            "chains_note": "a net of depth D is compared with the chain of D - 2 blocks",
         },
         "permutations": permutations,
         "panels": per_panel,
@@ -424,8 +443,9 @@ def summary_lines(result: dict) -> list[str]:
     """The comparison in plain sentences: per panel the fit and every split, then the
     joint leave-one-panel-out."""
     lines = [
-        f"spring-block model ({result['model']['solver']}, {result['model']['blocks']} blocks) vs "
-        f"nets; p-values from {result['permutations']} permutations"
+        f"spring-block model ({result['model']['solver']}, "
+        f"{'/'.join(map(str, result['model'].get('chains', [result['model']['blocks']])))} "
+        f"blocks) vs nets; p-values from {result['permutations']} permutations"
     ]
     for entry in result["panels"]:
         f = entry["fit"]
