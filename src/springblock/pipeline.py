@@ -89,17 +89,20 @@ class Preset:
         }
 
 
-def preset(name: str, dataset: str | None = None) -> Preset:
+def preset(name: str, dataset: str | None = None, hessian: bool = False) -> Preset:
     """``quick``: two panels (data noise, dropout) over the paper's six alphas, five knob
     values, two seeds and the paper's 100 epochs (docs/results/run.json records its wall
     time); ``paper``: the paper's protocol (all four knobs, the paper's grids, 10 seeds,
     100 epochs and 200 for the learning rate; docs/results/paper_time.json its expected
     wall time).
-    Both train on the bundled FashionMNIST unless ``dataset`` names another data set.
+    Both train on the bundled FashionMNIST unless ``dataset`` names another data set;
+    ``hessian`` also measures every net's loss curvature (a panel's ``hessian``).
     Everything is validated here, before any work."""
     if name not in PRESETS:
         raise ParameterError("preset", name, f"one of {', '.join(PRESETS)}")
-    data = {} if dataset is None else {"dataset": dataset}
+    data: dict = {} if dataset is None else {"dataset": dataset}
+    if hessian:
+        data["hessian"] = True
     if name == "quick":
         panels = tuple(
             SweepSpec.for_knob(knob, values=values, seeds=QUICK_SEEDS, epochs=QUICK_EPOCHS, **data)
@@ -296,6 +299,7 @@ def summary(p: Preset, stages: dict, out: Path, report: Path, wall: float) -> di
                 "claims": nets["claims"],
                 "theory_vs_nets": compared[spec.knob],
             }
+            | ({"curvature": nets["curvature"]} if "curvature" in nets else {})
         )
     return {
         "preset": p.name,

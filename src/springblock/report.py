@@ -229,6 +229,7 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
                 _png(figs, "accuracy_vs_spread"),
                 "Cell-mean test accuracy against the spread v of the layer loads.",
             )
+            + curvature_html(net, figs)
         )
         compare = stages[main_compare]["result"]
         entry = next(e for e in compare["panels"] if e["knob"] == spec_n.knob)
@@ -271,6 +272,33 @@ def run_report(p, stages: dict, wall: float, out: Path) -> str:
         "springblock report: spring-block theory vs trained nets",
         sections,
         f"preset {p.name}; generated {when}; total {wall:.1f} s this run",
+    )
+
+
+def curvature_html(net: dict, figs: list[str]) -> str:
+    """The loss curvature of a panel measured with ``hessian`` (empty otherwise): the
+    range of its cell means and the figure against the knob, a line per alpha."""
+    curvature = net.get("curvature")
+    if not curvature:
+        return ""
+    spans = []
+    for name, label in (("top_eigenvalue", "top Hessian eigenvalue"), ("trace", "trace")):
+        got = curvature.get(name)
+        if got is None:
+            spans.append(f"{label}: no cell with an ok net")
+        else:
+            spans.append(
+                f"{label} from {got['min']:.4g} to {got['max']:.4g} over {got['cells']} cells"
+            )
+    return (
+        "<p><b>Loss curvature</b> (Hessian of the final training loss in evaluation mode; "
+        "top eigenvalue by Lanczos, a lower bound within its residual; trace by Hutchinson, "
+        f"with its standard error): cell means of the {'; '.join(spans)}.</p>"
+        + image(
+            _png(figs, "hessian_"),
+            "Top Hessian eigenvalue and trace against the knob, a line per alpha (cell means, "
+            "one standard error over seeds).",
+        )
     )
 
 

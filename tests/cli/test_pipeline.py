@@ -84,7 +84,7 @@ def test_run_writes_a_report_and_reuses_stages(paper_shrunk, tmp_path, monkeypat
     assert ds["batch_size_test_accuracy"].sel(alpha=0.0, batch_size=80).dims == ("seed",)
     assert ds["model_curvature"].dims == ("mu_right", "noise")
     # the second run through the command line (its preset swapped for the shrunken one)
-    monkeypatch.setattr(pipeline, "preset", lambda name, dataset=None: paper_shrunk)
+    monkeypatch.setattr(pipeline, "preset", lambda name, dataset=None, hessian=False: paper_shrunk)
     capsys.readouterr()
     argv = ["run", "--out", str(tmp_path), "--no-progress", "--json", "--workers", "0"]
     assert cli.main(argv) == 0
@@ -157,3 +157,22 @@ def test_presets_validate_before_any_work():
     assert [s.knob for s in paper.nets] == ["data-noise", "learning-rate", "dropout", "batch-size"]
     assert {s.knob: s.epochs for s in paper.nets}["learning-rate"] == 200
     assert all(s.seeds == 10 for s in paper.nets)
+
+
+def test_a_run_with_hessian_reports_the_curvature(tiny_preset, tmp_path):
+    """``--hessian`` reaches every panel of a preset, and the report shows each panel's
+    curvature range and figure; without it the report has no curvature section."""
+    import dataclasses
+
+    assert all(s.hessian for s in pipeline.preset("quick", hessian=True).nets)
+    assert not any(s.hessian for s in pipeline.preset("quick").nets)
+    nets = tuple(dataclasses.replace(s, hessian=True) for s in tiny_preset.nets)
+    curved = dataclasses.replace(tiny_preset, nets=nets)
+    result = pipeline.run(curved, tmp_path, log=lambda m: None, progress=False)
+    text = (tmp_path / "report.html").read_text()
+    assert "Loss curvature" in text and "Top Hessian eigenvalue and trace" in text
+    (panel,) = result["panels"]
+    assert panel["curvature"]["top_eigenvalue"]["cells"] == 4
+    plain = pipeline.run(tiny_preset, tmp_path / "plain", log=lambda m: None, progress=False)
+    assert "curvature" not in plain["panels"][0]
+    assert "Loss curvature" not in (tmp_path / "plain" / "report.html").read_text()

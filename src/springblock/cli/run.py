@@ -35,6 +35,13 @@ def register(groups) -> None:
         "--dataset",
         help=f"data set of the nets stages: {ALLOWED} (default {DEFAULT_DATASET})",
     )
+    p.add_argument(
+        "--hessian",
+        action="store_true",
+        help="also measure every net's loss curvature (top Hessian eigenvalue and trace, "
+        "as `nets sweep --measure hessian`; 96 Hessian-vector products per net over the "
+        "training set) and plot it in the report",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
     from springblock.cli.nets import add_execution
 
@@ -48,7 +55,8 @@ def configure(args):
     from springblock import pipeline
     from springblock.cli.nets import execution_of
 
-    return pipeline.preset(args.preset, args.dataset), execution_of(args), check_out(args.out)
+    chosen = pipeline.preset(args.preset, args.dataset, hessian=args.hessian)
+    return chosen, execution_of(args), check_out(args.out)
 
 
 def execute(config, args) -> int:
