@@ -256,10 +256,9 @@ def test_help_mentions_every_command():
         assert command in text
 
 
-def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
-    """`nets sweep` on a user .npz, then `nets compare` on its output directory (on a coarse
-    model table: tabulating the default grid is tested in tests/compare and only costs
-    time here)."""
+def use_a_coarse_model_table(monkeypatch):
+    """Tabulating the model on its default grid is tested in tests/compare and only costs
+    time in a CLI test: these use a coarse table."""
     from springblock.numerics.spring.table import TableSpec
     from springblock.validation.compare import theory_vs_nets
 
@@ -275,6 +274,11 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
             blocks=panels[0].depth - 2, model=model, **coarse[model]
         ),
     )
+
+
+def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
+    """`nets sweep` on a user .npz, then `nets compare` on its output directory."""
+    use_a_coarse_model_table(monkeypatch)
     rng = np.random.default_rng(0)
     means = rng.normal(0, 2, (3, 5))
     y = rng.integers(0, 3, 100)
@@ -341,6 +345,50 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     result_b = json.loads(capsys.readouterr().out)
     assert result_b["model"]["name"] == "b" and result_b["model"]["table"]["model"] == "b"
     assert set(result_b["panels"][0]["splits"]) == set(entry["splits"])
+
+
+def test_nets_trajectories_scores_a_checkpointed_panel(tmp_path, capsys, monkeypatch):
+    """`nets sweep --checkpoint-every` then `nets trajectories --json`: every split scored
+    next to its baselines with permutation p-values, the clock reported, the figures and
+    the labelled dataset written; a panel without checkpoints is refused with exit 2,
+    naming --out, before any work."""
+    use_a_coarse_model_table(monkeypatch)
+    out = tmp_path / "t"
+    # the smallest bundled-data panel found whose nets gain separation by some checkpoint
+    argv = ["nets", "sweep", "--train-size", "256", "--alphas", "0", "1", "--values", "0"]
+    argv += ["0.3", "--seeds", "2", "--epochs", "30", "--depth", "4", "--width", "16"]
+    argv += ["--learning-rate", "0.01", "--no-progress", "--out", str(out)]
+    assert cli.main([*argv, "--checkpoint-every", "10"]) == 0
+    capsys.readouterr()
+    command = ["nets", "trajectories", "--out", str(out), "--permutations", "3", "--json"]
+    assert cli.main(command) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["epochs"]) == [10, 20, 30]
+    assert result["defined_pairs"] >= 1
+    assert result["splits"]["checkerboard"]["theory"]["spearman_c"] is not None
+    assert set(result["splits"]) == {
+        "earlier_epochs",
+        "checkerboard",
+        "leave_one_alpha_out",
+        "leave_one_knob_out",
+    }
+    assert set(result["splits"]["earlier_epochs"]["baselines"]) == {"frozen", "majority"}
+    for entry in result["splits"].values():
+        assert entry["permutations"] == 3 and entry["sentence"]
+        assert set(entry["beats"]) == set(entry["baselines"])
+        for p in entry["p_value"].values():
+            assert 1 / 4 <= p <= 1  # (1 + count) / (1 + 3) with 3 permutations
+    assert result["clock"]["best_factor"] > 0 and isinstance(result["clock"]["on_edge"], bool)
+    for name in ("results.json", "results.nc", "trajectories_c.png", "trajectories_v.png"):
+        assert (out / "trajectories" / name).stat().st_size > 0
+    ds = springblock.open_results(out / "trajectories")
+    assert ds["predicted_c"].dims == ("fit", "alpha", "data_noise", "epoch")
+    bare = tmp_path / "bare"
+    assert cli.main([*argv[:-1], str(bare), "--epochs", "2"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["nets", "trajectories", "--out", str(bare)])
+    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
 
 
 def test_nets_sweep_measures_the_hessian(tmp_path, capsys):

@@ -77,6 +77,23 @@ def _nearest(train: dict, test: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array(c), np.array(v)
 
 
+def cells_of(flat, mask, c=None, v=None) -> dict:
+    """The cells ``mask`` of a :class:`~springblock.validation.compare.fit.Flat` as the
+    dict the baselines take (``c``, ``v``: other observations of the same cells)."""
+    c = flat.c if c is None else c
+    v = flat.v if v is None else v
+    return {
+        "row": flat.row[mask],
+        "col": flat.col[mask],
+        "alpha": flat.alpha[mask],
+        "u": flat.u[mask],
+        "c": c[mask],
+        "v": v[mask],
+        "c_se": flat.c_se[mask],
+        "v_se": flat.v_se[mask],
+    }
+
+
 def predict(name: str, train: dict, test: dict) -> tuple[np.ndarray, np.ndarray]:
     """Baseline ``name``'s (c, v) at the ``test`` cells from the ``train`` cells (dicts of
     1-d arrays: row, col, alpha, u, c, v, c_se, v_se)."""

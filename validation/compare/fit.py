@@ -147,10 +147,13 @@ class Layout:
         ]
 
 
-def layout(table, panels) -> Layout:
-    """The parameter boxes for these panels on this table (module docstring)."""
+def layout(table, panels, log_f=None) -> Layout:
+    """The parameter boxes for these panels on this table (module docstring). ``log_f``:
+    every log time factor the fitted model must reach (default the panels' own; a
+    comparison through training adds its checkpoints' earlier times)."""
     s = table.spec
-    log_f = np.concatenate([p.log_time_factor for p in panels])
+    if log_f is None:
+        log_f = np.concatenate([p.log_time_factor for p in panels])
     lo_t = np.log(s.time_min) - log_f.min()
     hi_t = np.log(s.time_max) - log_f.max()
     if not lo_t < hi_t:

@@ -157,3 +157,62 @@ def predictions_dataset(panel, predictions: dict):
         data[f"{prefix}_predicted_c_{name}"] = (dims, _grid(panel, c), {"nan_meaning": meaning})
         data[f"{prefix}_predicted_v_{name}"] = (dims, _grid(panel, v), {"nan_meaning": meaning})
     return xr.Dataset(data, coords={"alpha": panel.alphas, panel.dim: panel.values})
+
+
+TRAJECTORY_FITS = (
+    ("earlier_epochs", "model fitted on the last epoch", "-"),
+    ("checkerboard", "model, cell held out (checkerboard)", "--"),
+)
+
+
+def trajectories_figure(ds, panel, name: str):
+    """Small multiples, one per (alpha, knob value) cell: the nets' normalised ``name``
+    (c or v) at each checkpoint with one standard error over seeds, and the model's
+    held-out trajectories (:mod:`~springblock.validation.compare.trajectories`)."""
+    dim = panel.dim
+    rows, cols = panel.grid
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(2.2 * cols + 1, 1.7 * rows + 1),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    epochs = ds["epoch"].values
+    for i in range(rows):
+        for j in range(cols):
+            ax = axes[i, j]
+            cell = ds.isel(alpha=i, **{dim: j})
+            ax.errorbar(
+                epochs,
+                cell[f"measured_{name}"],
+                yerr=cell[f"measured_{name}_se"],
+                fmt="o",
+                ms=3,
+                color="k",
+                lw=0.8,
+                label="nets",
+            )
+            for split, label, style in TRAJECTORY_FITS:
+                ax.plot(
+                    epochs,
+                    cell["predicted_" + name].sel(fit=split),
+                    style,
+                    color="C0" if split == "earlier_epochs" else "C1",
+                    lw=1.2,
+                    label=label,
+                )
+            ax.axhline(0.0, color="0.7", lw=0.5)
+            if i == 0:
+                ax.set_title(f"{dim} = {panel.values[j]:g}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(f"alpha = {panel.alphas[i]:g}\n{name} / total", fontsize=9)
+            if i == rows - 1:
+                ax.set_xlabel("epoch")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.suptitle(f"normalised {'curvature' if name == 'c' else 'spread'} through training")
+    # The legend sits below the panels so it never meets the title.
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    return fig

@@ -95,21 +95,6 @@ def default_target(model: str) -> str:
     return "compare" if model == "a" else f"compare-{model}"
 
 
-def _cells_dict(flat, mask, obs_c=None, obs_v=None) -> dict:
-    c = flat.c if obs_c is None else obs_c
-    v = flat.v if obs_v is None else obs_v
-    return {
-        "row": flat.row[mask],
-        "col": flat.col[mask],
-        "alpha": flat.alpha[mask],
-        "u": flat.u[mask],
-        "c": c[mask],
-        "v": v[mask],
-        "c_se": flat.c_se[mask],
-        "v_se": flat.v_se[mask],
-    }
-
-
 def _permutations(flat, count: int, seed: int) -> np.ndarray:
     """(count + 1, n) index maps: the identity, then permutations of the defined cells
     within each panel."""
@@ -249,7 +234,7 @@ def evaluate_panel(panel: cells.PanelCells, table, permutations: int = PERMUTATI
                 held = fold_masks[f][1] & defined
                 tr = ~fold_masks[f][1] & defined
                 bc[held], bv[held] = baselines.predict(
-                    name, _cells_dict(flat, tr), _cells_dict(flat, held)
+                    name, baselines.cells_of(flat, tr), baselines.cells_of(flat, held)
                 )
             base[name] = scores.score(bc[defined], bv[defined], flat.c[defined], flat.v[defined])
         out["splits"][split] = _split_entry(split, theory, scored[1:], base, permutations)
@@ -303,7 +288,9 @@ def evaluate_joint(panels, table, permutations: int = PERMUTATIONS, seed: int = 
             ch, vh, _ = fit.predictions(stage2.theta, flat, lay, table)
             preds_c[:, held], preds_v[:, held] = ch[:, held], vh[:, held]
             for name in baselines.NAMES:
-                bc, bv = baselines.predict(name, _cells_dict(flat, train), _cells_dict(flat, held))
+                bc, bv = baselines.predict(
+                    name, baselines.cells_of(flat, train), baselines.cells_of(flat, held)
+                )
                 base_c[name][held], base_v[name][held] = bc, bv
         scored_mask = mine & defined
         scored = [

@@ -1,4 +1,5 @@
-"""``springblock nets {sweep,compare}``: the phase diagram of trained nets, and the theory."""
+"""``springblock nets {sweep,compare,trajectories}``: the phase diagram of trained nets, the
+theory fitted to it, and the theory through training."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def register(groups) -> None:
         help="trained MLPs: the noise x nonlinearity phase "
         "diagram and its comparison with the spring-block model",
     )
-    sub = nets.add_subparsers(dest="command", required=True, metavar="{sweep,compare}")
+    sub = nets.add_subparsers(dest="command", required=True, metavar="{sweep,compare,trajectories}")
 
     sw = sub.add_parser(
         "sweep",
@@ -207,6 +208,38 @@ def register(groups) -> None:
     )
     cp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     cp.set_defaults(configure=configure_compare, execute=execute_compare)
+
+    tj = sub.add_parser(
+        "trajectories",
+        help="spring-block theory vs the load curve through training (a checkpointed sweep)",
+        description="Compare the spring-block model's time evolution (model (a)'s tabulated "
+        "mean-field flow; a net after e of its E epochs is compared with the model at "
+        "T = T0 f e / E) with the nets' normalised curvature and spread at the checkpoints "
+        "of a sweep run with --checkpoints or --checkpoint-every (at least two before the "
+        "last epoch). Splits: earlier_epochs (fitted on the last epoch, the earlier "
+        "checkpoints held out; baselines frozen and majority) and the three cell splits of "
+        "`nets compare` on whole trajectories (its five baselines, fitted per checkpoint). "
+        "Scores over held-out (cell, epoch) pairs and per cell through time, with p-values "
+        "from permuting the cells' predicted trajectories, and the model's clock: the time "
+        "factor that would match the nets best. Writes DIR/trajectories/.",
+    )
+    tj.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        required=True,
+        help="the directory of a finished `springblock nets sweep` with checkpoints",
+    )
+    tj.add_argument(
+        "--permutations",
+        type=parse_int,
+        help=f"permutations of the cells' predicted trajectories (default {PERMUTATIONS})",
+    )
+    tj.add_argument(
+        "--seed", type=parse_int, help="seed of the permutations and starts (default 0)"
+    )
+    tj.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    tj.set_defaults(configure=configure_trajectories, execute=execute_trajectories)
 
 
 def add_execution(p) -> None:
@@ -367,4 +400,32 @@ def execute_compare(config, args) -> int:
         model=config["model"],
     )
     emit(args, result, "\n".join(theory_vs_nets.summary_lines(result)))
+    return 0
+
+
+def configure_trajectories(args):
+    from springblock.params import check_int
+    from springblock.validation.compare import trajectories
+
+    permutations = check_int(
+        "permutations",
+        trajectories.PERMUTATIONS if args.permutations is None else args.permutations,
+        1,
+        100_000,
+    )
+    seed = check_int("seed", 0 if args.seed is None else args.seed, 0, 2**31 - 1)
+    trajectories.load(args.out)  # a finished panel with checkpoints
+    return {"out": args.out, "permutations": permutations, "seed": seed}
+
+
+def execute_trajectories(config, args) -> int:
+    from springblock.validation.compare import trajectories
+
+    result = trajectories.run_trajectories(
+        config["out"],
+        permutations=config["permutations"],
+        seed=config["seed"],
+        log=lambda m: log(args, m),
+    )
+    emit(args, result, "\n".join(trajectories.summary_lines(result)))
     return 0
