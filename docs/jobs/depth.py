@@ -10,9 +10,6 @@ nets compare`` in a fresh directory and copies the figures to docs/img (prefixed
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import shutil
 import tempfile
@@ -20,6 +17,7 @@ import time
 from pathlib import Path
 
 import _tables as tables
+from _cli import run_json
 
 ALPHAS = ("0", "0.25", "0.5", "0.75", "1")
 DEPTHS = ("4", "6", "8", "10", "12")
@@ -34,23 +32,13 @@ FIGURES = (
 )
 
 
-def _cli(argv: list[str]) -> dict:
-    from springblock import cli
-
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = cli.main([*argv, "--json"])
-    assert code == 0, stdout.getvalue()[-2000:]
-    return json.loads(stdout.getvalue())
-
-
 def run(img: Path) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "depth"
-        sweep = _cli([*SWEEP, "--out", str(out), "--no-progress"])
+        sweep = run_json([*SWEEP, "--out", str(out), "--no-progress"])
         sweep_s = time.perf_counter() - started
-        compare = _cli([*COMPARE, "--out", str(out)])
+        compare = run_json([*COMPARE, "--out", str(out)])
         compare_s = time.perf_counter() - started - sweep_s
         for name in FIGURES:
             source = name.removeprefix("depth_")

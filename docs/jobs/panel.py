@@ -10,9 +10,6 @@ Runs the documented commands ``springblock nets sweep --knob data-noise --seeds 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import shutil
 import tempfile
@@ -20,6 +17,7 @@ import time
 from pathlib import Path
 
 import _tables as tables
+from _cli import run_json
 
 KNOB = "data-noise"
 SWEEP = ["nets", "sweep", "--knob", KNOB, "--seeds", "10"]
@@ -30,16 +28,6 @@ FIGURES = (
     f"paper_compare_maps_{KNOB}.png",
     f"paper_compare_fit_{KNOB}.png",
 )
-
-
-def _cli(argv: list[str]) -> dict:
-    from springblock import cli
-
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = cli.main([*argv, "--json"])
-    assert code == 0, stdout.getvalue()[-2000:]
-    return json.loads(stdout.getvalue())
 
 
 #: Nets per knob value of the sample the panel's wall time is extrapolated from just before
@@ -60,11 +48,11 @@ def run(img: Path) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "panel"
-        sweep = _cli([*SWEEP, "--out", str(out), "--no-progress"])
+        sweep = run_json([*SWEEP, "--out", str(out), "--no-progress"])
         sweep_s = time.perf_counter() - started
-        compare = _cli([*COMPARE, "--out", str(out)])
+        compare = run_json([*COMPARE, "--out", str(out)])
         compare_s = time.perf_counter() - started - sweep_s
-        compare_b = _cli([*COMPARE, "--model", "b", "--out", str(out)])
+        compare_b = run_json([*COMPARE, "--model", "b", "--out", str(out)])
         compare_b_s = time.perf_counter() - started - sweep_s - compare_s
         for name in FIGURES:
             source = name.removeprefix("paper_")

@@ -11,15 +11,13 @@ Runs the documented commands ``springblock nets sweep ... --checkpoint-every 10`
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from _cli import run_json
 from _tables import fmt
 
 ALPHAS = ("0", "0.25", "0.5", "0.75", "1")
@@ -36,23 +34,13 @@ FIGURES = (
 SCORES = ("kappa", "spearman_c", "spearman_v", "time_spearman_c", "time_spearman_v")
 
 
-def _cli(argv: list[str]) -> dict:
-    from springblock import cli
-
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = cli.main([*argv, "--json"])
-    assert code == 0, stdout.getvalue()[-2000:]
-    return json.loads(stdout.getvalue())
-
-
 def run(img: Path) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "training"
-        sweep = _cli([*SWEEP, "--out", str(out), "--no-progress"])
+        sweep = run_json([*SWEEP, "--out", str(out), "--no-progress"])
         sweep_s = time.perf_counter() - started
-        result = _cli([*TRAJECTORIES, "--out", str(out)])
+        result = run_json([*TRAJECTORIES, "--out", str(out)])
         trajectories_s = time.perf_counter() - started - sweep_s
         for name in FIGURES:
             source = name.removeprefix("training_")

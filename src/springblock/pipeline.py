@@ -21,7 +21,7 @@ from springblock import results
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
 from springblock.numerics.spring.table import MODELS, TableSpec, default_spec
 from springblock.params import ParameterError
-from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec
+from springblock.validation.nets.sweep import PAPER_VALUES, SweepSpec, check_arch
 
 PRESETS = ("quick", "paper")
 DEFAULT_OUT = Path("springblock-results") / "run"
@@ -89,29 +89,43 @@ class Preset:
         }
 
 
-def preset(name: str, dataset: str | None = None, hessian: bool = False) -> Preset:
+def preset(
+    name: str,
+    dataset: str | None = None,
+    hessian: bool = False,
+    arch: str = "mlp",
+    channels: int | None = None,
+) -> Preset:
     """``quick``: two panels (data noise, dropout) over the paper's six alphas, five knob
     values, two seeds and the paper's 100 epochs (docs/results/run.json records its wall
     time); ``paper``: the paper's protocol (all four knobs, the paper's grids, 10 seeds,
     100 epochs and 200 for the learning rate; docs/results/paper_time.json its expected
     wall time).
     Both train on the bundled FashionMNIST unless ``dataset`` names another data set;
-    ``hessian`` also measures every net's loss curvature (a panel's ``hessian``).
+    ``hessian`` also measures every net's loss curvature (a panel's ``hessian``);
+    ``arch`` "cnn" trains the authors' CNN (``channels`` per block) in every panel instead
+    of the MLP, on image data only (docs/cnn.md gives its cost per net).
     Everything is validated here, before any work."""
     if name not in PRESETS:
         raise ParameterError("preset", name, f"one of {', '.join(PRESETS)}")
     data: dict = {} if dataset is None else {"dataset": dataset}
     if hessian:
         data["hessian"] = True
+    if arch != "mlp" or channels is not None:
+        data["arch"] = arch
+    if channels is not None:
+        data["channels"] = channels
     if name == "quick":
         panels = tuple(
             SweepSpec.for_knob(knob, values=values, seeds=QUICK_SEEDS, epochs=QUICK_EPOCHS, **data)
             for knob, values in QUICK_VALUES.items()
         )
-        model = model_spec(panels, **QUICK_MODEL_GRID)
-        return Preset("quick", model, panels, QUICK_PERMUTATIONS)
-    panels = tuple(SweepSpec.for_knob(knob, seeds=10, **data) for knob in PAPER_VALUES)
-    return Preset("paper", model_spec(panels), panels)
+        chosen = Preset("quick", model_spec(panels, **QUICK_MODEL_GRID), panels, QUICK_PERMUTATIONS)
+    else:
+        panels = tuple(SweepSpec.for_knob(knob, seeds=10, **data) for knob in PAPER_VALUES)
+        chosen = Preset("paper", model_spec(panels), panels)
+    check_arch(chosen.nets[0])
+    return chosen
 
 
 class StageFailed(RuntimeError):

@@ -84,7 +84,7 @@ def test_run_writes_a_report_and_reuses_stages(paper_shrunk, tmp_path, monkeypat
     assert ds["batch_size_test_accuracy"].sel(alpha=0.0, batch_size=80).dims == ("seed",)
     assert ds["model_curvature"].dims == ("mu_right", "noise")
     # the second run through the command line (its preset swapped for the shrunken one)
-    monkeypatch.setattr(pipeline, "preset", lambda name, dataset=None, hessian=False: paper_shrunk)
+    monkeypatch.setattr(pipeline, "preset", lambda name, dataset=None, **options: paper_shrunk)
     capsys.readouterr()
     argv = ["run", "--out", str(tmp_path), "--no-progress", "--json", "--workers", "0"]
     assert cli.main(argv) == 0
@@ -176,3 +176,25 @@ def test_a_run_with_hessian_reports_the_curvature(tiny_preset, tmp_path):
     plain = pipeline.run(tiny_preset, tmp_path / "plain", log=lambda m: None, progress=False)
     assert "curvature" not in plain["panels"][0]
     assert "Loss curvature" not in (tmp_path / "plain" / "report.html").read_text()
+
+
+def test_the_cnn_reaches_every_panel_of_a_preset_and_needs_image_data(capsys):
+    """``run --arch cnn`` trains the authors' CNN in every panel (an MLP preset keeps the
+    spec, and so the digest, it had before the option existed); flat data and --channels
+    without the CNN stop before any work with exit 2, naming the flag."""
+    cnn = pipeline.preset("quick", arch="cnn", channels=8)
+    assert [(s.arch, s.channels) for s in cnn.nets] == [("cnn", 8)] * len(cnn.nets)
+    assert cnn.model.blocks == cnn.nets[0].depth - 2
+    mlp = pipeline.preset("quick")
+    assert all(s.arch == "mlp" for s in mlp.nets)
+    assert all("arch" not in s.to_json() for s in mlp.nets)
+    with pytest.raises(ParameterError) as err:
+        pipeline.preset("quick", dataset="digits", arch="cnn")
+    assert err.value.name == "arch"
+    for argv, flag in (
+        (["run", "--arch", "cnn", "--dataset", "digits"], "--arch"),
+        (["run", "--channels", "4"], "--channels"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            cli.main([*argv, "--out", "unused"])
+        assert exc.value.code == 2 and flag in capsys.readouterr().err

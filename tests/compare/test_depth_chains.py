@@ -12,7 +12,8 @@ import pytest
 
 from springblock.numerics.spring.table import TableSpec, tabulate
 from springblock.params import ParameterError
-from springblock.validation.compare import cells, fit, theory_vs_nets
+from springblock.validation.compare import fit, theory_vs_nets
+from tests.compare.panels import blank_panel
 
 ALPHAS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 DEPTHS = np.array([3.0, 4.0, 5.0, 6.0])
@@ -37,27 +38,10 @@ def stack():
 
 
 def depth_panel(depths, c=None, v=None, se=0.01):
-    spec = {"knob": "depth", "learning_rate": 1e-3, "train_size": 2560, "batch_size": None}
-    spec["epochs"] = 100
     depths = np.asarray(depths, float)
-    grid = (len(ALPHAS), len(depths))
-    return cells.PanelCells(
-        knob="depth",
-        dim="depth",
-        alphas=ALPHAS,
-        values=depths,
-        u=cells.knob_coordinate("depth", depths),
-        log_time_factor=np.log(cells.time_factor(spec, depths)),
-        c=np.zeros(grid) if c is None else c,
-        c_se=np.full(grid, se),
-        v=np.zeros(grid) if v is None else v,
-        v_se=np.full(grid, se),
-        n_ok=np.full(grid, 3),
-        shape=np.zeros((*grid, int(depths.max()) - 1)),
-        depth=8,
-        spec=spec,
-        depths=depths.astype(int),
-    )
+    panel = blank_panel("depth", ALPHAS, depths, depth=8, se=se, depths=depths.astype(int))
+    panel = dataclasses.replace(panel, shape=np.zeros((*panel.grid, int(depths.max()) - 1)))
+    return dataclasses.replace(panel, c=panel.c if c is None else c, v=panel.v if v is None else v)
 
 
 PLANT = {

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from springblock.numerics.spring.table import TableSpec, tabulate
 from springblock.theory.spring import phases
 from springblock.validation.compare import cells, fit, scores, theory_vs_nets
+from tests.compare.panels import blank_panel
 
 ALPHAS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
@@ -36,31 +37,8 @@ def table():
 def panel_from(table, knob, values, plant: dict, se=0.01, seed=0, noise=0.0):
     """A panel whose cells are exactly (plus optional noise) the model's prediction under
     the planted parameter values."""
-    spec = {
-        "knob": knob,
-        "learning_rate": 1e-3,
-        "train_size": 2560,
-        "batch_size": None,
-        "epochs": 100,
-    }
-    grid = (len(ALPHAS), len(values))
-    empty = np.zeros(grid)
-    draft = cells.PanelCells(
-        knob=knob,
-        dim=knob.replace("-", "_"),
-        alphas=ALPHAS,
-        values=np.asarray(values, float),
-        u=cells.knob_coordinate(knob, values),
-        log_time_factor=np.log(cells.time_factor(spec, values)),
-        c=empty,
-        c_se=empty + se,
-        v=empty,
-        v_se=empty + se,
-        n_ok=np.full(grid, 3),
-        shape=np.zeros((*grid, table.spec.blocks + 1)),
-        depth=table.spec.blocks + 2,
-        spec=spec,
-    )
+    draft = blank_panel(knob, ALPHAS, values, depth=table.spec.blocks + 2, se=se)
+    grid = draft.grid
     lay = fit.layout(table, [draft])
     theta = theta_of(lay, plant, knob)
     c, v, d = fit.predictions(theta, fit.flatten([draft]), lay, table)

@@ -14,6 +14,7 @@ import pytest
 from springblock.numerics.spring.table import TableSpec, tabulate
 from springblock.params import ParameterError
 from springblock.validation.compare import cells, fit, trajectories
+from tests.compare.panels import blank_panel
 
 ALPHAS = np.array([0.0, 0.5, 1.0])
 VALUES = np.array([0.0, 0.1, 0.2, 0.3])
@@ -46,25 +47,8 @@ def table():
 
 
 def final_cells(c=None, v=None, se=0.01) -> cells.PanelCells:
-    spec = {"knob": "dropout", "learning_rate": 1e-3, "train_size": 2560, "batch_size": None}
-    spec |= {"epochs": 100, "depth": 4}
-    grid = (len(ALPHAS), len(VALUES))
-    return cells.PanelCells(
-        knob="dropout",
-        dim="dropout",
-        alphas=ALPHAS,
-        values=VALUES,
-        u=cells.knob_coordinate("dropout", VALUES),
-        log_time_factor=np.log(cells.time_factor(spec, VALUES)),
-        c=np.zeros(grid) if c is None else c,
-        c_se=np.full(grid, se),
-        v=np.zeros(grid) if v is None else v,
-        v_se=np.full(grid, se),
-        n_ok=np.full(grid, 3),
-        shape=np.zeros((*grid, 3)),
-        depth=4,
-        spec=spec,
-    )
+    panel = blank_panel("dropout", ALPHAS, VALUES, depth=4, se=se)
+    return dataclasses.replace(panel, c=panel.c if c is None else c, v=panel.v if v is None else v)
 
 
 def blank(se=0.01) -> trajectories.Trajectories:

@@ -31,6 +31,37 @@ def _knob_label(knob: str) -> str:
     }.get(knob, knob)
 
 
+ALPHA_LABEL = r"LeakyReLU slope $\alpha$ (0 = ReLU, 1 = linear)"
+
+
+def _cell_grid(alphas, values, knob: str, size, alpha_label: str = ALPHA_LABEL):
+    """One bare axes per (alpha, value) cell, alpha down the rows and the knob across,
+    labelled on the outer edge; ``size`` the inches per column and row and the margins
+    (w, h, extra w, extra h)."""
+    rows, cols = len(alphas), len(values)
+    w, h, extra_w, extra_h = size
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(w * cols + extra_w, h * rows + extra_h),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for r in range(rows):
+        for q in range(cols):
+            ax = axes[r, q]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == rows - 1:
+                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
+            if q == 0:
+                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
+    fig.supxlabel(_knob_label(knob), fontsize=9)
+    fig.supylabel(alpha_label, fontsize=9)
+    return fig, axes
+
+
 def panel_figure(nets, cells, knob: str, title: str = ""):
     """The paper's panel: one small load curve log D_l (mean over the cell's ok nets) per
     (alpha, value) cell, alpha = 0 (ReLU) at the top as in the paper's figure, the
@@ -39,14 +70,7 @@ def panel_figure(nets, cells, knob: str, title: str = ""):
     of c, a cross a cell without any ok net."""
     alphas, values, dim = _axes_values(cells)
     rows, cols = len(alphas), len(values)
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(1.25 * cols + 1.6, 1.05 * rows + 1.2),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
+    fig, axes = _cell_grid(alphas, values, knob, (1.25, 1.05, 1.6, 1.2))
     accuracy = cells["test_accuracy_mean"].values
     finite = accuracy[np.isfinite(accuracy)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
@@ -67,14 +91,6 @@ def panel_figure(nets, cells, knob: str, title: str = ""):
                 color = PHASE_COLORS[phase[r, q]] if phase[r, q] >= 0 else "0.5"
                 style = "-" if resolved[r, q] else "--"
                 ax.plot(np.arange(curve.size), curve, style, color=color, lw=2)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == rows - 1:
-                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
-            if q == 0:
-                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
-    fig.supxlabel(_knob_label(knob), fontsize=9)
-    fig.supylabel(r"LeakyReLU slope $\alpha$ (0 = ReLU, 1 = linear)", fontsize=9)
     fig.suptitle(
         (title + "\n" if title else "")
         + f"load curves log D_l; shading: test accuracy {lo:.1%} (light) to {hi:.1%} (dark); "
@@ -276,14 +292,7 @@ def checkpoints_figure(nets, cells, knob: str, title: str = ""):
     epochs = nets["checkpoint"].values
     curves, limits = _checkpoint_curves(nets)
     rows, cols = len(alphas), len(values)
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(1.25 * cols + 1.6, 1.05 * rows + 1.4),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
+    fig, axes = _cell_grid(alphas, values, knob, (1.25, 1.05, 1.6, 1.4))
     shades = plt.cm.Blues(np.linspace(0.3, 1.0, len(epochs)))
     for r in range(rows):
         for q in range(cols):
@@ -292,14 +301,6 @@ def checkpoints_figure(nets, cells, knob: str, title: str = ""):
                 curve = curves[r, q, k]
                 ax.plot(np.arange(curve.size), curve, color=shades[k], lw=1.2)
             ax.set_ylim(*limits)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == rows - 1:
-                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
-            if q == 0:
-                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
-    fig.supxlabel(_knob_label(knob), fontsize=9)
-    fig.supylabel(r"LeakyReLU slope $\alpha$ (0 = ReLU, 1 = linear)", fontsize=9)
     fig.suptitle(
         (title + "\n" if title else "")
         + f"load curves log D_l after epochs {', '.join(str(int(e)) for e in epochs)} "
@@ -321,14 +322,7 @@ def save_checkpoints_animation(nets, cells, knob: str, path, title: str = "", fp
     curves, limits = _checkpoint_curves(nets)
     c_hat = cells["checkpoint_normalised_curvature_mean"].values  # (alpha, value, checkpoint)
     rows, cols = len(alphas), len(values)
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(1.1 * cols + 1.4, 0.95 * rows + 1.2),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
+    fig, axes = _cell_grid(alphas, values, knob, (1.1, 0.95, 1.4, 1.2), r"$\alpha$")
     lines = {}
     for r in range(rows):
         for q in range(cols):
@@ -336,14 +330,6 @@ def save_checkpoints_animation(nets, cells, knob: str, path, title: str = "", fp
             (lines[r, q],) = ax.plot([], [], lw=2)
             ax.set_xlim(0, curves.shape[-1] - 1)
             ax.set_ylim(*limits)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == rows - 1:
-                ax.set_xlabel(f"{values[q]:.3g}", fontsize=7)
-            if q == 0:
-                ax.set_ylabel(f"{alphas[r]:.2g}", fontsize=7)
-    fig.supxlabel(_knob_label(knob), fontsize=9)
-    fig.supylabel(r"$\alpha$", fontsize=9)
     heading = fig.suptitle("", fontsize=8)
 
     def draw(k):

@@ -313,6 +313,13 @@ def jobs(spec: SweepSpec) -> list[NetJob]:
     return [NetJob(a, v, s) for a in spec.alphas for v in spec.values for s in range(spec.seeds)]
 
 
+def check_arch(spec: SweepSpec) -> None:
+    """Refuse (ParameterError naming ``arch``) a CNN panel whose data set has no image
+    shape, before any net trains; an MLP panel takes any data."""
+    if spec.arch == "cnn":
+        train_config(spec, (spec.values or (0.0,))[0], load_data(spec).image_shape)
+
+
 def train_config(spec: SweepSpec, value: float, image_shape=None):
     """The static training settings of a net of the cell with knob ``value``; the CNN
     needs the data's ``image_shape``."""

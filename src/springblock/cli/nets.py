@@ -306,10 +306,9 @@ def configure_sweep(args):
     spec = SweepSpec(**options)
     if spec.checkpoints and args.batched:
         raise ParameterError("batched", True, "not with --checkpoints (streamed nets only)")
-    if spec.arch == "cnn":  # the data's shape decides, before any net trains
-        from springblock.validation.nets import sweep
+    from springblock.validation.nets import sweep
 
-        sweep.train_config(spec, (spec.values or (0.0,))[0], sweep.load_data(spec).image_shape)
+    sweep.check_arch(spec)  # the data's shape decides, before any net trains
     return spec, execution_of(args), check_out(args.out)
 
 
@@ -371,17 +370,24 @@ def execute_sweep(config, args) -> int:
     return 0
 
 
-def configure_compare(args):
+def permutations_and_seed(args, default_permutations: int) -> tuple[int, int]:
+    """The validated ``--permutations`` (default ``default_permutations``) and ``--seed``
+    of a comparison command."""
     from springblock.params import check_int
-    from springblock.validation.compare import theory_vs_nets
 
     permutations = check_int(
         "permutations",
-        theory_vs_nets.PERMUTATIONS if args.permutations is None else args.permutations,
+        default_permutations if args.permutations is None else args.permutations,
         1,
         100_000,
     )
-    seed = check_int("seed", 0 if args.seed is None else args.seed, 0, 2**31 - 1)
+    return permutations, check_int("seed", 0 if args.seed is None else args.seed, 0, 2**31 - 1)
+
+
+def configure_compare(args):
+    from springblock.validation.compare import theory_vs_nets
+
+    permutations, seed = permutations_and_seed(args, theory_vs_nets.PERMUTATIONS)
     dirs = [args.out, *args.also]
     for d in dirs:
         theory_vs_nets.check_panel(d, "out" if d == args.out else "also")
@@ -404,16 +410,9 @@ def execute_compare(config, args) -> int:
 
 
 def configure_trajectories(args):
-    from springblock.params import check_int
     from springblock.validation.compare import trajectories
 
-    permutations = check_int(
-        "permutations",
-        trajectories.PERMUTATIONS if args.permutations is None else args.permutations,
-        1,
-        100_000,
-    )
-    seed = check_int("seed", 0 if args.seed is None else args.seed, 0, 2**31 - 1)
+    permutations, seed = permutations_and_seed(args, trajectories.PERMUTATIONS)
     trajectories.load(args.out)  # a finished panel with checkpoints
     return {"out": args.out, "permutations": permutations, "seed": seed}
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from springblock.cli.common import check_out, emit, log
+from springblock.cli.common import check_out, emit, log, parse_int
 
 
 def register(groups) -> None:
     """Add the top-level ``run`` command to ``groups``."""
     from springblock.pipeline import DEFAULT_OUT, PRESETS
     from springblock.validation.nets.data import ALLOWED, DEFAULT_DATASET
+    from springblock.validation.nets.sweep import SweepSpec
 
     p = groups.add_parser(
         "run",
@@ -42,6 +43,20 @@ def register(groups) -> None:
         "as `nets sweep --measure hessian`; 96 Hessian-vector products per net over the "
         "training set) and plot it in the report",
     )
+    p.add_argument(
+        "--arch",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="the net of every panel: mlp, the paper's MLP; cnn, the authors' CNN (image "
+        "data only; each net costs tens of times an MLP's on a CPU: docs/cnn.md) "
+        "(default mlp)",
+    )
+    p.add_argument(
+        "--channels",
+        type=parse_int,
+        help="channels of every CNN block (default "
+        f"{SweepSpec.__dataclass_fields__['channels'].default}, as nets sweep)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR")
     from springblock.cli.nets import add_execution
 
@@ -55,7 +70,13 @@ def configure(args):
     from springblock import pipeline
     from springblock.cli.nets import execution_of
 
-    chosen = pipeline.preset(args.preset, args.dataset, hessian=args.hessian)
+    if args.channels is not None and args.arch != "cnn":
+        from springblock.params import ParameterError
+
+        raise ParameterError("channels", args.channels, "only with --arch cnn")
+    chosen = pipeline.preset(
+        args.preset, args.dataset, hessian=args.hessian, arch=args.arch, channels=args.channels
+    )
     return chosen, execution_of(args), check_out(args.out)
 
 
