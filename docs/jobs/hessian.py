@@ -43,16 +43,7 @@ def dense_check() -> dict:
     config = train.TrainConfig(depth=3, width=4, epochs=30, early_stopping=False)
     trained = train.train(config, x, y, 3, train.Hyper(alpha=0.3), jax.random.key(1))
     size = int(ravel_pytree(trained.params)[0].size)
-    with jax.enable_x64(True):
-        as64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), (trained.params, trained.stats))
-        theta64, unravel = ravel_pytree(as64[0])
-
-        def loss(flat):
-            return hessian.evaluation_loss(
-                unravel(flat), as64[1], jnp.asarray(x, jnp.float64), y, 0.3
-            )
-
-        dense = np.asarray(jax.hessian(loss)(theta64))
+    dense = hessian.dense_hessian(trained.params, trained.stats, x, y, 0.3)
     eig = np.linalg.eigvalsh(dense)
     rows = []
     for steps in (*STEPS, size):

@@ -62,16 +62,7 @@ def test_curvature_of_a_tiny_trained_net_matches_its_dense_hessian():
     got = hessian.curvature(
         trained.params, trained.stats, x, y, 0.3, jax.random.key(2), steps=theta.size, samples=256
     )
-    with jax.enable_x64(True):
-        as64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), (trained.params, trained.stats))
-        theta64, unravel = ravel_pytree(as64[0])
-
-        def loss(flat):
-            return hessian.evaluation_loss(
-                unravel(flat), as64[1], jnp.asarray(x, jnp.float64), y, 0.3
-            )
-
-        dense = np.asarray(jax.hessian(loss)(theta64))
+    dense = hessian.dense_hessian(trained.params, trained.stats, x, y, 0.3)
     np.testing.assert_allclose(dense, dense.T, atol=1e-10)
     eig = np.linalg.eigvalsh(dense)
     assert float(got.top_eigenvalue) == pytest.approx(eig[-1], rel=1e-3)

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PRNGKeyArray
@@ -148,3 +149,17 @@ def curvature(
     top = lanczos_top(hvp, theta.size, k_top, steps, theta.dtype)
     trace = hutchinson_trace(hvp, theta.size, k_trace, samples, theta.dtype)
     return Curvature(top.value, top.residual, trace.value, trace.standard_error)
+
+
+def dense_hessian(params, stats, x, y, alpha, forward=mlp.forward) -> np.ndarray:
+    """The full (P, P) Hessian of :func:`evaluation_loss` in float64, the reference the
+    Hessian-vector measures are checked against; only for tiny nets (P^2 entries)."""
+    with jax.enable_x64(True):
+        as64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), (params, stats))
+        theta, unravel = ravel_pytree(as64[0])
+        x64 = jnp.asarray(x, jnp.float64)
+
+        def loss(flat):
+            return evaluation_loss(unravel(flat), as64[1], x64, y, alpha, forward)
+
+        return np.asarray(jax.hessian(loss)(theta))
