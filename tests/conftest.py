@@ -98,3 +98,23 @@ def precision(request):
     x64 = request.param == "float64"
     with jax.enable_x64(x64):
         yield Precision(request.param, jnp.float64 if x64 else jnp.float32)
+
+
+#: The smallest panel on the bundled data found whose nets gain separation by some
+#: checkpoint (so ``nets trajectories`` has pairs to fit): 8 nets, about 20 s.
+CHECKPOINTED_SWEEP = [
+    *("nets", "sweep", "--train-size", "256", "--alphas", "0", "1", "--values", "0", "0.3"),
+    *("--seeds", "2", "--epochs", "30", "--depth", "4", "--width", "16"),
+    *("--learning-rate", "0.01", "--checkpoint-every", "10", "--no-progress"),
+]
+
+
+@pytest.fixture(scope="session")
+def checkpointed_panel(tmp_path_factory):
+    """A finished panel with checkpoints at epochs 10, 20 and 30
+    (:data:`CHECKPOINTED_SWEEP`)."""
+    from springblock import cli
+
+    out = tmp_path_factory.mktemp("checkpointed") / "panel"
+    assert cli.main([*CHECKPOINTED_SWEEP, "--out", str(out)]) == 0
+    return out

@@ -347,18 +347,15 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     assert set(result_b["panels"][0]["splits"]) == set(entry["splits"])
 
 
-def test_nets_trajectories_scores_a_checkpointed_panel(tmp_path, capsys, monkeypatch):
+def test_nets_trajectories_scores_a_checkpointed_panel(
+    checkpointed_panel, tmp_path, capsys, monkeypatch
+):
     """`nets sweep --checkpoint-every` then `nets trajectories --json`: every split scored
     next to its baselines with permutation p-values, the clock reported, the figures and
     the labelled dataset written; a panel without checkpoints is refused with exit 2,
     naming --out, before any work."""
     use_a_coarse_model_table(monkeypatch)
-    out = tmp_path / "t"
-    # the smallest bundled-data panel found whose nets gain separation by some checkpoint
-    argv = ["nets", "sweep", "--train-size", "256", "--alphas", "0", "1", "--values", "0"]
-    argv += ["0.3", "--seeds", "2", "--epochs", "30", "--depth", "4", "--width", "16"]
-    argv += ["--learning-rate", "0.01", "--no-progress", "--out", str(out)]
-    assert cli.main([*argv, "--checkpoint-every", "10"]) == 0
+    out = checkpointed_panel
     capsys.readouterr()
     command = ["nets", "trajectories", "--out", str(out), "--permutations", "3", "--json"]
     assert cli.main(command) == 0
@@ -384,7 +381,9 @@ def test_nets_trajectories_scores_a_checkpointed_panel(tmp_path, capsys, monkeyp
     ds = springblock.open_results(out / "trajectories")
     assert ds["predicted_c"].dims == ("fit", "alpha", "data_noise", "epoch")
     bare = tmp_path / "bare"
-    assert cli.main([*argv[:-1], str(bare), "--epochs", "2"]) == 0
+    argv = ["nets", "sweep", "--train-size", "256", "--alphas", "0", "--values", "0"]
+    argv += ["--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "4"]
+    assert cli.main([*argv, "--no-progress", "--out", str(bare)]) == 0
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         cli.main(["nets", "trajectories", "--out", str(bare)])

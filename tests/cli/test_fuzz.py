@@ -108,7 +108,8 @@ def test_every_command_is_fuzzed():
 @pytest.fixture(scope="session")
 def finished_panel(tmp_path_factory):
     """A finished one-cell sweep on a toy data set, for commands that read one
-    (``{panel}`` in a fuzz table's arguments)."""
+    (``{finished_panel}`` in a fuzz table's arguments; ``{checkpointed_panel}`` for one
+    with checkpoints, the fixture of tests/conftest.py)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -149,10 +150,11 @@ def test_bad_value_exits_2_with_one_line_naming_the_flag(
     root = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(root)  # UNDER_A_FILE is relative to the repository root
     base = [*BASE_ARGV.get(path, []), *FLAG_ARGV.get((path, flag), [])]
-    if "{panel}" in base:
-        panel = str(request.getfixturevalue("finished_panel"))
-        base = [panel if a == "{panel}" else a for a in base]
-        capsys.readouterr()
+    for placeholder in ("finished_panel", "checkpointed_panel"):
+        if f"{{{placeholder}}}" in base:
+            panel = str(request.getfixturevalue(placeholder))
+            base = [panel if a == f"{{{placeholder}}}" else a for a in base]
+            capsys.readouterr()
     argv = [*path, *base, flag, probe, "--dry-run"]
     with pytest.raises(SystemExit) as exit_info:
         code = cli.main(argv)

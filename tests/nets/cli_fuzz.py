@@ -3,9 +3,14 @@ each option accepts; every other probe must be refused with exit status 2."""
 
 SWEEP = ("nets", "sweep")
 COMPARE = ("nets", "compare")
+TRAJECTORIES = ("nets", "trajectories")
 RUN = ("run",)
 
-BASE_ARGV = {SWEEP: ["--out", "fuzz-out"], COMPARE: ["--out", "{panel}"]}
+BASE_ARGV = {
+    SWEEP: ["--out", "fuzz-out"],
+    COMPARE: ["--out", "{finished_panel}"],
+    TRAJECTORIES: ["--out", "{checkpointed_panel}"],
+}
 
 ACCEPTED = {
     SWEEP: {
@@ -16,5 +21,6 @@ ACCEPTED = {
         "--workers": {"0"},  # 0: train in this process
     },
     COMPARE: {"--seed": {"0"}},
+    TRAJECTORIES: {"--seed": {"0"}},
     RUN: {"--workers": {"0"}},
 }
