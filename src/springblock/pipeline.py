@@ -111,7 +111,9 @@ def preset(
     data: dict = {} if dataset is None else {"dataset": dataset}
     if hessian:
         data["hessian"] = True
-    if arch != "mlp" or channels is not None:
+    if channels is not None and arch != "cnn":
+        raise ParameterError("channels", channels, "only with --arch cnn")
+    if arch != "mlp":
         data["arch"] = arch
     if channels is not None:
         data["channels"] = channels

@@ -191,6 +191,9 @@ def test_the_cnn_reaches_every_panel_of_a_preset_and_needs_image_data(capsys):
     with pytest.raises(ParameterError) as err:
         pipeline.preset("quick", dataset="digits", arch="cnn")
     assert err.value.name == "arch"
+    with pytest.raises(ParameterError) as err:
+        pipeline.preset("quick", channels=8)
+    assert err.value.name == "channels"
     for argv, flag in (
         (["run", "--arch", "cnn", "--dataset", "digits"], "--arch"),
         (["run", "--channels", "4"], "--channels"),

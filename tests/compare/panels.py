@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from springblock.numerics.spring.table import TableSpec
 from springblock.validation.compare import cells
 
 
@@ -34,3 +35,18 @@ def blank_panel(knob: str, alphas, values, depth: int, se: float = 0.01, **extra
         "spec": spec,
     }
     return cells.PanelCells(**(fields | extra))
+
+
+def coarse_table_spec(blocks: int, time_points: int, noise_points: int = 5) -> TableSpec:
+    """A coarse model table over friction up to 0.2 and asymmetry 1 to 2: it keeps the
+    tests fast, and the fits and plants only interpolate in it."""
+    return TableSpec(
+        blocks=blocks,
+        mu_max=0.2,
+        mu_points=6,
+        noise_points=noise_points,
+        asymmetry_min=1.0,
+        asymmetry_max=2.0,
+        asymmetry_points=3,
+        time_points=time_points,
+    )

@@ -10,23 +10,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from springblock.numerics.spring.table import TableSpec, tabulate
+from springblock.numerics.spring.table import tabulate
 from springblock.params import ParameterError
 from springblock.validation.compare import fit, theory_vs_nets
-from tests.compare.panels import blank_panel
+from tests.compare.panels import blank_panel, coarse_table_spec
 
 ALPHAS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 DEPTHS = np.array([3.0, 4.0, 5.0, 6.0])
-COARSE = TableSpec(
-    blocks=1,
-    mu_max=0.2,
-    mu_points=6,
-    noise_points=5,
-    asymmetry_min=1.0,
-    asymmetry_max=2.0,
-    asymmetry_points=3,
-    time_points=12,
-)
+COARSE = coarse_table_spec(blocks=1, time_points=12)
 
 
 @pytest.fixture(scope="module")

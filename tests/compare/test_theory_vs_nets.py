@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from springblock.numerics.spring.table import TableSpec, tabulate
+from springblock.numerics.spring.table import tabulate
 from springblock.theory.spring import phases
 from springblock.validation.compare import cells, fit, scores, theory_vs_nets
-from tests.compare.panels import blank_panel
+from tests.compare.panels import blank_panel, coarse_table_spec
 
 ALPHAS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
@@ -20,17 +20,7 @@ VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
 
 @pytest.fixture(scope="module")
 def table():
-    # A coarse table keeps the test fast; fits and plants only interpolate in it.
-    spec = TableSpec(
-        blocks=4,
-        mu_max=0.2,
-        mu_points=6,
-        noise_points=7,
-        asymmetry_min=1.0,
-        asymmetry_max=2.0,
-        asymmetry_points=3,
-        time_points=14,
-    )
+    spec = coarse_table_spec(blocks=4, time_points=14, noise_points=7)
     return tabulate(spec)
 
 

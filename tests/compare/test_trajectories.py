@@ -11,24 +11,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from springblock.numerics.spring.table import TableSpec, tabulate
+from springblock.numerics.spring.table import tabulate
 from springblock.params import ParameterError
 from springblock.validation.compare import cells, fit, trajectories
-from tests.compare.panels import blank_panel
+from tests.compare.panels import blank_panel, coarse_table_spec
 
 ALPHAS = np.array([0.0, 0.5, 1.0])
 VALUES = np.array([0.0, 0.1, 0.2, 0.3])
 EPOCHS = np.array([10, 20, 40, 70])
-COARSE = TableSpec(
-    blocks=2,
-    mu_max=0.2,
-    mu_points=6,
-    noise_points=5,
-    asymmetry_min=1.0,
-    asymmetry_max=2.0,
-    asymmetry_points=3,
-    time_points=16,
-)
+COARSE = coarse_table_spec(blocks=2, time_points=16)
 PLANT = {
     "friction": 0.12,
     "friction_floor": 0.3,

@@ -59,11 +59,18 @@ def value(scores: dict, name: str) -> float:
     return 0.0 if x is None else float(x)
 
 
-def beats(theory: dict, baseline: dict) -> bool:
-    """The theory beats a baseline when it is at least as good on every score and better
-    on one."""
-    t = [value(theory, s) for s in SCORES]
-    b = [value(baseline, s) for s in SCORES]
+def beats(theory: dict, baseline: dict, names=SCORES) -> bool:
+    """The theory beats a baseline when it is at least as good on every score of
+    ``names`` and better on one."""
+    t = [value(theory, s) for s in names]
+    b = [value(baseline, s) for s in names]
     return all(x >= y for x, y in zip(t, b, strict=True)) and any(
         x > y for x, y in zip(t, b, strict=True)
     )
+
+
+def permutation_p(observed: float, null) -> float:
+    """One-sided permutation p-value, (1 + #{null >= observed}) / (1 + #null); the 1e-12
+    slack counts a permutation that reproduces the observed score as at least as good."""
+    null = np.asarray(null, float)
+    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + null.size))

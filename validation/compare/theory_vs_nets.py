@@ -115,12 +115,12 @@ def _data(flat, perms):
 
 
 def _p_values(observed: dict, null: list[dict]) -> dict:
-    out = {}
-    for name in scores.SCORES:
-        x = scores.value(observed, name)
-        others = np.array([scores.value(n, name) for n in null])
-        out[name] = float((1 + np.sum(others >= x - 1e-12)) / (1 + len(others)))
-    return out
+    return {
+        name: scores.permutation_p(
+            scores.value(observed, name), [scores.value(n, name) for n in null]
+        )
+        for name in scores.SCORES
+    }
 
 
 def _sentence(split: str, entry: dict) -> str:

@@ -226,18 +226,9 @@ def score(pred_c, pred_v, pairs: Pairs, mask) -> dict:
     return out
 
 
-def _value(entry: dict, name: str) -> float:
-    return scores.value(entry, name)
-
-
 def beats(theory: dict, baseline: dict) -> bool:
     """At least as good on every pair and time score, better on one."""
-    names = (*PAIR_SCORES, *TIME_SCORES)
-    t = [_value(theory, s) for s in names]
-    b = [_value(baseline, s) for s in names]
-    return all(x >= y for x, y in zip(t, b, strict=True)) and any(
-        x > y for x, y in zip(t, b, strict=True)
-    )
+    return scores.beats(theory, baseline, (*PAIR_SCORES, *TIME_SCORES))
 
 
 def permuted(pred: np.ndarray, pairs: Pairs, order: np.ndarray) -> np.ndarray:
@@ -253,13 +244,8 @@ def _p_values(pred_c, pred_v, pairs: Pairs, mask, observed: dict, permutations, 
         order = rng.permutation(pairs.cells)
         s = score(permuted(pred_c, pairs, order), permuted(pred_v, pairs, order), pairs, mask)
         for n in names:
-            null[n].append(_value(s, n))
-    return {
-        n: float(
-            (1 + np.sum(np.array(null[n]) >= _value(observed, n) - 1e-12)) / (1 + permutations)
-        )
-        for n in names
-    }
+            null[n].append(scores.value(s, n))
+    return {n: scores.permutation_p(scores.value(observed, n), null[n]) for n in names}
 
 
 def _baseline_predictions(name: str, split_folds, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
@@ -357,7 +343,7 @@ def _sentence(split: str, entry: dict) -> str:
         f"{fmt(detail['sign_p'])}; trajectories permuted p = "
         f"{entry['p_value']['time_spearman_c']:.3f})"
     )
-    if _value(t, "time_spearman_c") <= 0:
+    if scores.value(t, "time_spearman_c") <= 0:
         head += ", at chance through time"
     if not lost:
         return head + "; the theory beats every baseline."

@@ -70,10 +70,6 @@ def configure(args):
     from springblock import pipeline
     from springblock.cli.nets import execution_of
 
-    if args.channels is not None and args.arch != "cnn":
-        from springblock.params import ParameterError
-
-        raise ParameterError("channels", args.channels, "only with --arch cnn")
     chosen = pipeline.preset(
         args.preset, args.dataset, hessian=args.hessian, arch=args.arch, channels=args.channels
     )
