@@ -115,18 +115,46 @@ def conv_gflop(channels: int, images: int = 2560, side: int = 10, blocks: int = 
     return images * per_image / 1e9
 
 
+#: The authors' protocol (``src/main_cnn.py``): channels, most epochs, Adam's step size,
+#: and their dropout grid.
+AUTHORS = {"channels": 20, "epochs": 2000, "learning_rate": 1e-4}
+AUTHORS_DROPOUT = (0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
+
+
+def _option(name: str) -> str:
+    return SWEEP[SWEEP.index(name) + 1]
+
+
+def block_protocol(r: dict) -> str:
+    """The reduced protocol of the panel, read from the command the job runs."""
+    from springblock.validation.nets.sweep import SweepSpec
+
+    default_lr = SweepSpec.__dataclass_fields__["learning_rate"].default
+    return (
+        f"The panel below runs a reduced protocol: {_option('--channels')} channels, "
+        f"{_option('--epochs')} epochs, Adam at {default_lr:g} (theirs: "
+        f"{AUTHORS['channels']} channels, up to {AUTHORS['epochs']} epochs at "
+        f"{AUTHORS['learning_rate']:g}), {len(ALPHAS)} slopes x {len(RATES)} dropout rates "
+        f"(a subset of their grid {', '.join(f'{p:g}' for p in AUTHORS_DROPOUT)}) x "
+        f"{_option('--seeds')} seeds, on the bundled FashionMNIST."
+    )
+
+
 def block_cost(r: dict) -> str:
-    theirs, ours = conv_gflop(20), conv_gflop(8)
-    epochs = int(SWEEP[SWEEP.index("--epochs") + 1])
+    channels, epochs = int(_option("--channels")), int(_option("--epochs"))
+    theirs, ours = conv_gflop(AUTHORS["channels"]), conv_gflop(channels)
     return (
         f"One full-batch forward pass through the convolutions costs {theirs:.1f} GFLOP at "
-        f"the authors' 20 channels on 2560 images of 10 x 10 x 1 and {ours:.1f} GFLOP at 8 "
+        f"the authors' {AUTHORS['channels']} channels on 2560 images of 10 x 10 x 1 and "
+        f"{ours:.1f} GFLOP at {channels} "
         f"channels (a training step is about three passes); measured in the panel below, "
-        f"a net of 8 channels and {epochs} epochs takes {r['net_seconds']['mean']:.0f} s "
-        f"here, so a net at the authors' size and 2000 epochs would take about "
-        f"{r['net_seconds']['mean'] * theirs / ours * 2000 / epochs / 3600:.1f} hours at "
+        f"a net of {channels} channels and {epochs} epochs takes "
+        f"{r['net_seconds']['mean']:.0f} s "
+        f"here, so a net at the authors' size and {AUTHORS['epochs']} epochs would take "
+        f"about {r['net_seconds']['mean'] * theirs / ours * AUTHORS['epochs'] / epochs / 3600:.1f}"
+        " hours at "
         "the same rate."
     )
 
 
-BLOCKS = {"panel": block_panel, "cost": block_cost}
+BLOCKS = {"panel": block_panel, "cost": block_cost, "protocol": block_protocol}
