@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from springblock.validation.nets import random_bits
+
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
 
@@ -82,9 +84,10 @@ def leaky_relu(z: Array, alpha: Float[Array, ""] | float) -> Array:
 
 
 def batch_norm(z, scale, shift, mean, var, train: bool):
-    """BatchNorm over every axis but the last (features, or an image's channels): the
-    MLP's (N, F) per feature over the batch, the CNN's (N, H, W, C) per channel over the
-    batch and both spatial axes, as ``nn.BatchNorm1d`` and ``nn.BatchNorm2d``. Returns
+    """BatchNorm over every axis but the last (features, or an image's channels): (N, F)
+    per feature over the batch, the CNN's (N, H, W, C) per channel over the batch and both
+    spatial axes, as ``nn.BatchNorm1d`` and ``nn.BatchNorm2d`` (the MLP's training pass
+    uses the fused, feature-major :func:`batch_norm_activation` instead). Returns
     (normalised, new running mean, new running variance); training mode uses the batch
     statistics and updates the running ones with the unbiased variance over the reduced
     entries, evaluation mode uses the running ones."""
@@ -109,19 +112,81 @@ def batch_norm(z, scale, shift, mean, var, train: bool):
     )
 
 
+@jax.custom_vjp
+def batch_norm_activation(z, scale, shift, alpha):
+    """Training-mode BatchNorm of feature-major activations z (F, N) over the batch axis,
+    then LeakyReLU_alpha: returns (h, batch mean, biased batch variance), with a
+    hand-written reverse pass.
+
+    Forward, per feature: m = mean(z), v = mean((z - m)^2), xhat = (z - m) / sqrt(v + eps),
+    u = scale xhat + shift, h = LeakyReLU_alpha(u). Reverse (the standard BatchNorm
+    gradient, Ioffe & Szegedy 2015, section 3, written for the sums once): with
+    g = dh LeakyReLU'(u),
+
+        dshift = sum g,   dscale = sum g xhat,
+        dz = scale / (N sqrt(v + eps)) (N g - dshift - xhat dscale)
+             + dm / N + 2 dv (z - m) / N,
+        dalpha = sum dh min(u, 0),
+
+    the last two terms only when the mean and variance outputs carry a cotangent
+    (``symbolic_zeros``: in training they feed the running statistics, never the loss).
+    XLA's reverse pass of the plain formula makes several more passes over the activations;
+    with the features on the leading axis the sums run along contiguous rows. Together they
+    made a full-batch step of the paper's net ~1.6x faster on one CPU core
+    (benchmarks/train_step.py)."""
+    h, mean, var, _, _ = _bn_activation(z, scale, shift, alpha)
+    return h, mean, var
+
+
+def _bn_activation(z, scale, shift, alpha):
+    mean = z.mean(axis=1)
+    centred = z - mean[:, None]
+    var = jnp.mean(centred * centred, axis=1)
+    rstd = jax.lax.rsqrt(var + BN_EPS)
+    xhat = centred * rstd[:, None]
+    u = xhat * scale[:, None] + shift[:, None]
+    return leaky_relu(u, alpha), mean, var, xhat, (rstd, u)
+
+
+def _bn_activation_forward(z, scale, shift, alpha):
+    h, mean, var, xhat, (rstd, u) = _bn_activation(z.value, scale.value, shift.value, alpha.value)
+    return (h, mean, var), (xhat, rstd, u, scale.value, alpha.value)
+
+
+def _bn_activation_reverse(residuals, cotangents):
+    xhat, rstd, u, scale, alpha = residuals
+    dh, dmean, dvar = cotangents
+    n = xhat.shape[1]
+    negative = u < 0
+    if isinstance(dh, jax.custom_derivatives.SymbolicZero):
+        g = jnp.zeros_like(u)
+        dalpha = jnp.zeros_like(alpha)
+    else:
+        g = jnp.where(negative, alpha * dh, dh)
+        dalpha = jnp.sum(jnp.where(negative, dh * u, 0.0)).astype(alpha.dtype)
+    dshift = g.sum(axis=1)
+    dscale = (g * xhat).sum(axis=1)
+    dz = (scale * rstd / n)[:, None] * (n * g - dshift[:, None] - xhat * dscale[:, None])
+    if not isinstance(dmean, jax.custom_derivatives.SymbolicZero):
+        dz = dz + dmean[:, None] / n
+    if not isinstance(dvar, jax.custom_derivatives.SymbolicZero):
+        dz = dz + (2.0 / n) * dvar[:, None] * xhat / rstd[:, None]
+    return dz, dscale, dshift, dalpha
+
+
+batch_norm_activation.defvjp(_bn_activation_forward, _bn_activation_reverse, symbolic_zeros=True)
+
+
 #: Dropout masks compare 16-bit random integers with round(keep x 2^16): p is resolved to
-#: 1/65536. One 32-bit random word gives two mask entries, a quarter of the random bits
-#: (and none of the float conversions) of drawing a uniform float per entry, which on a
-#: CPU made dropout nets ~1.5x slower to train (benchmarks/sweep.py).
+#: 1/65536, and :func:`kept_fraction` is the keep probability realised exactly.
 MASK_BITS = 16
 
 
-def dropout_masks(key: PRNGKeyArray, p, layers: int, n: int, width: int) -> Bool[Array, "L N W"]:
-    """Keep-masks (layers, n, width) of inverted dropout with drop probability ``p``: each
-    entry kept with probability round((1 - p) 2^16) / 2^16, independently."""
-    half = (width + 1) // 2
-    words = jax.random.bits(key, (layers, n, half), jnp.uint32)
-    draws = jnp.concatenate([words & 0xFFFF, words >> 16], axis=-1)[..., :width]
+def dropout_masks(key: PRNGKeyArray, p, shape: tuple[int, ...]) -> Bool[Array, "..."]:
+    """Keep-masks of ``shape`` for inverted dropout with drop probability ``p``: each entry
+    kept with probability round((1 - p) 2^16) / 2^16, independently (the top 16 bits of
+    :func:`random_bits.bits`)."""
+    draws = random_bits.bits(key, shape) >> (32 - MASK_BITS)
     threshold = jnp.round((1.0 - p) * 2**MASK_BITS).astype(jnp.uint32)
     return draws < threshold
 
@@ -131,6 +196,12 @@ def kept_fraction(p) -> Float[Array, ""]:
     return jnp.round((1.0 - p) * 2**MASK_BITS) / 2**MASK_BITS
 
 
+def mask_shape(depth: int, n: int, width: int) -> tuple[int, int, int]:
+    """The dropout masks' shape of :func:`forward` on n samples: (depth - 1, width, n),
+    feature-major like the activations."""
+    return (depth - 1, width, n)
+
+
 def forward(
     params: MLP,
     stats: BatchStats,
@@ -138,30 +209,40 @@ def forward(
     *,
     alpha: Float[Array, ""] | float,
     train: bool,
-    masks: Bool[Array, "L N W"] | None = None,
+    masks: Bool[Array, "L W N"] | None = None,
     keep: Float[Array, ""] | float = 1.0,
 ) -> tuple[Float[Array, "N K"], BatchStats, list[Float[Array, "N F"]]]:
     """(logits, updated running statistics, features h_0..h_{depth-1}).
 
-    ``train`` selects batch statistics (and updates the running ones); in evaluation mode
-    the running statistics are used. ``masks`` (one per hidden layer, from
-    :func:`dropout_masks`) apply inverted dropout after each activation: kept entries are
-    divided by ``keep``. Features are taken before dropout.
+    ``train`` selects batch statistics (and updates the running ones, with the unbiased
+    variance); in evaluation mode the running statistics are used. ``masks`` (one per
+    hidden layer, :func:`mask_shape`, from :func:`dropout_masks`) apply inverted dropout
+    after each activation: kept entries are divided by ``keep``. Features are taken before
+    dropout. Inside, activations are feature-major (F, N) (see
+    :func:`batch_norm_activation`); inputs, logits and features are sample-major.
     """
     means, vars_ = list(stats.mean), list(stats.var)
-    h, means[0], vars_[0] = batch_norm(
-        x, params.bn_scale[0], params.bn_shift[0], means[0], vars_[0], train
-    )
+    n = x.shape[0]
+
+    def normalise(z, l, slope):
+        if not train:
+            rstd = jax.lax.rsqrt(vars_[l] + BN_EPS)
+            u = (z - means[l][:, None]) * (rstd * params.bn_scale[l])[:, None]
+            return leaky_relu(u + params.bn_shift[l][:, None], slope)
+        h, batch_mean, batch_var = batch_norm_activation(
+            z, params.bn_scale[l], params.bn_shift[l], jnp.asarray(slope, z.dtype)
+        )
+        means[l] = (1 - BN_MOMENTUM) * means[l] + BN_MOMENTUM * batch_mean
+        vars_[l] = (1 - BN_MOMENTUM) * vars_[l] + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
+        return h
+
+    h = normalise(x.T, 0, 1.0)  # the input BatchNorm: no activation (slope 1)
     features = [h]
     depth = len(params.weights)
     for l in range(1, depth):
-        z = h @ params.weights[l - 1].T + params.biases[l - 1][None]
-        z, means[l], vars_[l] = batch_norm(
-            z, params.bn_scale[l], params.bn_shift[l], means[l], vars_[l], train
-        )
-        h = leaky_relu(z, alpha)
+        h = normalise(params.weights[l - 1] @ h + params.biases[l - 1][:, None], l, alpha)
         features.append(h)
         if masks is not None:
             h = jnp.where(masks[l - 1], h / keep, 0.0).astype(h.dtype)
-    logits = h @ params.weights[-1].T + params.biases[-1][None]
-    return logits, BatchStats(tuple(means), tuple(vars_)), features
+    logits = (params.weights[-1] @ h).T + params.biases[-1][None]
+    return logits, BatchStats(tuple(means), tuple(vars_)), [f.T for f in features]

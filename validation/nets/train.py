@@ -39,7 +39,7 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from springblock.params import ParameterError, check_int
-from springblock.validation.nets import cnn, lazy, mlp, separation
+from springblock.validation.nets import cnn, lazy, mlp, random_bits, separation
 
 OPTIMIZERS = ("adam", "sgd", "sgld")
 #: mlp: the paper's MLP (:mod:`mlp`); cnn: the authors' CNN (:mod:`cnn`), ``depth - 1``
@@ -133,7 +133,7 @@ def corrupt(x, y, level, key, classes):
     ranks = jnp.zeros(n, jnp.int32).at[order].set(jnp.arange(n, dtype=jnp.int32))
     chosen = ranks < jnp.floor(level * n)
     y = jnp.where(chosen, jax.random.randint(k_label, (n,), 0, classes, y.dtype), y)
-    x = x + jax.random.normal(k_input, x.shape, x.dtype) * jnp.std(x) * level
+    x = x + random_bits.normal(k_input, x.shape, x.dtype) * jnp.std(x) * level
     return x, y
 
 
@@ -160,20 +160,19 @@ def forward_of(config: TrainConfig):
 
 
 def mask_shape(config: TrainConfig, n: int) -> tuple[int, ...]:
-    """The dropout masks' shape for a batch of ``n``: (depth - 1, n, width) for the MLP,
-    (depth - 1, n, H, W, channels) for the CNN (after each block's upsampling)."""
+    """The dropout masks' shape for a batch of ``n``: :func:`mlp.mask_shape` (feature-major)
+    for the MLP, (depth - 1, n, H, W, channels) for the CNN (after each block's
+    upsampling)."""
     if config.arch == "cnn":
         assert config.image_shape is not None
         h, w, _ = config.image_shape
         return (config.depth - 1, n, h, w, config.channels)
-    return (config.depth - 1, n, config.width)
+    return mlp.mask_shape(config.depth, n, config.width)
 
 
 def dropout_masks_of(config: TrainConfig, key: PRNGKeyArray, p, n: int):
-    """Keep-masks of every dropout site (:func:`mask_shape`), as :func:`mlp.dropout_masks`."""
-    shape = mask_shape(config, n)
-    flat = mlp.dropout_masks(key, p, shape[0], n, int(np.prod(shape[2:])))
-    return flat.reshape(shape)
+    """Keep-masks of every dropout site (:func:`mask_shape`, :func:`mlp.dropout_masks`)."""
+    return mlp.dropout_masks(key, p, mask_shape(config, n))
 
 
 def weights_of(params) -> list:
@@ -202,8 +201,8 @@ def _all_finite(tree) -> Bool[Array, ""]:
 
 def _optimizer(name: str, learning_rate):
     if name == "adam":
-        return optax.adam(learning_rate)
-    return optax.sgd(learning_rate)
+        return optax.flatten(optax.adam(learning_rate))
+    return optax.flatten(optax.sgd(learning_rate))
 
 
 def train(
@@ -227,14 +226,7 @@ def train(
     forward = forward_of(config)
     opt = _optimizer(config.optimizer, hyper.learning_rate)
 
-    def loss_fn(params, stats, xb, yb, k_drop):
-        # lax.cond: a net without dropout does not pay for the random masks
-        n = xb.shape[0]
-        masks = jax.lax.cond(
-            hyper.dropout > 0,
-            lambda: dropout_masks_of(config, k_drop, hyper.dropout, n),
-            lambda: jnp.ones(mask_shape(config, n), bool),
-        )
+    def loss_fn(params, stats, xb, yb, masks):
         logits, new_stats, _ = forward(
             params,
             stats,
@@ -246,6 +238,8 @@ def train(
         )
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean(), new_stats
 
+    gradient = jax.value_and_grad(loss_fn, has_aux=True)
+
     def step(carry, inputs):
         params, stats, opt_state = carry
         index, k_step = inputs
@@ -256,8 +250,13 @@ def train(
             lambda: corrupt(xb, yb, hyper.data_noise, k_noise, classes),
             lambda: (xb, yb),
         )
-        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            params, stats, xb, yb, k_drop
+        # two branches: a net without dropout neither draws masks nor applies them
+        (loss, stats), grads = jax.lax.cond(
+            hyper.dropout > 0,
+            lambda: gradient(
+                params, stats, xb, yb, dropout_masks_of(config, k_drop, hyper.dropout, batch)
+            ),
+            lambda: gradient(params, stats, xb, yb, None),
         )
         if config.optimizer == "sgld":
             leaves, tree = jax.tree.flatten(grads)

@@ -1,0 +1,59 @@
+"""What a training step of the paper's net costs one single-threaded worker, part by part:
+``benchmarks/train_step.py`` run in a child process with the single-thread XLA flags the
+Dask workers get (springblock.validation.nets.executor.SINGLE_THREAD_FLAGS). About two
+minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(img: Path) -> dict:
+    from springblock.validation.nets.executor import worker_xla_flags
+
+    env = {**os.environ, "XLA_FLAGS": worker_xla_flags()}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "train_step.py"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    result["command"] = "python3 benchmarks/train_step.py (single-threaded)"
+    result["load_average"] = os.getloadavg()
+    return result
+
+
+def block_steps(r: dict) -> str:
+    steps = r["ms_per_step"]
+    floor = steps["matrix products only"]
+    rows = ["| full-batch step | ms | over the matrix products |", "|---|---|---|"]
+    for name, ms in steps.items():
+        rows.append(f"| {name} | {ms:.1f} | {ms - floor:+.1f} |")
+    draws = r["draws_ms_per_step"]
+    rows += ["", "| random draws of one step | ms |", "|---|---|"]
+    rows += [f"| {name} | {ms:.2f} |" for name, ms in draws.items()]
+    plain, fused = steps["plain, sample-major"], steps["batch_norm_activation"]
+    masks = draws["dropout masks, threefry"] / draws["dropout masks, random_bits"]
+    return "\n".join(
+        [
+            f"Measured by `{r['command']}` (load average {r['load_average'][0]:.1f}):",
+            "",
+            *rows,
+            "",
+            f"The fused layer makes a step {plain / fused:.2f}x faster than XLA's reverse pass "
+            f"of the plain formula, and the counter-based masks are drawn {masks:.1f}x faster "
+            "than Threefry's.",
+        ]
+    )
+
+
+BLOCKS = {"steps": block_steps}
