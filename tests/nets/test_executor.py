@@ -65,6 +65,10 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
     cluster = local_cluster(2)
     client = Client(cluster)
     pids = client.run(os.getpid)
+    # each local worker is pinned to a core of its own as it starts (dask_setup)
+    cores = sorted(os.sched_getaffinity(0))
+    pinned = sorted(client.run(lambda: sorted(os.sched_getaffinity(0))).values())
+    assert pinned == sorted([[cores[i % len(cores)]] for i in range(2)])
     killed = []
     done = threading.Event()
 
@@ -91,6 +95,31 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
     assert killed, "the worker should have been killed mid-sweep"
     assert sweep.is_complete(result)
     same(one_worker, result)
+
+
+PIN = """
+import os, sys, threading
+from springblock.validation.nets.executor import pin_to_one_core
+alive = threading.Event()
+threading.Thread(target=alive.wait).start()  # a second thread, running while pinned
+cores = sorted(os.sched_getaffinity(0))
+core = pin_to_one_core(int(sys.argv[1]))
+print(core == cores[int(sys.argv[1]) % len(cores)],
+      all(os.sched_getaffinity(int(t)) == {core} for t in os.listdir("/proc/self/task")),
+      [sorted(os.sched_getaffinity(0))] == [[core]])
+alive.set()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_pinning_restricts_every_thread_to_one_core():
+    """In a child process (pinning the test process would slow the rest of the suite):
+    the index-th core, cyclically, for every thread."""
+    for index in (0, 3):
+        out = subprocess.run(
+            [sys.executable, "-c", PIN, str(index)], capture_output=True, text=True
+        )
+        assert out.stdout.split() == ["True", "True", "True"], out.stderr
 
 
 SHARDED = """

@@ -100,6 +100,42 @@ class Execution:
         return self.scheduler is not None or self.resolve(nets_to_train) > 0
 
 
+def pin_to_one_core(index: int) -> int | None:
+    """Restrict every thread of this process to one CPU core, the ``index``-th (cyclically)
+    of those the process may run on; returns the core (None where the OS has no affinity
+    call). Threads created later (XLA's pool, if JAX starts after this) inherit it.
+
+    XLA's CPU client keeps a pool of one thread per core whatever ``XLA_FLAGS`` say, and
+    the thunk runtime hands work to it: unpinned, two "single-threaded" workers run six
+    busy threads on 2 cores, and each net took 1.5x as long as on a worker pinned to its
+    own core (measured, benchmarks/sweep.py). JAX sizes that pool from the process's
+    affinity, so a worker pinned before its first computation starts one thread."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    core = cores[index % len(cores)]
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), {core})
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return core
+
+
+#: Set in the environment of :func:`local_cluster`'s workers: pin each to a core.
+PIN_ENV = "SPRINGBLOCK_PIN_WORKER_TO_CORE"
+
+
+def dask_setup(worker) -> None:
+    """Dask's preload hook, run as a worker of :func:`local_cluster` starts (this module is
+    its ``preload``), before JAX starts in it: worker i is pinned to core i
+    (:func:`pin_to_one_core`). Pinned this early, JAX sizes its pool for one core; pinned
+    once JAX had started, nets took ~10 % longer (measured). Workers of other clusters
+    are left where their cluster placed them."""
+    if os.environ.get(PIN_ENV) == "1":
+        pin_to_one_core(worker.name if isinstance(worker.name, int) else 0)
+
+
 def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
     """On a worker: train ``jobs`` (one cell), write each record atomically; return how many."""
     import jax
@@ -115,18 +151,32 @@ def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
     return count
 
 
+#: Dask settings of the local workers: the worker's statistical profiler (a stack sample
+#: of every thread each 10 ms) and the GIL monitor (every 1 ms) share the core a pinned
+#: worker trains on; off, a net trained about as fast on a worker as in a bare pinned
+#: process (benchmarks/sweep.py). Workers of other clusters: see docs/scaling.md.
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
+
+
 def local_cluster(workers: int):
     """A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded processes on this
-    machine (:func:`worker_xla_flags`), the one ``--workers N`` starts."""
+    machine (:func:`worker_xla_flags`), each pinned to its own core as it starts
+    (:func:`dask_setup`) and with :data:`WORKER_CONFIG`, the one ``--workers N`` starts."""
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1"},
-    )
+    with dask.config.set(WORKER_CONFIG):  # the nannies hand their config to the workers
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1", PIN_ENV: "1"},
+            preload=[__name__],
+        )
 
 
 def run_distributed(
