@@ -151,11 +151,19 @@ def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
     return count
 
 
-#: Dask settings of the local workers: the worker's statistical profiler (a stack sample
-#: of every thread each 10 ms) and the GIL monitor (every 1 ms) share the core a pinned
-#: worker trains on; off, a net trained about as fast on a worker as in a bare pinned
-#: process (benchmarks/sweep.py). Workers of other clusters: see docs/scaling.md.
+#: Dask settings of the local workers. The nanny's default environment sets
+#: MALLOC_TRIM_THRESHOLD_, which turns off glibc's adaptive mmap threshold: every buffer
+#: XLA allocates for a step (a megabyte per activation) was then mapped and unmapped
+#: afresh, half the worker's CPU time went to the kernel, and a net took ~1.4x as long
+#: as in a bare process; the thread caps are kept. The worker's statistical profiler (a
+#: stack sample of every thread each 10 ms) and the GIL monitor (every 1 ms) would share
+#: the core a pinned worker trains on. Workers of other clusters: see docs/scaling.md.
 WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.gil.enabled": False,
 }
