@@ -6,9 +6,9 @@
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` on a CPU) along a one-axis mesh.
 - **Dask distributed** (``workers=N``, or ``scheduler=ADDRESS``): each cell's nets are one
   task; a ``LocalCluster`` of N worker processes on this machine, each single-threaded
-  (:func:`worker_xla_flags`: this process's ``XLA_FLAGS`` plus the single-thread ones;
-  small matrix products scale badly over threads: two single-threaded processes train
-  more nets per second on 2 cores than one process with two threads, benchmarks/sweep.py),
+  and pinned to a core of its own (:func:`local_cluster`; small matrix products scale
+  badly over threads: two pinned single-threaded processes train more nets per second on
+  2 cores than one process with two threads, benchmarks/sweep.py),
   or an existing cluster (``dask-jobqueue`` on SLURM or PBS, docs/scaling.md). Workers
   write every finished net atomically into the results store, which must be on a file
   system they share with the client; a killed worker loses only the nets in flight (Dask
