@@ -182,7 +182,7 @@ def local_cluster(workers: int):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env={"XLA_FLAGS": worker_xla_flags(), "OMP_NUM_THREADS": "1", PIN_ENV: "1"},
+            env={"XLA_FLAGS": worker_xla_flags(), PIN_ENV: "1"},  # thread caps: WORKER_CONFIG
             preload=[__name__],
         )
 
