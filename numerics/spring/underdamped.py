@@ -148,9 +148,18 @@ NOISE_CHUNK = 256
 def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
     """Stick-slip runs of model (b) with shared noise on a grid of parameter sets, every
     set driven by the same ``seeds`` noise paths; saved after each segment of ``counts``
-    steps plus one fractional step (so a save lands exactly on its time)."""
+    steps plus one fractional step (so a save lands exactly on its time).
+
+    Segment i draws its whole steps in chunks keyed fold(fold(key, i), 0) then the chunk
+    index (a last partial chunk takes the first draws of its chunk's key: threefry draws
+    of a shorter length are a prefix of a longer one's), and its fractional step from
+    fold(fold(key, i), 1). The segments run in one scan, so the program holds the step
+    three times whatever the number of saves (a Python loop over 16 saves put ~50 copies
+    of it in one program: model (b)'s default table took 26 s to compile, 2 s to run)."""
     step = _stick_slip_step(blocks, True)
     fold = jax.vmap(jax.random.fold_in, (0, None))  # one key per seed
+    whole_chunks = np.array([c // chunk for c in counts], np.int32)
+    rests = np.array([c % chunk for c in counts], np.int32)
 
     @jax.jit
     def run(key, h, fractions, params):
@@ -160,41 +169,32 @@ def _ensemble_kernel(blocks: int, counts: tuple[int, ...], chunk: int):
         state = jnp.zeros((grid, seeds, 2 * blocks), dtype)
 
         def one(carry, dW):
-            s, t, hh = carry
-            return (step(s, dW, (t, hh, *params)), t + hh, hh), None
+            s, t = carry
+            return (step(s, dW, (t, h, *params)), t + h), None
 
         def draw(k, shape):
             # (*shape[:-1], 1, S, 1): one increment per seed, broadcast over the grid axis
             z = jax.vmap(lambda kk: jax.random.normal(kk, shape, dtype), out_axes=-2)(k)
             return z[..., None, :, :]
 
-        def advance(state, t, keys, count):
-            full, rest = divmod(count, chunk)
-
-            def block_of_steps(carry, index):
-                k = fold(keys, index)
-                dW = jnp.sqrt(h) * draw(k, (chunk, 1))  # (chunk, 1, S, 1)
-                return jax.lax.scan(one, carry, dW)[0], None
-
-            carry = (state, t, h)
-            if full:
-                carry = jax.lax.scan(block_of_steps, carry, jnp.arange(full))[0]
-            if rest:
-                k = fold(keys, full)
-                carry = jax.lax.scan(one, carry, jnp.sqrt(h) * draw(k, (rest, 1)))[0]
-            return carry[0], carry[1]
-
-        frames = []
-        t = jnp.zeros((), dtype)
-        for i, count in enumerate(counts):
+        def segment(carry, inputs):
+            i, full, rest, fraction = inputs
             keys = fold(key, i)
-            state, t = advance(state, t, fold(keys, 0), count)
-            k = fold(keys, 1)
-            dW = jnp.sqrt(fractions[i]) * draw(k, (1,))  # (1, S, 1)
-            state = step(state, dW, (t, fractions[i], *params))
-            t = t + fractions[i]
-            frames.append(jnp.mean(state[..., :blocks], axis=1))
-        return jnp.stack(frames, axis=1), jnp.all(jnp.isfinite(state))
+            steps = fold(keys, 0)
+
+            def chunk_of_steps(j, c):
+                return jax.lax.scan(one, c, jnp.sqrt(h) * draw(fold(steps, j), (chunk, 1)))[0]
+
+            carry = jax.lax.fori_loop(0, full, chunk_of_steps, carry)
+            last = jnp.sqrt(h) * draw(fold(steps, full), (chunk, 1))  # (chunk, 1, S, 1)
+            s, t = jax.lax.fori_loop(0, rest, lambda j, c: one(c, last[j])[0], carry)
+            dW = jnp.sqrt(fraction) * draw(fold(keys, 1), (1,))  # (1, S, 1)
+            s = step(s, dW, (t, fraction, *params))
+            return (s, t + fraction), jnp.mean(s[..., :blocks], axis=1)
+
+        inputs = (jnp.arange(len(counts)), whole_chunks, rests, fractions)
+        (state, _), frames = jax.lax.scan(segment, (state, jnp.zeros((), dtype)), inputs)
+        return jnp.moveaxis(frames, 0, 1), jnp.all(jnp.isfinite(state))
 
     return run
 
