@@ -7,8 +7,8 @@ import pytest
 
 from springblock import pipeline
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
-from springblock.numerics.spring.table import TableSpec
 from springblock.validation.nets.sweep import SweepSpec
+from tests.cli.coarse import coarse_table
 from tests.toy import write_toy_npz
 
 
@@ -28,20 +28,7 @@ def tiny_preset(tmp_path_factory):
         depth=3,
         width=8,
     )
-    tables = (
-        TableSpec(blocks=1, mu_points=4, noise_points=5, asymmetry_points=2, time_points=10),
-        TableSpec(
-            blocks=1,
-            model="b",
-            mu_points=3,
-            noise_points=3,
-            asymmetry_points=2,
-            time_min=0.5,
-            time_max=200.0,
-            time_points=4,
-            seeds=4,
-        ),
-    )
+    tables = (coarse_table(1, "a"), coarse_table(1, "b"))
     return pipeline.Preset("tiny", model, (nets,), permutations=5, tables=tables)
 
 

@@ -14,6 +14,7 @@ import pytest
 import springblock
 from springblock import cli
 from springblock.theory.spring import equilibrium
+from tests.cli.coarse import coarse_table
 from tests.toy import write_toy_npz
 
 
@@ -258,21 +259,13 @@ def test_help_mentions_every_command():
 
 def use_a_coarse_model_table(monkeypatch):
     """Tabulating the model on its default grid is tested in tests/compare and only costs
-    time in a CLI test: these use a coarse table."""
-    from springblock.numerics.spring.table import TableSpec
+    time in a CLI test: these use the coarse tables of :mod:`tests.cli.coarse`."""
     from springblock.validation.compare import theory_vs_nets
 
-    coarse = {
-        "a": {"mu_points": 4, "noise_points": 5, "asymmetry_points": 2},
-        "b": {"mu_points": 3, "noise_points": 3, "asymmetry_points": 2, "time_min": 0.5},
-    }
-    coarse["b"] |= {"time_max": 200.0, "time_points": 4, "seeds": 4}
     monkeypatch.setattr(
         theory_vs_nets,
         "default_table_spec",
-        lambda panels, model="a": TableSpec(
-            blocks=panels[0].depth - 2, model=model, **coarse[model]
-        ),
+        lambda panels, model="a": coarse_table(panels[0].depth - 2, model),
     )
 
 

@@ -3,9 +3,11 @@ zeros that a test fills with planted or chosen values."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from springblock.numerics.spring.table import TableSpec
+from springblock.numerics.spring.table import ModelTable, TableSpec, tabulate
 from springblock.validation.compare import cells
 
 
@@ -37,16 +39,24 @@ def blank_panel(knob: str, alphas, values, depth: int, se: float = 0.01, **extra
     return cells.PanelCells(**(fields | extra))
 
 
-def coarse_table_spec(blocks: int, time_points: int, noise_points: int = 5) -> TableSpec:
+def coarse_table_spec(blocks: int) -> TableSpec:
     """A coarse model table over friction up to 0.2 and asymmetry 1 to 2: it keeps the
-    tests fast, and the fits and plants only interpolate in it."""
+    tests fast, and the fits and plants only interpolate in it. One grid for every
+    comparison test, so that a chain length is tabulated (and its solver compiled) once
+    per process, and once per session through the compilation cache (:func:`coarse_table`)."""
     return TableSpec(
         blocks=blocks,
         mu_max=0.2,
         mu_points=6,
-        noise_points=noise_points,
+        noise_points=7,
         asymmetry_min=1.0,
         asymmetry_max=2.0,
         asymmetry_points=3,
-        time_points=time_points,
+        time_points=16,
     )
+
+
+@functools.cache
+def coarse_table(blocks: int) -> ModelTable:
+    """The tabulated :func:`coarse_table_spec` (computed once per process)."""
+    return tabulate(coarse_table_spec(blocks))

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from springblock.numerics.spring.table import tabulate
 from springblock.theory.spring import phases
 from springblock.validation.compare import cells, fit, scores, theory_vs_nets
-from tests.compare.panels import blank_panel, coarse_table_spec
+from tests.compare.panels import blank_panel, coarse_table
 
 ALPHAS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
@@ -20,8 +19,7 @@ VALUES = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
 
 @pytest.fixture(scope="module")
 def table():
-    spec = coarse_table_spec(blocks=4, time_points=14, noise_points=7)
-    return tabulate(spec)
+    return coarse_table(4)
 
 
 def panel_from(table, knob, values, plant: dict, se=0.01, seed=0, noise=0.0):

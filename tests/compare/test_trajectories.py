@@ -11,15 +11,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from springblock.numerics.spring.table import tabulate
 from springblock.params import ParameterError
 from springblock.validation.compare import cells, fit, trajectories
-from tests.compare.panels import blank_panel, coarse_table_spec
+from tests.compare.panels import blank_panel, coarse_table
 
 ALPHAS = np.array([0.0, 0.5, 1.0])
 VALUES = np.array([0.0, 0.1, 0.2, 0.3])
 EPOCHS = np.array([10, 20, 40, 70])
-COARSE = coarse_table_spec(blocks=2, time_points=16)
 PLANT = {
     "friction": 0.12,
     "friction_floor": 0.3,
@@ -34,7 +32,7 @@ PLANT = {
 
 @pytest.fixture(scope="module")
 def table():
-    return tabulate(COARSE)
+    return coarse_table(2)
 
 
 def final_cells(c=None, v=None, se=0.01) -> cells.PanelCells:
