@@ -1,6 +1,6 @@
 """What one optimiser step costs by batch size, the batch-size panel's per-step overhead:
 ``benchmarks/batch_steps.py`` run in a child process with the single-thread XLA flags the
-Dask workers get, one net per call and ten nets vmapped per call. About four minutes.
+Dask workers get, one net per call and ten nets vmapped per call. About six minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ def run(img: Path) -> dict:
     from springblock.validation.nets.executor import worker_xla_flags
 
     env = {**os.environ, "XLA_FLAGS": worker_xla_flags()}
-    argv = ["--batch-sizes", *map(str, BATCH_SIZES), "--nets", *map(str, NETS), "--json"]
+    # the fastest of 5 calls: an epoch's cost is a difference of two timings (1 and 3
+    # epochs), and this machine's speed drifts by tens of per cent within minutes
+    argv = ["--batch-sizes", *map(str, BATCH_SIZES), "--nets", *map(str, NETS), "--repeats", "5"]
+    argv.append("--json")
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "batch_steps.py"), *argv],
         env=env,
