@@ -26,3 +26,24 @@ def finite(x) -> float | None:
     """``x`` as a float, None where it is not finite (JSON has no NaN)."""
     x = float(x)
     return x if np.isfinite(x) else None
+
+
+def run_benchmark_single_threaded(script: str, argv: list[str]) -> dict:
+    """``python3 benchmarks/SCRIPT ARGV --json`` in a child process with the single-thread
+    XLA flags the Dask workers get (executor.worker_xla_flags): what one worker sees."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from springblock.validation.nets.executor import worker_xla_flags
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / script), *argv, "--json"],
+        env={**os.environ, "XLA_FLAGS": worker_xla_flags()},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)

@@ -5,35 +5,22 @@ Dask workers get, one net per call and ten nets vmapped per call. About six minu
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _cli import run_benchmark_single_threaded
+
 BATCH_SIZES = (2560, 320, 80, 20, 5)
 NETS = (1, 10)
 
 
 def run(img: Path) -> dict:
-    from springblock.validation.nets.executor import worker_xla_flags
-
-    env = {**os.environ, "XLA_FLAGS": worker_xla_flags()}
     # the fastest of 5 calls: an epoch's cost is a difference of two timings (1 and 3
     # epochs), and this machine's speed drifts by tens of per cent within minutes
     argv = ["--batch-sizes", *map(str, BATCH_SIZES), "--nets", *map(str, NETS), "--repeats", "5"]
-    argv.append("--json")
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "batch_steps.py"), *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     return {
-        "rows": json.loads(out.stdout),
-        "command": "python3 benchmarks/batch_steps.py " + " ".join(argv[:-1]),
+        "rows": run_benchmark_single_threaded("batch_steps.py", argv),
+        "command": "python3 benchmarks/batch_steps.py " + " ".join(argv),
         "load_average": os.getloadavg(),
     }
 

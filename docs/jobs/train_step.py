@@ -6,27 +6,14 @@ minutes.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _cli import run_benchmark_single_threaded
 
 
 def run(img: Path) -> dict:
-    from springblock.validation.nets.executor import worker_xla_flags
-
-    env = {**os.environ, "XLA_FLAGS": worker_xla_flags()}
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "train_step.py"), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout)
+    result = run_benchmark_single_threaded("train_step.py", [])
     result["command"] = "python3 benchmarks/train_step.py (single-threaded)"
     result["load_average"] = os.getloadavg()
     return result

@@ -4,11 +4,11 @@
   nets streamed one at a time, or (``batched``) the seeds of a cell in one vmapped call,
   the batch sharded over every JAX device (several GPUs, or
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` on a CPU) along a one-axis mesh.
-- **Dask distributed** (``workers=N``, or ``scheduler=ADDRESS``): each cell's nets are one
-  task; a ``LocalCluster`` of N worker processes on this machine, each single-threaded
-  and pinned to a core of its own (:func:`local_cluster`; small matrix products scale
-  badly over threads: two pinned single-threaded processes train more nets per second on
-  2 cores than one process with two threads, benchmarks/sweep.py),
+- **Dask distributed** (``workers=N``, or ``scheduler=ADDRESS``): every net is one task
+  (:func:`run_distributed`); a ``LocalCluster`` of N worker processes on this machine,
+  each single-threaded and pinned to a core of its own (:func:`local_cluster`; small
+  matrix products scale badly over threads: two pinned single-threaded processes train
+  more nets per second on 2 cores than one process with two threads, benchmarks/sweep.py),
   or an existing cluster (``dask-jobqueue`` on SLURM or PBS, docs/scaling.md). Workers
   write every finished net atomically into the results store, which must be on a file
   system they share with the client; a killed worker loses only the nets in flight (Dask
@@ -136,19 +136,16 @@ def dask_setup(worker) -> None:
         pin_to_one_core(worker.name if isinstance(worker.name, int) else 0)
 
 
-def _train_task(spec, data, jobs, nets_dir: str, x64: bool) -> int:
-    """On a worker: train ``jobs``, write each record atomically; return how many."""
+def _train_task(spec, data, job, nets_dir: str, x64: bool) -> None:
+    """On a worker: train and measure the net ``job``, write its record atomically."""
     import jax
 
     from springblock import results
     from springblock.validation.nets import sweep
 
     jax.config.update("jax_enable_x64", x64)
-    count = 0
-    for job, rec in sweep.train_jobs(spec, data, jobs):
-        results.write_json(Path(nets_dir) / f"{job.name(spec.knob)}.json", rec)
-        count += 1
-    return count
+    ((_, rec),) = sweep.train_jobs(spec, data, [job])
+    results.write_json(Path(nets_dir) / f"{job.name(spec.knob)}.json", rec)
 
 
 #: Dask settings of the local workers. The nanny's default environment sets
@@ -219,13 +216,13 @@ def run_distributed(
         shared = client.scatter(data, broadcast=True)
         x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]
         futures = [
-            client.submit(_train_task, spec, shared, [job], str(nets_dir), x64, pure=False)
+            client.submit(_train_task, spec, shared, job, str(nets_dir), x64, pure=False)
             for job in todo
         ]
         for future in as_completed(futures):
-            count = future.result()
+            future.result()  # a failed net raises here
             if progress is not None:
-                progress(count)
+                progress(1)
     finally:
         client.close()
         if cluster is not None:
