@@ -116,11 +116,11 @@ def main() -> None:
         parser.error("--short and --long: 1 <= short < long <= 100 epochs")
     if args.repeats < 1:
         parser.error("--repeats: at least 1")
-    from springblock.validation.nets.executor import pin_to_one_core  # imports no jax
+    from springblock.validation.nets.executor import pin_to_one_core, xla_flags_with
 
     core = pin_to_one_core(0) if args.one_core else None
     # XLA reads its flags when jax starts: add the trace flag to the user's first
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TRACE_FLAG}".strip()
+    os.environ["XLA_FLAGS"] = xla_flags_with(TRACE_FLAG)
 
     import jax
     import jax.numpy as jnp
