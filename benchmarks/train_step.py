@@ -6,8 +6,10 @@ float32 inputs, full batch, Adam), 100 steps per timed call, the fastest of ``--
 1. BatchNorm + LeakyReLU, training mode: XLA's reverse pass of the plain formula with
    sample-major activations (N, F), the same feature-major (F, N), and
    :func:`springblock.validation.nets.mlp.batch_norm_activation` (feature-major, written
-   reverse pass), against the matrix products alone (the same step without BatchNorm or
-   activation): the floor the elementwise part sits on;
+   reverse pass, the Linear bias folded in) computed by XLA's fusions and by the compiled
+   CPU kernels (:mod:`springblock.validation.nets.batch_norm_kernel`; the row is left out
+   where they are not built), against the matrix products alone (the same step without
+   BatchNorm or activation): the floor the elementwise part sits on;
 2. the step's random draws: Threefry bits (``jax.random``; for the masks one 32-bit word
    split into two 16-bit draws, what the trainer did before) against the counter-based bits
    of :mod:`springblock.validation.nets.random_bits`, for the dropout masks of every
@@ -31,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from springblock.validation.nets import mlp, random_bits
+from springblock.validation.nets import batch_norm_kernel, mlp, random_bits
 
 N, FEATURES, WIDTH, DEPTH, CLASSES, STEPS = 2560, 100, 100, 8, 10, 100
 
@@ -73,12 +75,18 @@ def losses(x, y):
             )
         return logits_of(h, params, True)
 
-    def written_reverse(params, alpha):
-        h = mlp.batch_norm_activation(xt, params.bn_scale[0], params.bn_shift[0], 1.0)[0]
-        for l in range(1, DEPTH):
-            z = params.weights[l - 1] @ h + params.biases[l - 1][:, None]
-            h = mlp.batch_norm_activation(z, params.bn_scale[l], params.bn_shift[l], alpha)[0]
-        return logits_of(h, params, True)
+    def written_reverse(kernels):
+        layer = mlp.batch_norm_activation_of(kernels)
+
+        def forward(params, alpha):
+            no_bias = jnp.zeros(FEATURES, xt.dtype)
+            h = layer(xt, no_bias, params.bn_scale[0], params.bn_shift[0], 1.0)[0]
+            for l in range(1, DEPTH):
+                z = params.weights[l - 1] @ h
+                h = layer(z, params.biases[l - 1], params.bn_scale[l], params.bn_shift[l], alpha)[0]
+            return logits_of(h, params, True)
+
+        return forward
 
     def products_only(params, alpha):
         h = xt
@@ -89,7 +97,12 @@ def losses(x, y):
     variants = {
         "plain, sample-major": sample_major,
         "plain, feature-major": feature_major,
-        "batch_norm_activation": written_reverse,
+        "batch_norm_activation, XLA fusions": written_reverse(kernels=False),
+        **(
+            {"batch_norm_activation, CPU kernels": written_reverse(kernels=True)}
+            if batch_norm_kernel.AVAILABLE
+            else {}
+        ),
         "matrix products only": products_only,
     }
 
@@ -167,13 +180,19 @@ def main(argv=None) -> int:
         steps[name] = (
             1e3 * fastest(run, params, opt.init(params), 0.5, repeats=args.repeats) / STEPS
         )
-    result = {"ms_per_step": steps, "draws_ms_per_step": draws(args.repeats)}
+    result = {
+        "ms_per_step": steps,
+        "draws_ms_per_step": draws(args.repeats),
+        "kernels_built": batch_norm_kernel.AVAILABLE,
+    }
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
     print(f"full-batch step of the protocol net ({N} x {FEATURES}, depth {DEPTH}), ms per step:")
     for name, ms in steps.items():
-        print(f"  {name:28s} {ms:7.2f}")
+        print(f"  {name:36s} {ms:7.2f}")
+    if not batch_norm_kernel.AVAILABLE:
+        print("  (the CPU kernels are not built here: batch_norm_kernel.AVAILABLE is False)")
     print("random draws of one step, ms:")
     for name, ms in result["draws_ms_per_step"].items():
         print(f"  {name:32s} {ms:7.3f}")

@@ -570,7 +570,9 @@ API_SECTIONS = (
 
 
 def api_reference() -> str:
-    """One ``::: module`` entry per module of the installed package (cli excluded)."""
+    """One ``::: module`` entry per Python module of the installed package (cli excluded,
+    and compiled libraries such as ``_batch_norm_kernel``, which have no docstrings to
+    render: their Python wrappers do)."""
     import importlib
     import pkgutil
 
@@ -586,7 +588,9 @@ def api_reference() -> str:
         names += [
             m.name
             for m in pkgutil.walk_packages(package.__path__, top + ".")
-            if not m.ispkg and ".cli" not in m.name
+            if not m.ispkg
+            and ".cli" not in m.name
+            and not m.name.rsplit(".", 1)[-1].startswith("_")
         ]
     names = sorted(set(names))
     lines = []

@@ -115,36 +115,6 @@ def test_one_step_matches_hand_computed_update(tiny, optimizer, precision):
     )
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
-def test_batch_norm_activation_matches_the_formula_and_finite_differences(alpha):
-    """The fused training-mode layer (feature-major, written reverse pass): forward equal
-    to mlp.batch_norm + LeakyReLU on the transposed activations, and every gradient (z,
-    scale, shift, alpha; cotangents on h, the batch mean and the batch variance) equal to
-    central finite differences in float64 (check_grads: step 1e-4 on O(1) inputs, error
-    ~1e-8 relative, tolerance 1e-5)."""
-    from jax.test_util import check_grads
-
-    rng = np.random.default_rng(1)
-    with jax.enable_x64(True):
-        z = jnp.asarray(rng.normal(size=(4, 9)) + 0.5)
-        scale = jnp.asarray(rng.uniform(0.5, 1.5, 4))
-        shift = jnp.asarray(rng.normal(size=4))
-        h, mean, var = mlp.batch_norm_activation(z, scale, shift, jnp.float64(alpha))
-        normed, _, _ = mlp.batch_norm(z.T, scale, shift, mean * 0, var * 0 + 1, True)
-        np.testing.assert_allclose(np.asarray(h), np.asarray(mlp.leaky_relu(normed, alpha).T))
-        np.testing.assert_allclose(np.asarray(mean), np.asarray(z.mean(1)))
-        np.testing.assert_allclose(np.asarray(var), np.asarray(z.var(1)))
-        check_grads(
-            mlp.batch_norm_activation,
-            (z, scale, shift, jnp.float64(alpha)),
-            order=1,
-            modes=["rev"],
-            eps=1e-4,
-            atol=1e-5,
-            rtol=1e-5,
-        )
-
-
 def test_batchnorm_running_statistics_follow_pytorch(tiny):
     """After one training step the input BatchNorm's running stats are
     0.9 * (0, 1) + 0.1 * (batch mean, unbiased batch variance); evaluation uses them."""

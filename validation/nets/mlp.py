@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from springblock.validation.nets import random_bits
+from springblock.validation.nets import batch_norm_kernel, random_bits
 
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
@@ -112,69 +112,118 @@ def batch_norm(z, scale, shift, mean, var, train: bool):
     )
 
 
-@jax.custom_vjp
-def batch_norm_activation(z, scale, shift, alpha):
-    """Training-mode BatchNorm of feature-major activations z (F, N) over the batch axis,
-    then LeakyReLU_alpha: returns (h, batch mean, biased batch variance), with a
-    hand-written reverse pass.
+def batch_norm_activation_of(kernels: bool = True):
+    """:func:`batch_norm_activation` computed by the CPU kernels where they are built and the
+    program is compiled for the CPU (``kernels=True``), else by XLA's fusions of the same
+    maths in ``jax.numpy`` (``kernels=False`` everywhere; benchmarks/train_step.py times
+    both)."""
 
-    Forward, per feature: m = mean(z), v = mean((z - m)^2), xhat = (z - m) / sqrt(v + eps),
-    u = scale xhat + shift, h = LeakyReLU_alpha(u). Reverse (the standard BatchNorm
-    gradient, Ioffe & Szegedy 2015, section 3, written for the sums once): with
-    g = dh LeakyReLU'(u),
+    def on_kernels_if_built(kernel, xla, *operands):
+        if not (kernels and batch_norm_kernel.supports(operands[0].dtype)):
+            return xla(*operands)
+        return jax.lax.platform_dependent(*operands, cpu=kernel, default=xla)
 
-        dshift = sum g,   dscale = sum g xhat,
-        dz = scale / (N sqrt(v + eps)) (N g - dshift - xhat dscale)
-             + dm / N + 2 dv (z - m) / N,
-        dalpha = sum dh min(u, 0),
+    def values(z, bias, scale, shift, alpha):
+        alpha = jnp.asarray(alpha, z.dtype)
+        return on_kernels_if_built(
+            batch_norm_kernel.forward, _bn_activation_xla, z, bias, scale, shift, alpha
+        )
 
-    the last two terms only when the mean and variance outputs carry a cotangent
-    (``symbolic_zeros``: in training they feed the running statistics, never the loss).
-    XLA's reverse pass of the plain formula makes several more passes over the activations;
-    with the features on the leading axis the sums run along contiguous rows. Together they
-    made a full-batch step of the paper's net ~1.6x faster on one CPU core
-    (benchmarks/train_step.py)."""
-    h, mean, var, _, _ = _bn_activation(z, scale, shift, alpha)
-    return h, mean, var
+    @jax.custom_vjp
+    def batch_norm_activation(z, bias, scale, shift, alpha):
+        """Training-mode BatchNorm of feature-major activations z (F, N) + bias (F,) over the
+        batch axis, then LeakyReLU_alpha: returns (h, batch mean, biased batch variance), with a
+        hand-written reverse pass. ``bias`` is the preceding Linear layer's (zeros for the
+        input BatchNorm): folding it in saves a pass over the activations.
+
+        Forward, per feature: y = z + bias, m = mean(y), v = mean((y - m)^2),
+        xhat = (y - m) / sqrt(v + eps), u = scale xhat + shift, h = LeakyReLU_alpha(u).
+        Reverse (the standard BatchNorm gradient, Ioffe & Szegedy 2015, section 3, written for
+        the sums once): with g = dh LeakyReLU'(u),
+
+            dshift = sum g,   dscale = sum g xhat,
+            dz = scale / (N sqrt(v + eps)) (N g - dshift - xhat dscale)
+                 + dm / N + 2 dv (y - m) / N,
+            dbias = sum dz,   dalpha = sum dh min(u, 0),
+
+        the dm and dv terms only when the mean and variance outputs carry a cotangent
+        (``symbolic_zeros``: in training they feed the running statistics, never the loss).
+        The reverse pass keeps no activation-sized residual: it recomputes xhat and u from z
+        and the batch statistics.
+
+        On the CPU both directions run as compiled kernels (:mod:`batch_norm_kernel`), where
+        they are built; elsewhere as the same maths in ``jax.numpy`` (XLA's fusions;
+        :func:`batch_norm_activation_of` ``(kernels=False)`` chooses them everywhere). XLA's
+        own reverse pass of the plain formula makes several more passes over the activations;
+        with the features on the leading axis the sums run along contiguous rows
+        (benchmarks/train_step.py measures each)."""
+        return values(z, bias, scale, shift, alpha)
+
+    def forward(z, bias, scale, shift, alpha):
+        operands = (z.value, bias.value, scale.value, shift.value, alpha.value)
+        h, mean, var = values(*operands)
+        return (h, mean, var), (*operands, mean, var)
+
+    def reverse(residuals, cotangents):
+        z, bias, scale, shift, alpha, mean, var = residuals
+        dh, dmean, dvar = cotangents
+        n = z.shape[-1]
+        if isinstance(dh, jax.custom_derivatives.SymbolicZero):
+            dz = jnp.zeros_like(z)
+            zero = jnp.zeros_like(scale)
+            dbias, dscale, dshift, dalpha = zero, zero, zero, jnp.zeros_like(alpha)
+        else:
+            dz, dbias, dscale, dshift, dalpha = on_kernels_if_built(
+                batch_norm_kernel.reverse,
+                _bn_activation_reverse_xla,
+                z,
+                bias,
+                scale,
+                shift,
+                jnp.asarray(alpha, z.dtype),
+                mean,
+                var,
+                dh,
+            )
+            dalpha = jnp.reshape(dalpha, jnp.shape(alpha)).astype(jnp.result_type(alpha))
+        if not isinstance(dmean, jax.custom_derivatives.SymbolicZero):
+            dz = dz + dmean[..., None] / n
+            dbias = dbias + dmean
+        if not isinstance(dvar, jax.custom_derivatives.SymbolicZero):
+            through_var = (2.0 / n) * dvar[..., None] * (z + bias[..., None] - mean[..., None])
+            dz = dz + through_var
+            dbias = dbias + through_var.sum(axis=-1)
+        return dz, dbias, dscale, dshift, dalpha
+
+    batch_norm_activation.defvjp(forward, reverse, symbolic_zeros=True)
+    return batch_norm_activation
 
 
-def _bn_activation(z, scale, shift, alpha):
-    mean = z.mean(axis=1)
-    centred = z - mean[:, None]
-    var = jnp.mean(centred * centred, axis=1)
+def _bn_activation_xla(z, bias, scale, shift, alpha):
+    y = z + bias[..., None]
+    mean = y.mean(axis=-1)
+    centred = y - mean[..., None]
+    var = jnp.mean(centred * centred, axis=-1)
+    u = centred * (jax.lax.rsqrt(var + BN_EPS) * scale)[..., None] + shift[..., None]
+    return leaky_relu(u, jnp.asarray(alpha)[..., None, None]), mean, var
+
+
+def _bn_activation_reverse_xla(z, bias, scale, shift, alpha, mean, var, dh):
+    n = z.shape[-1]
     rstd = jax.lax.rsqrt(var + BN_EPS)
-    xhat = centred * rstd[:, None]
-    u = xhat * scale[:, None] + shift[:, None]
-    return leaky_relu(u, alpha), mean, var, xhat, (rstd, u)
-
-
-def _bn_activation_forward(z, scale, shift, alpha):
-    h, mean, var, xhat, (rstd, u) = _bn_activation(z.value, scale.value, shift.value, alpha.value)
-    return (h, mean, var), (xhat, rstd, u, scale.value, alpha.value)
-
-
-def _bn_activation_reverse(residuals, cotangents):
-    xhat, rstd, u, scale, alpha = residuals
-    dh, dmean, dvar = cotangents
-    n = xhat.shape[1]
+    xhat = (z + bias[..., None] - mean[..., None]) * rstd[..., None]
+    u = xhat * scale[..., None] + shift[..., None]
     negative = u < 0
-    if isinstance(dh, jax.custom_derivatives.SymbolicZero):
-        g = jnp.zeros_like(u)
-        dalpha = jnp.zeros_like(alpha)
-    else:
-        g = jnp.where(negative, alpha * dh, dh)
-        dalpha = jnp.sum(jnp.where(negative, dh * u, 0.0)).astype(alpha.dtype)
-    dshift = g.sum(axis=1)
-    dscale = (g * xhat).sum(axis=1)
-    dz = (scale * rstd / n)[:, None] * (n * g - dshift[:, None] - xhat * dscale[:, None])
-    if not isinstance(dmean, jax.custom_derivatives.SymbolicZero):
-        dz = dz + dmean[:, None] / n
-    if not isinstance(dvar, jax.custom_derivatives.SymbolicZero):
-        dz = dz + (2.0 / n) * dvar[:, None] * xhat / rstd[:, None]
-    return dz, dscale, dshift, dalpha
+    slope = jnp.asarray(alpha)[..., None, None]
+    g = jnp.where(negative, slope * dh, dh)
+    dalpha = jnp.sum(jnp.where(negative, dh * u, 0.0), axis=(-2, -1)).astype(z.dtype)
+    dshift = g.sum(axis=-1)
+    dscale = (g * xhat).sum(axis=-1)
+    dz = (scale * rstd / n)[..., None] * (n * g - dshift[..., None] - xhat * dscale[..., None])
+    return dz, dz.sum(axis=-1), dscale, dshift, jnp.reshape(dalpha, jnp.shape(alpha))
 
 
-batch_norm_activation.defvjp(_bn_activation_forward, _bn_activation_reverse, symbolic_zeros=True)
+batch_norm_activation = batch_norm_activation_of(kernels=True)
 
 
 #: Dropout masks compare 16-bit random integers with round(keep x 2^16): p is resolved to
@@ -224,23 +273,24 @@ def forward(
     means, vars_ = list(stats.mean), list(stats.var)
     n = x.shape[0]
 
-    def normalise(z, l, slope):
+    def normalise(z, bias, l, slope):
         if not train:
             rstd = jax.lax.rsqrt(vars_[l] + BN_EPS)
-            u = (z - means[l][:, None]) * (rstd * params.bn_scale[l])[:, None]
+            u = (z + bias[:, None] - means[l][:, None]) * (rstd * params.bn_scale[l])[:, None]
             return leaky_relu(u + params.bn_shift[l][:, None], slope)
         h, batch_mean, batch_var = batch_norm_activation(
-            z, params.bn_scale[l], params.bn_shift[l], jnp.asarray(slope, z.dtype)
+            z, bias, params.bn_scale[l], params.bn_shift[l], jnp.asarray(slope, z.dtype)
         )
         means[l] = (1 - BN_MOMENTUM) * means[l] + BN_MOMENTUM * batch_mean
         vars_[l] = (1 - BN_MOMENTUM) * vars_[l] + BN_MOMENTUM * batch_var * n / max(n - 1, 1)
         return h
 
-    h = normalise(x.T, 0, 1.0)  # the input BatchNorm: no activation (slope 1)
+    # the input BatchNorm: no bias, no activation (slope 1)
+    h = normalise(x.T, jnp.zeros(x.shape[1], x.dtype), 0, 1.0)
     features = [h]
     depth = len(params.weights)
     for l in range(1, depth):
-        h = normalise(params.weights[l - 1] @ h + params.biases[l - 1][:, None], l, alpha)
+        h = normalise(params.weights[l - 1] @ h, params.biases[l - 1], l, alpha)
         features.append(h)
         if masks is not None:
             h = jnp.where(masks[l - 1], h / keep, 0.0).astype(h.dtype)
