@@ -9,9 +9,12 @@ XLA's CPU runtime launches. Each kernel is classified by the instruction of the 
 module it runs (``compiled.as_text()``):
 
 - matrix products: ``dot`` instructions and library fusions whose root is a dot;
+- BatchNorm + LeakyReLU kernels: the custom calls of
+  :mod:`springblock.validation.nets.batch_norm_kernel` (where they are built);
 - reductions: library fusions or kernels whose root is a reduce;
 - copies and transposes: ``copy`` instructions and fusions named ``transpose_copy``;
-- elementwise: every other fusion (BatchNorm, LeakyReLU, their reverse passes, Adam);
+- elementwise: every other fusion (Adam, the loss, BatchNorm where the kernels are not
+  built);
 - other: the rest (random bits, loop bookkeeping, the measurement's SVDs).
 
 Each run is traced ``--repeats`` times and each class keeps its least time. The
@@ -48,10 +51,16 @@ import time
 
 TRACE_FLAG = "--xla_cpu_enable_xprof_traceme=true"
 N, FEATURES, WIDTH, DEPTH, CLASSES = 2560, 100, 100, 8, 10
-CLASSES_OF_KERNELS = ("matrix products", "reductions", "elementwise", "copies and transposes")
+CLASSES_OF_KERNELS = (
+    "matrix products",
+    "BatchNorm + LeakyReLU kernels",
+    "reductions",
+    "elementwise",
+    "copies and transposes",
+)
 #: trace events that are not kernels (the executor, Python frames, control flow)
 NOT_KERNELS = ("ThunkExecutor", "$", "end: ", "PjitFunction", "CommonPjRt", "while", "cond")
-INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = \S+ ([\w\-]+)\(")
+INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = (?:\([^)]*\)|\S+) ([\w\-]+)\(")
 COMPUTATION = re.compile(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$")
 
 
@@ -78,6 +87,8 @@ def kernel_classes(hlo_text: str) -> dict[str, str]:
             classes[name] = "matrix products"
         elif opcode == "reduce" or (opcode == "fusion" and root.startswith("reduce_")):
             classes[name] = "reductions"
+        elif opcode == "custom-call" and "springblock_batch_norm_activation" in line:
+            classes[name] = "BatchNorm + LeakyReLU kernels"
         elif opcode in ("copy", "transpose") or name.startswith("transpose_copy"):
             classes[name] = "copies and transposes"
         elif opcode == "fusion":

@@ -34,3 +34,22 @@ def test_products_reductions_and_elementwise_fusions_are_told_apart():
     assert sum(c == "matrix products" for c in classes.values()) == 2, classes
     # a name the module does not have is left to the caller ("other")
     assert "no_such_kernel.1" not in classes
+
+
+def test_the_compiled_batch_norm_kernels_are_a_class_of_their_own():
+    """The custom calls of the compiled BatchNorm kernels (where built) land in their own
+    class, not in "other"."""
+    from springblock.validation.nets import batch_norm_kernel, mlp
+
+    if not batch_norm_kernel.AVAILABLE:
+        import pytest
+
+        pytest.skip("the CPU kernels are not built here")
+
+    def f(z, bias, scale, shift):
+        return jax.grad(lambda z: mlp.batch_norm_activation(z, bias, scale, shift, 0.5)[0].sum())(z)
+
+    z, v = jnp.ones((8, batch_norm_kernel.MIN_SAMPLES)), jnp.ones(8)
+    text = jax.jit(f).lower(z, v, v, v).compile().as_text()
+    classes = _step_profile().kernel_classes(text)
+    assert sum(c == "BatchNorm + LeakyReLU kernels" for c in classes.values()) == 2, classes

@@ -28,22 +28,29 @@ def finite(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def run_benchmark_single_threaded(script: str, argv: list[str]) -> dict:
-    """``python3 benchmarks/SCRIPT ARGV --json`` in a child process with the single-thread
-    XLA flags the Dask workers get (executor.worker_xla_flags): what one worker sees."""
+def run_benchmark(script: str, argv: list[str], environment: dict[str, str] | None = None) -> dict:
+    """``python3 benchmarks/SCRIPT ARGV --json`` in a child process, with this process's
+    environment updated by ``environment``: its JSON object."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    from springblock.validation.nets.executor import worker_xla_flags
-
     root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, **(environment or {})}
     out = subprocess.run(
         [sys.executable, str(root / "benchmarks" / script), *argv, "--json"],
-        env={**os.environ, "XLA_FLAGS": worker_xla_flags()},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     return json.loads(out.stdout)
+
+
+def run_benchmark_single_threaded(script: str, argv: list[str]) -> dict:
+    """:func:`run_benchmark` with the single-thread XLA flags the Dask workers get
+    (executor.worker_xla_flags): what one worker sees."""
+    from springblock.validation.nets.executor import worker_xla_flags
+
+    return run_benchmark(script, argv, {"XLA_FLAGS": worker_xla_flags()})

@@ -117,7 +117,9 @@ def test_batch_norm_activation_matches_the_formula_and_finite_differences(kernel
     layer = mlp.batch_norm_activation_of(kernels)
     rng = np.random.default_rng(1)
     with jax.enable_x64(True):
-        z, bias, scale, shift = operands(rng, 4, 9, jnp.float64, offset=0.5)
+        # enough samples for the kernels (MIN_SAMPLES) to take the kernels=True call
+        n = max(9, batch_norm_kernel.MIN_SAMPLES)
+        z, bias, scale, shift = operands(rng, 4, n, jnp.float64, offset=0.5)
         h, mean, var = layer(z, bias, scale, shift, jnp.float64(alpha))
         y = z + bias[:, None]
         normed, _, _ = mlp.batch_norm(y.T, scale, shift, mean * 0, var * 0 + 1, True)
@@ -140,8 +142,9 @@ def test_the_trainer_runs_the_kernels_on_the_cpu():
     """The compiled trainer calls the kernels (one forward and one reverse call per
     BatchNorm), so a sweep is not silently on the slower path."""
     config = train.TrainConfig(depth=3, width=8, epochs=2)
-    x = jnp.zeros((16, 5), jnp.float32)
-    y = jnp.zeros(16, jnp.int32)
+    n = batch_norm_kernel.MIN_SAMPLES
+    x = jnp.zeros((n, 5), jnp.float32)
+    y = jnp.zeros(n, jnp.int32)
     hlo = (
         jax.jit(lambda x, y: train.train(config, x, y, 3, train.Hyper(), jax.random.key(0)))
         .lower(x, y)
@@ -149,3 +152,18 @@ def test_the_trainer_runs_the_kernels_on_the_cpu():
     )
     target = "springblock_batch_norm_activation_f32"
     assert hlo.count(f"{target}_forward") >= 3 and hlo.count(f"{target}_reverse") >= 3
+
+
+@needs_kernels
+def test_small_batches_run_xla_fusions():
+    """Below MIN_SAMPLES a step is bound by kernel launches, where XLA's fusions are the
+    cheaper path: a trainer with such minibatches calls no kernel."""
+    n = batch_norm_kernel.MIN_SAMPLES
+    config = train.TrainConfig(depth=3, width=8, epochs=1, batch_size=n // 2)
+    x, y = jnp.zeros((n, 5), jnp.float32), jnp.zeros(n, jnp.int32)
+    hlo = (
+        jax.jit(lambda x, y: train.train(config, x, y, 3, train.Hyper(), jax.random.key(0)))
+        .lower(x, y)
+        .as_text()
+    )
+    assert "springblock_batch_norm_activation" not in hlo

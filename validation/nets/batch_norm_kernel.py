@@ -80,9 +80,19 @@ def _register() -> bool:
 AVAILABLE: bool = _register()
 
 
-def supports(dtype) -> bool:
-    """Whether the kernels serve arrays of ``dtype`` (float32 and float64, when built)."""
-    return AVAILABLE and jnp.dtype(dtype) in _TARGETS
+#: The fewest samples (batch size) for which the kernels run. Below it a step's cost is
+#: the launch of its kernels, and an FFI call costs more to launch than XLA's own fusions:
+#: single-threaded on one core, a batch-5 step of the paper's net took 379 us with the
+#: kernels against 243 us with XLA's fusions, batch 80 about the same (578 against
+#: 585 us), batch 160 848 against 954 us (interleaved runs of benchmarks/batch_steps.py
+#: with and without SPRINGBLOCK_XLA_BATCH_NORM=1).
+MIN_SAMPLES = 128
+
+
+def supports(dtype, samples: int) -> bool:
+    """Whether the kernels serve arrays of ``dtype`` (float32 and float64, when built) over
+    a batch of ``samples`` (at least :data:`MIN_SAMPLES`)."""
+    return AVAILABLE and jnp.dtype(dtype) in _TARGETS and samples >= MIN_SAMPLES
 
 
 def _call(direction: str, results, *operands):

@@ -113,13 +113,15 @@ def batch_norm(z, scale, shift, mean, var, train: bool):
 
 
 def batch_norm_activation_of(kernels: bool = True):
-    """:func:`batch_norm_activation` computed by the CPU kernels where they are built and the
-    program is compiled for the CPU (``kernels=True``), else by XLA's fusions of the same
-    maths in ``jax.numpy`` (``kernels=False`` everywhere; benchmarks/train_step.py times
-    both)."""
+    """:func:`batch_norm_activation` computed by the CPU kernels where they are built, the
+    program is compiled for the CPU and the batch has at least
+    :data:`batch_norm_kernel.MIN_SAMPLES` samples (``kernels=True``), else by XLA's fusions
+    of the same maths in ``jax.numpy`` (``kernels=False`` everywhere;
+    benchmarks/train_step.py times both)."""
 
     def on_kernels_if_built(kernel, xla, *operands):
-        if not (kernels and batch_norm_kernel.supports(operands[0].dtype)):
+        z = operands[0]
+        if not (kernels and batch_norm_kernel.supports(z.dtype, z.shape[-1])):
             return xla(*operands)
         return jax.lax.platform_dependent(*operands, cpu=kernel, default=xla)
 

@@ -1,0 +1,101 @@
+"""Per-net speed in a real sweep, issue 14's table: ``benchmarks/sweep.py --skip-paper`` in
+a child process (24 nets of the data-noise knob, training, measurement and records; the
+matmul limit, PyTorch, streamed, vmapped and 1 and 2 Dask workers, all in that one run),
+then the same run with the compiled BatchNorm kernels switched off
+(``SPRINGBLOCK_XLA_BATCH_NORM=1``): what they are worth in a sweep. About seven minutes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from _cli import run_benchmark
+
+from springblock.validation.nets import batch_norm_kernel
+
+ARGV = ["--nets", "24", "--workers", "2", "--skip-paper"]
+
+
+def run(img: Path) -> dict:
+    result = run_benchmark("sweep.py", ARGV)
+    result["command"] = "python3 benchmarks/sweep.py " + " ".join(ARGV)
+    result["load_average"] = os.getloadavg()
+    result["kernels_built"] = batch_norm_kernel.AVAILABLE
+    if batch_norm_kernel.AVAILABLE:
+        result["xla_fusions"] = run_benchmark(
+            "sweep.py", ARGV, {batch_norm_kernel.DISABLE_VARIABLE: "1"}
+        )
+    return result
+
+
+def block_table(r: dict) -> str:
+    limit = r["matmul_limit_s_per_net"]
+    ours = r["springblock"]
+    torch = (r.get("pytorch") or {}).get("per_net_s")
+
+    def row(name: str, seconds: float, note: str = "") -> str:
+        versus = f"{torch / seconds:.2f}x" if torch else "n/a"
+        return f"| {name}{note} | {seconds:.3f} | {versus} | {100 * limit / seconds:.0f} % |"
+
+    rows = [
+        "| | s per net | speed-up over PyTorch | matmul limit over s per net |",
+        "|---|---|---|---|",
+        f"| matmul limit, (2560 x 100) @ (100 x 100) at {r['matmul_gflops']:.0f} GFLOP/s "
+        f"| {limit:.3f} | | 100 % |",
+    ]
+    if torch:
+        rows.append(
+            row(f"PyTorch {r['pytorch']['version']}, {r['pytorch']['threads']} threads", torch)
+        )
+    rows.append(row("streamed, one process", ours["streamed"]["per_net_s"]))
+    rows.append(row("vmapped cells, one process", ours["batched"]["per_net_s"]))
+    workers = sorted(int(k.split("_")[1]) for k in ours if k.startswith("workers_"))
+    for n in workers:
+        entry = ours[f"workers_{n}"]
+        rows.append(row(f"{n} Dask worker{'s' if n > 1 else ''}, warm", entry["per_net_s"]))
+    most = ours[f"workers_{workers[-1]}"]
+    scaling = ours["workers_1"]["per_net_s"] / most["per_net_s"] if len(workers) > 1 else 1.0
+    torch_text = (
+        f"{torch / r['best_per_net_s']:.2f}x PyTorch's per-net time"
+        if torch
+        else "PyTorch not installed here (the bench extra), so no ratio"
+    )
+    fusions = r.get("xla_fusions")
+    if fusions is None:
+        kernel_text = "The compiled BatchNorm kernels were not built where this ran."
+    else:
+        mine = most["per_net_s"]
+        theirs = fusions["springblock"][f"workers_{workers[-1]}"]["per_net_s"]
+        kernel_text = (
+            f"Run again just after with the compiled BatchNorm kernels switched off "
+            f"(`{batch_norm_kernel.DISABLE_VARIABLE}=1`, XLA's fusions of the same maths), "
+            f"{workers[-1]} workers took {theirs:.3f} s per net, {theirs / mine:.2f}x the time "
+            f"with the kernels (that run's matmul limit "
+            f"{fusions['matmul_limit_s_per_net']:.3f} s"
+            + (
+                f", PyTorch {fusions['pytorch']['per_net_s']:.3f} s"
+                if fusions.get("pytorch")
+                else ""
+            )
+            + ")."
+        )
+    return "\n".join(
+        [
+            f"Measured by `{r['command']}` in one run (load average {r['load_average'][0]:.1f};"
+            " 24 nets of the data-noise knob at 0 and 0.2, alphas 0.4 and 1, 100 full-batch "
+            "epochs each, training, measurement and records included; compilation and the "
+            "cluster's start-up timed apart):",
+            "",
+            *rows,
+            "",
+            f"The fastest execution, {r['best_per_net_s']:.3f} s per net, is {torch_text} and "
+            f"{100 * r['fraction_of_matmul_limit']:.0f} % of the matmul limit. From 1 to "
+            f"{workers[-1]} workers the per-net time falls {scaling:.2f}x; the workers' start-up "
+            f"and compilation, {most['start_and_compile_s']:.0f} s, are paid once per panel. "
+            + kernel_text,
+        ]
+    )
+
+
+BLOCKS = {"table": block_table}
