@@ -34,9 +34,9 @@ def block_table(r: dict) -> str:
     ours = r["springblock"]
     torch = (r.get("pytorch") or {}).get("per_net_s")
 
-    def row(name: str, seconds: float, note: str = "") -> str:
+    def row(name: str, seconds: float) -> str:
         versus = f"{torch / seconds:.2f}x" if torch else "n/a"
-        return f"| {name}{note} | {seconds:.3f} | {versus} | {100 * limit / seconds:.0f} % |"
+        return f"| {name} | {seconds:.3f} | {versus} | {100 * limit / seconds:.0f} % |"
 
     rows = [
         "| | s per net | speed-up over PyTorch | matmul limit over s per net |",

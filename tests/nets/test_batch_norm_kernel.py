@@ -9,6 +9,7 @@ or a gradient sum is below about n eps, which the tolerances state (eps the dtyp
 roundoff).
 """
 
+import os
 import shutil
 
 import jax
@@ -38,7 +39,7 @@ def operands(rng, features, n, dtype, offset=0.0):
 def test_the_kernels_are_built_where_a_compiler_is():
     """pip builds the kernels wherever a C++ compiler is installed (setup.py); a failed
     build would otherwise leave the trainer silently on the slower path."""
-    if batch_norm_kernel.DISABLE_VARIABLE in __import__("os").environ:
+    if batch_norm_kernel.DISABLE_VARIABLE in os.environ:
         pytest.skip(f"{batch_norm_kernel.DISABLE_VARIABLE} is set")
     if shutil.which("c++") is None and shutil.which("g++") is None:
         pytest.skip("no C++ compiler here, so no kernels to expect")
@@ -94,12 +95,19 @@ def test_a_batch_of_nets_under_vmap_is_each_net_alone():
 
 @needs_kernels
 def test_shapes_that_do_not_fit_are_refused_by_the_kernel():
-    """An alpha per net that does not match z's leading axes stops the call with the
-    kernel's message, instead of reading past the buffers."""
+    """An alpha per net, or a batch statistic, that does not match z's leading axes stops
+    the call with the kernel's message, instead of reading past the buffers."""
     z, bias, scale, shift = operands(np.random.default_rng(0), 4, 10, jnp.float32)
     with pytest.raises(Exception, match="alpha"):
         jax.block_until_ready(
             batch_norm_kernel.forward(z, bias, scale, shift, jnp.zeros(2, jnp.float32))
+        )
+    # the reverse checks every per-feature operand, the batch statistics included
+    alpha = jnp.float32(0.5)
+    short = jnp.zeros(3, jnp.float32)
+    with pytest.raises(Exception, match="per-feature"):
+        jax.block_until_ready(
+            batch_norm_kernel.reverse(z, bias, scale, shift, alpha, short, short, z)
         )
 
 

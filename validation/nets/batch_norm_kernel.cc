@@ -26,7 +26,7 @@
 
 #include <cmath>
 #include <cstdint>
-#include <string>
+#include <initializer_list>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -132,20 +132,34 @@ SPRINGBLOCK_CLONES void ReverseRows(const T* z, const T* bias, const T* scale, c
   }
 }
 
-// Shapes: z (..., F, N); bias, scale, shift (..., F); alpha (...). Sets the number of nets
-// (the product of the leading axes), or returns an error naming what does not fit.
+// z's layout: ``nets`` nets (the product of its leading axes) of ``features`` rows of
+// ``n`` samples.
+struct Layout {
+  int64_t nets = 0, features = 0, n = 0;
+};
+
+// Reads z (..., F, N) into ``layout`` and checks that every per-feature operand (bias,
+// scale, shift; also mean and var in the reverse) is (..., F) and alpha (...), as z's
+// leading axes: an error names what does not fit, before any buffer is read.
 template <typename Buffer>
-ffi::Error Nets(const Buffer& z, size_t per_feature, size_t alpha, int64_t& nets) {
+ffi::Error Read(const Buffer& z, std::initializer_list<size_t> per_feature, size_t alpha,
+                Layout& layout) {
   auto dims = z.dimensions();
   if (dims.size() < 2) return ffi::Error::InvalidArgument("z must be (..., features, samples)");
-  const int64_t n = dims[dims.size() - 1];
-  const int64_t features = dims[dims.size() - 2];
-  if (n == 0 || features == 0) return ffi::Error::InvalidArgument("z is empty");
-  const int64_t rows = static_cast<int64_t>(z.element_count()) / n;
-  nets = rows / features;
-  if (static_cast<int64_t>(per_feature) != rows || static_cast<int64_t>(alpha) != nets) {
-    return ffi::Error::InvalidArgument(
-        "bias, scale and shift must be (..., features) and alpha (...), as z's leading axes");
+  layout.n = dims[dims.size() - 1];
+  layout.features = dims[dims.size() - 2];
+  if (layout.n == 0 || layout.features == 0) return ffi::Error::InvalidArgument("z is empty");
+  const int64_t rows = static_cast<int64_t>(z.element_count()) / layout.n;
+  layout.nets = rows / layout.features;
+  for (size_t count : per_feature) {
+    if (static_cast<int64_t>(count) != rows) {
+      return ffi::Error::InvalidArgument(
+          "the per-feature operands (bias, scale, shift, mean, var) must be (..., features), "
+          "as z's leading axes");
+    }
+  }
+  if (static_cast<int64_t>(alpha) != layout.nets) {
+    return ffi::Error::InvalidArgument("alpha must be (...), one per net of z's leading axes");
   }
   return ffi::Error::Success();
 }
@@ -154,17 +168,14 @@ template <ffi::DataType T>
 ffi::Error Forward(ffi::Buffer<T> z, ffi::Buffer<T> bias, ffi::Buffer<T> scale,
                    ffi::Buffer<T> shift, ffi::Buffer<T> alpha, ffi::ResultBuffer<T> h,
                    ffi::ResultBuffer<T> mean, ffi::ResultBuffer<T> var) {
-  if (bias.element_count() != scale.element_count() ||
-      bias.element_count() != shift.element_count()) {
-    return ffi::Error::InvalidArgument("bias, scale and shift differ in size");
-  }
-  int64_t nets = 0;
-  ffi::Error shapes = Nets(z, bias.element_count(), alpha.element_count(), nets);
+  Layout layout;
+  ffi::Error shapes = Read(
+      z, {bias.element_count(), scale.element_count(), shift.element_count()},
+      alpha.element_count(), layout);
   if (shapes.failure()) return shapes;
-  auto dims = z.dimensions();
   ForwardRows(z.typed_data(), bias.typed_data(), scale.typed_data(), shift.typed_data(),
-              alpha.typed_data(), nets, dims[dims.size() - 2], dims[dims.size() - 1],
-              h->typed_data(), mean->typed_data(), var->typed_data());
+              alpha.typed_data(), layout.nets, layout.features, layout.n, h->typed_data(),
+              mean->typed_data(), var->typed_data());
   return ffi::Error::Success();
 }
 
@@ -177,15 +188,16 @@ ffi::Error Reverse(ffi::Buffer<T> z, ffi::Buffer<T> bias, ffi::Buffer<T> scale,
   if (dh.element_count() != z.element_count()) {
     return ffi::Error::InvalidArgument("dh and z differ in size");
   }
-  int64_t nets = 0;
-  ffi::Error shapes = Nets(z, bias.element_count(), alpha.element_count(), nets);
+  Layout layout;
+  ffi::Error shapes = Read(z,
+                           {bias.element_count(), scale.element_count(), shift.element_count(),
+                            mean.element_count(), var.element_count()},
+                           alpha.element_count(), layout);
   if (shapes.failure()) return shapes;
-  auto dims = z.dimensions();
   ReverseRows(z.typed_data(), bias.typed_data(), scale.typed_data(), shift.typed_data(),
               alpha.typed_data(), mean.typed_data(), var.typed_data(), dh.typed_data(),
-              nets, dims[dims.size() - 2], dims[dims.size() - 1], dz->typed_data(),
-              dbias->typed_data(), dscale->typed_data(), dshift->typed_data(),
-              dalpha->typed_data());
+              layout.nets, layout.features, layout.n, dz->typed_data(), dbias->typed_data(),
+              dscale->typed_data(), dshift->typed_data(), dalpha->typed_data());
   return ffi::Error::Success();
 }
 

@@ -187,7 +187,7 @@ def batch_norm_activation_of(kernels: bool = True):
                 var,
                 dh,
             )
-            dalpha = jnp.reshape(dalpha, jnp.shape(alpha)).astype(jnp.result_type(alpha))
+            dalpha = dalpha.astype(jnp.result_type(alpha))  # the primal's dtype
         if not isinstance(dmean, jax.custom_derivatives.SymbolicZero):
             dz = dz + dmean[..., None] / n
             dbias = dbias + dmean
