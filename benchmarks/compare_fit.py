@@ -1,11 +1,16 @@
 """Benchmark: compiling the theory-vs-nets fit (validation.compare.fit), one vmap over
 (problem, start) pairs against a vmap over starts nested in one over problems.
 
-Both solve the same batch (64 problems x 4 starts of one synthetic 6 x 5 panel on a random
-table of the default grid shape) with optimistix's Levenberg-Marquardt; the fit compiles
-once per panel count and cell count, so tracing and compiling is paid once per shape and
-run. Printed: seconds to trace (``lower``) and to compile each variant, and the time of one
-call after compiling. Usage: python benchmarks/compare_fit.py [--json]
+Both solve the same batch (:data:`fit.CHUNK` problems x 4 starts of one synthetic 6 x 5
+panel on a random table of the default grid shape) with optimistix's Levenberg-Marquardt;
+the fit compiles once per panel count and cell count, so tracing and compiling is paid once
+per shape and run. Printed: seconds to trace (``lower``) and to compile each variant, and
+the time of one call after compiling.
+
+Then the chunk size: ``fit.fit_many`` of M = 1, 24 and 256 problems (a full fit, a small
+preset's folds x permutations, a default panel's) with chunks of 64, 16 and 8 problems,
+each timed after its compilation (the chunk is padded, so a small M pays for a whole
+chunk). Usage: python benchmarks/compare_fit.py [--json]
 """
 
 from __future__ import annotations
@@ -90,8 +95,18 @@ def main() -> None:
         t = time.perf_counter()
         jax.block_until_ready(compiled(*inputs))
         out[name] = {"lower_s": lower_s, "compile_s": compile_s, "call_s": time.perf_counter() - t}
+    chosen, by_chunk = fit.CHUNK, {}
+    for chunk in (64, 16, 8):
+        fit.CHUNK = chunk  # fit_many reads it per call; each size compiles its own programs
+        for m in (1, 24, 256):
+            masks = np.tile(flat.defined, (m, 1))
+            fit.fit_many(flat, lay, table, masks)  # compiles
+            t = time.perf_counter()
+            fit.fit_many(flat, lay, table, masks)
+            by_chunk[f"chunk={chunk} M={m}"] = time.perf_counter() - t
+    fit.CHUNK = chosen
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps({**out, "fit_many_s": by_chunk, "chunk": chosen}, indent=2))
         return
     print(f"{problems} problems x {starts} starts, {n} cells, {size} parameters")
     for name, r in out.items():
@@ -99,6 +114,9 @@ def main() -> None:
             f"{name:>7}: trace {r['lower_s']:5.1f} s, compile {r['compile_s']:5.1f} s, "
             f"one call {r['call_s']:5.2f} s"
         )
+    print(f"fit_many after compiling (the library's chunk: {chosen}):")
+    for name, seconds in by_chunk.items():
+        print(f"  {name:>16}: {seconds:5.2f} s")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,14 @@ STARTS = 4
 SCREEN = 4096
 SCREEN_BLOCK = 512
 MAX_STEPS = 60
-#: Problems per compiled call (the last chunk is padded by repeating problems).
-CHUNK = 64
+#: Problems per compiled call (the last chunk is padded by repeating problems). 16, not 64:
+#: a chunk's cost grows with its size even when it is mostly padding, and a panel's full fit
+#: is one problem. Measured after compiling (benchmarks/compare_fit.py, a 6 x 5 panel on the
+#: default grid): M = 1 problem 1.01 s with chunks of 64, 0.15 s with 16; M = 24: 0.90 s
+#: against 0.32 s; M = 256: 3.53 s against 3.09 s; chunks of 8 were no faster at M <= 24
+#: and slower at M = 256 (3.41 s). A 5 x 5 panel on the tests' coarse grid: 0.68 / 0.11,
+#: 0.67 / 0.22, 2.44 / 2.55 s.
+CHUNK = 16
 
 
 @dataclass(frozen=True)
