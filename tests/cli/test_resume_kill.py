@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from springblock import cli
+
 #: Runs ``springblock`` with its arguments, but the process SIGKILLs itself halfway through
 #: writing the record of its fourth net: three records are on disk, the fourth is a torn
 #: temporary file.
@@ -40,10 +42,8 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-def sweep_argv(data, out, launcher=("-m", "springblock.cli")):
+def sweep_args(data, out):
     return [
-        sys.executable,
-        *launcher,
         "nets",
         "sweep",
         "--dataset",
@@ -69,7 +69,7 @@ def sweep_argv(data, out, launcher=("-m", "springblock.cli")):
     ]
 
 
-def test_sigkill_mid_sweep_then_resume(tmp_path):
+def test_sigkill_mid_sweep_then_resume(tmp_path, capsys):
     rng = np.random.default_rng(0)
     means = rng.normal(0, 2, (3, 8))
     y = rng.integers(0, 3, 260)
@@ -77,9 +77,13 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     data = tmp_path / "toy.npz"
     np.savez(data, x_train=x[:200], y_train=y[:200], x_test=x[200:], y_test=y[200:])
 
+    # Only the killed run needs its own process; the resumed and the straight run share this
+    # one (and its compiled trainer), which a resume in a new process would not change.
     killed = tmp_path / "killed"
     crash = subprocess.run(
-        sweep_argv(data, killed, ("-c", KILLED_WHILE_WRITING)), capture_output=True, timeout=600
+        [sys.executable, "-c", KILLED_WHILE_WRITING, *sweep_args(data, killed)],
+        capture_output=True,
+        timeout=600,
     )
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     nets = killed / "store"
@@ -88,13 +92,12 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     assert [p for p in nets.rglob("nets/.*")], "the torn temporary file is left, never read"
     kept = {p: p.read_bytes() for p in survivors}  # records carry timings: a retrain differs
 
-    resumed = subprocess.run(sweep_argv(data, killed), capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr
+    assert cli.main(sweep_args(data, killed)) == 0
+    resumed = json.loads(capsys.readouterr().out)
     assert {p: p.read_bytes() for p in survivors} == kept, "finished nets are not retrained"
-    straight = subprocess.run(
-        sweep_argv(data, tmp_path / "straight"), capture_output=True, text=True, timeout=600
-    )
-    assert straight.returncode == 0, straight.stderr
-    a, b = json.loads(resumed.stdout), json.loads(straight.stdout)
-    assert [c["load_curve"] for c in a["cells"]] == [c["load_curve"] for c in b["cells"]]
-    assert [c["test_accuracy"] for c in a["cells"]] == [c["test_accuracy"] for c in b["cells"]]
+    assert cli.main(sweep_args(data, tmp_path / "straight")) == 0
+    straight = json.loads(capsys.readouterr().out)
+    a, b = resumed["cells"], straight["cells"]
+    assert len(a) == 12  # 3 alphas x 2 values x 2 seeds
+    assert [c["load_curve"] for c in a] == [c["load_curve"] for c in b]
+    assert [c["test_accuracy"] for c in a] == [c["test_accuracy"] for c in b]
