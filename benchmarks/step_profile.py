@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import dataclasses
 import glob
 import gzip
 import json
@@ -136,6 +135,7 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
     import numpy as np
+    from products import seconds_per_product
 
     from springblock.validation.nets import train
 
@@ -143,8 +143,7 @@ def main() -> None:
     x = jnp.asarray(rng.normal(size=(N, FEATURES)), jnp.float32)
     y = jnp.asarray(rng.integers(0, CLASSES, N), jnp.int32)
     config = train.TrainConfig(depth=DEPTH, width=WIDTH, epochs=100, early_stopping=False)
-    shape = dataclasses.replace(config, epochs=train.epoch_capacity(config.epochs))
-    program = train._compiled(shape, CLASSES, False)
+    program = train.program(config, CLASSES)
     hyper = train.Hyper(alpha=0.5)
     operands = (x, y, x[:500], y[:500], hyper, jax.random.key(1))
 
@@ -199,21 +198,9 @@ def main() -> None:
         "input gradient W^T dz": (lambda c: w.T @ (h + c[:1, :1]), (WIDTH, N)),
         "weight gradient dz h^T": (lambda c: (h + c[:1, :1]) @ h.T, (WIDTH, WIDTH)),
     }
-    repeats = 200
     isolated = {}
     for name, (product, out_shape) in shapes.items():
-        looped = jax.jit(
-            lambda c0, product=product: jax.lax.fori_loop(
-                0, repeats, lambda i, c: c + 1e-6 * product(c), c0
-            )
-        )
-        start = jnp.zeros(out_shape, jnp.float32)
-        jax.block_until_ready(looped(start))
-        best = float("inf")
-        for _ in range(5):
-            started = time.perf_counter()
-            jax.block_until_ready(looped(start))
-            best = min(best, (time.perf_counter() - started) / repeats)
+        best = seconds_per_product(product, jnp.zeros(out_shape, jnp.float32), repeats=200)
         isolated[name] = {"us": 1e6 * best, "gflops": 2 * WIDTH * WIDTH * N / best / 1e9}
     products_per_step = 3 * (DEPTH - 1) + 2
     flop_per_step = 2 * WIDTH * WIDTH * N * products_per_step  # the 10-class head aside

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import tempfile
 import time
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 
 from springblock.validation.nets import data as datasets
@@ -50,21 +48,14 @@ def flops_per_net(epochs: int = EPOCHS, steps_per_epoch: int = 1, batch: int = S
 
 
 def matmul_rate(repeats: int = 300, tries: int = 5) -> float:
-    """FLOP/s of a jitted float32 (2560 x 100) @ (100 x 100) product (best of ``tries``)."""
-    a = jnp.ones((SAMPLES, WIDTH), jnp.float32)
+    """FLOP/s of a jitted float32 (2560 x 100) @ (100 x 100) product (best of ``tries``;
+    :func:`products.seconds_per_product`)."""
+    from products import seconds_per_product
+
     b = jnp.ones((WIDTH, WIDTH), jnp.float32)
-
-    @jax.jit
-    def many(a, b):
-        return jax.lax.scan(lambda x, _: ((x @ b) * 1e-3, None), a, None, length=repeats)[0]
-
-    many(a, b).block_until_ready()
-    best = math.inf
-    for _ in range(tries):
-        start = time.perf_counter()
-        many(a, b).block_until_ready()
-        best = min(best, time.perf_counter() - start)
-    return repeats * 2 * SAMPLES * WIDTH * WIDTH / best
+    start = jnp.ones((SAMPLES, WIDTH), jnp.float32)
+    seconds = seconds_per_product(lambda c: c @ b, start, repeats, tries)
+    return 2 * SAMPLES * WIDTH * WIDTH / seconds
 
 
 def pytorch_per_net(data: datasets.Dataset, nets: int) -> dict:

@@ -512,6 +512,18 @@ def _compiled(shape: TrainConfig, classes: int, batched: bool):
     return jax.jit(many)
 
 
+def program(config: TrainConfig, classes: int, batched: bool = False):
+    """The jitted ``f(x, y, x_test, y_test, hyper, key, epochs)`` that
+    :func:`compiled_train_and_measure` calls, compiled for :func:`epoch_capacity` of
+    ``config.epochs``: ``epochs`` (an int32, at most that capacity) is traced, so one
+    compilation serves runs of every length up to it (benchmarks time a step as the
+    difference of two lengths), and ``losses`` has capacity entries. ``.lower`` gives the
+    compiled module."""
+    return _compiled(
+        dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
+    )
+
+
 @functools.cache
 def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool = False):
     """``f(x, y, x_test, y_test, hyper, key) -> Measurement``: train ``config.epochs``
@@ -525,9 +537,7 @@ def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool 
         # vmapped, the checkpoint's cond becomes a select: every net would pay for the
         # separations (SVDs) after every epoch
         raise ParameterError("batched", batched, "not with checkpoints (streamed nets only)")
-    fn = _compiled(
-        dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
-    )
+    fn = program(config, classes, batched)
     epochs = np.int32(config.epochs)  # a fixed dtype: one compilation with or without x64
 
     def run(x, y, x_test, y_test, hyper, key) -> Measurement:
