@@ -67,17 +67,14 @@ def block_table(r: dict) -> str:
     else:
         mine = most["per_net_s"]
         theirs = fusions["springblock"][f"workers_{workers[-1]}"]["per_net_s"]
+        fusions_torch = (fusions.get("pytorch") or {}).get("per_net_s")  # None where skipped
         kernel_text = (
             f"Run again just after with the compiled BatchNorm kernels switched off "
             f"(`{batch_norm_kernel.DISABLE_VARIABLE}=1`, XLA's fusions of the same maths), "
             f"{workers[-1]} workers took {theirs:.3f} s per net, {theirs / mine:.2f}x the time "
             f"with the kernels (that run's matmul limit "
             f"{fusions['matmul_limit_s_per_net']:.3f} s"
-            + (
-                f", PyTorch {fusions['pytorch']['per_net_s']:.3f} s"
-                if fusions.get("pytorch")
-                else ""
-            )
+            + (f", PyTorch {fusions_torch:.3f} s" if fusions_torch else "")
             + ")."
         )
     return "\n".join(
