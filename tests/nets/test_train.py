@@ -352,6 +352,8 @@ def test_checkpoints_record_the_separations_a_shorter_run_ends_with():
     assert np.isfinite(capped.snapshots[0]).all() and np.isnan(capped.snapshots[1]).all()
     with pytest.raises(ParameterError, match="checkpoints"):
         train.compiled_train_and_measure(config, 3, batched=True)
+    with pytest.raises(ParameterError, match="checkpoints"):
+        train.program(config, 3, batched=True)
     for bad in ((3, 2), (0,), (7,)):
         with pytest.raises(ParameterError, match="checkpoints"):
             train.TrainConfig(depth=4, width=8, epochs=6, checkpoints=bad)

@@ -519,6 +519,10 @@ def program(config: TrainConfig, classes: int, batched: bool = False):
     compilation serves runs of every length up to it (benchmarks time a step as the
     difference of two lengths), and ``losses`` has capacity entries. ``.lower`` gives the
     compiled module."""
+    if batched and config.checkpoints:
+        # vmapped, the checkpoint's cond becomes a select: every net would pay for the
+        # separations (SVDs) after every epoch
+        raise ParameterError("batched", batched, "not with checkpoints (streamed nets only)")
     return _compiled(
         dataclasses.replace(config, epochs=epoch_capacity(config.epochs)), classes, batched
     )
@@ -533,10 +537,6 @@ def compiled_train_and_measure(config: TrainConfig, classes: int, batched: bool 
     With ``batched`` the function maps over a leading axis of ``key`` (jax.vmap), all nets
     sharing ``hyper``: the nets of one cell in one call.
     """
-    if batched and config.checkpoints:
-        # vmapped, the checkpoint's cond becomes a select: every net would pay for the
-        # separations (SVDs) after every epoch
-        raise ParameterError("batched", batched, "not with checkpoints (streamed nets only)")
     fn = program(config, classes, batched)
     epochs = np.int32(config.epochs)  # a fixed dtype: one compilation with or without x64
 
