@@ -13,7 +13,11 @@ float32 inputs, full batch, Adam), 100 steps per timed call, the fastest of ``--
 2. the step's random draws: Threefry bits (``jax.random``; for the masks one 32-bit word
    split into two 16-bit draws, what the trainer did before) against the counter-based bits
    of :mod:`springblock.validation.nets.random_bits`, for the dropout masks of every
-   hidden layer (7 x 2560 x 100 entries) and for the input noise (2560 x 100 normals).
+   hidden layer (7 x 2560 x 100 entries) and for the input noise (2560 x 100 normals);
+3. the data-noise knob's pick of the relabelled samples (a fifth of the 2,560): the rank
+   of every draw from a stable argsort and a scatter (what the trainer did before)
+   against :func:`springblock.validation.nets.train.lowest_ranked` (one sort of the draws
+   alone, the same subset).
 
 Run it single-threaded to see what one Dask worker sees:
     XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \\
@@ -33,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from springblock.validation.nets import batch_norm_kernel, mlp, random_bits
+from springblock.validation.nets import batch_norm_kernel, mlp, random_bits, train
 
 N, FEATURES, WIDTH, DEPTH, CLASSES, STEPS = 2560, 100, 100, 8, 10, 100
 
@@ -148,6 +152,15 @@ def draws(repeats: int) -> dict:
         draws = jnp.concatenate([words & 0xFFFF, words >> 16], axis=-1)
         return draws < jnp.uint32(round(0.8 * 2**16))
 
+    def argsort_pick(key):
+        """The trainer's label pick before lowest_ranked: every draw's rank."""
+        order = jnp.argsort(jax.random.bits(key, (N,), jnp.uint32))
+        ranks = jnp.zeros(N, jnp.int32).at[order].set(jnp.arange(N, dtype=jnp.int32))
+        return ranks < N // 5
+
+    def sort_pick(key):
+        return train.lowest_ranked(jax.random.bits(key, (N,), jnp.uint32), jnp.int32(N // 5))
+
     def per_step(draw):
         def run(key):
             def body(total, k):
@@ -162,6 +175,8 @@ def draws(repeats: int) -> dict:
         "dropout masks, random_bits": per_step(lambda k: mlp.dropout_masks(k, 0.2, mask_shape)),
         "input noise, jax.random.normal": per_step(lambda k: jax.random.normal(k, (N, FEATURES))),
         "input noise, random_bits.normal": per_step(lambda k: random_bits.normal(k, (N, FEATURES))),
+        "label pick, argsort ranks": per_step(argsort_pick),
+        "label pick, train.lowest_ranked": per_step(sort_pick),
     }
 
 

@@ -8,6 +8,8 @@ import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from springblock.validation.nets import mlp, train
 
@@ -280,6 +282,33 @@ def test_corrupted_labels_are_an_exact_count():
     for level in (0.0, 0.1, 0.55):
         _, noisy = train.corrupt(x, y, level, jax.random.key(5), 10)
         assert int(jnp.sum(noisy != 11)) == int(np.floor(level * 200))
+
+
+_LOWEST_RANKED = jax.jit(train.lowest_ranked)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 300).flatmap(
+        lambda n: st.tuples(
+            # a top of 3 forces many ties, 2**32 - 1 almost none
+            st.sampled_from([3, 40, 2**32 - 1]).flatmap(
+                lambda top: st.lists(st.integers(0, top), min_size=n, max_size=n)
+            ),
+            st.integers(0, n),
+        )
+    )
+)
+def test_lowest_ranked_is_the_first_k_of_a_stable_argsort(draws_and_k):
+    """corrupt's pick is exactly the first k indices of a stable ascending argsort (the
+    subset the trainer picked before, so nets trained before and after agree bitwise), ties
+    included: k of them, every one ranked no later than any left out."""
+    draws, k = draws_and_k
+    draws = np.asarray(draws, np.uint32)
+    expected = np.zeros(draws.size, bool)
+    expected[np.argsort(draws, kind="stable")[:k]] = True
+    got = np.asarray(_LOWEST_RANKED(jnp.asarray(draws), jnp.int32(k)))
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_epoch_counts_share_one_compilation_and_train_as_a_static_count():
