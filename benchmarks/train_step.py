@@ -1,7 +1,8 @@
 """Benchmark: the parts of a training step of the paper's net that the trainer hand-tunes.
 
 Measured side by side in one run, on the protocol net (depth 8, width 100, 2560 x 100
-float32 inputs, full batch, Adam), 100 steps per timed call, the fastest of ``--repeats``:
+float32 inputs, full batch, Adam), 100 steps per timed call, the fastest of ``--repeats``
+taken in rounds of one call of each variant (:func:`fastest_interleaved`):
 
 1. BatchNorm + LeakyReLU, training mode: XLA's reverse pass of the plain formula with
    sample-major activations (N, F), the same feature-major (F, N), and
@@ -132,13 +133,19 @@ def step_loop(loss):
     return run, opt
 
 
-def fastest(f, *args, repeats: int) -> float:
-    jax.block_until_ready(f(*args))
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def fastest_interleaved(calls: dict, repeats: int) -> dict:
+    """The fastest of ``repeats`` timings of each ``name: (f, args)``, taken in rounds of
+    one call of each (after a warm-up call of each), so that a drift in the machine's
+    speed within the run (tens of per cent within minutes on the shared 2-core machines)
+    reaches every variant alike instead of the ones timed last."""
+    for f, args in calls.values():
         jax.block_until_ready(f(*args))
-        best = min(best, time.perf_counter() - start)
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, (f, args) in calls.items():
+            start = time.perf_counter()
+            jax.block_until_ready(f(*args))
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -168,9 +175,9 @@ def draws(repeats: int) -> dict:
 
             return jax.lax.scan(body, jnp.float32(0), jax.random.split(key, STEPS))[0]
 
-        return 1e3 * fastest(jax.jit(run), jax.random.key(0), repeats=repeats) / STEPS
+        return jax.jit(run), (jax.random.key(0),)
 
-    return {
+    calls = {
         "dropout masks, threefry": per_step(threefry_masks),
         "dropout masks, random_bits": per_step(lambda k: mlp.dropout_masks(k, 0.2, mask_shape)),
         "input noise, jax.random.normal": per_step(lambda k: jax.random.normal(k, (N, FEATURES))),
@@ -178,6 +185,7 @@ def draws(repeats: int) -> dict:
         "label pick, argsort ranks": per_step(argsort_pick),
         "label pick, train.lowest_ranked": per_step(sort_pick),
     }
+    return {name: 1e3 * s / STEPS for name, s in fastest_interleaved(calls, repeats).items()}
 
 
 def main(argv=None) -> int:
@@ -189,12 +197,11 @@ def main(argv=None) -> int:
     x = jnp.asarray(rng.normal(size=(N, FEATURES)), jnp.float32)
     y = jnp.asarray(rng.integers(0, CLASSES, N), jnp.int32)
     params, _ = mlp.init(jax.random.key(0), FEATURES, WIDTH, DEPTH, CLASSES)
-    steps = {}
+    calls = {}
     for name, loss in losses(x, y).items():
         run, opt = step_loop(loss)
-        steps[name] = (
-            1e3 * fastest(run, params, opt.init(params), 0.5, repeats=args.repeats) / STEPS
-        )
+        calls[name] = (run, (params, opt.init(params), 0.5))
+    steps = {name: 1e3 * s / STEPS for name, s in fastest_interleaved(calls, args.repeats).items()}
     result = {
         "ms_per_step": steps,
         "draws_ms_per_step": draws(args.repeats),

@@ -1,6 +1,7 @@
 """Per-net speed in a real sweep, issue 14's table: ``benchmarks/sweep.py --skip-paper`` in
 a child process (24 nets of the data-noise knob, training, measurement and records; the
-matmul limit, PyTorch, streamed, vmapped and 1 and 2 Dask workers, all in that one run),
+matmul limit, PyTorch before and after, streamed, vmapped and 1 and 2 Dask workers, all in
+that one run),
 then the same run with the compiled BatchNorm kernels switched off
 (``SPRINGBLOCK_XLA_BATCH_NORM=1``): what they are worth in a sweep. About seven minutes.
 """
@@ -23,8 +24,8 @@ def run(img: Path) -> dict:
     result["load_average"] = os.getloadavg()
     result["kernels_built"] = batch_norm_kernel.AVAILABLE
     if batch_norm_kernel.AVAILABLE:
-        result["xla_fusions"] = run_benchmark(
-            "sweep.py", ARGV, {batch_norm_kernel.DISABLE_VARIABLE: "1"}
+        result["xla_fusions"] = run_benchmark(  # the table only: no paired rounds
+            "sweep.py", [*ARGV, "--rounds", "0"], {batch_norm_kernel.DISABLE_VARIABLE: "1"}
         )
     return result
 
@@ -56,8 +57,15 @@ def block_table(r: dict) -> str:
         rows.append(row(f"{n} Dask worker{'s' if n > 1 else ''}, warm", entry["per_net_s"]))
     most = ours[f"workers_{workers[-1]}"]
     scaling = ours["workers_1"]["per_net_s"] / most["per_net_s"] if len(workers) > 1 else 1.0
+    runs = (r.get("pytorch") or {}).get("per_net_s_runs", [])
     torch_text = (
         f"{torch / r['best_per_net_s']:.2f}x PyTorch's per-net time"
+        + (
+            f" (PyTorch's faster of its runs before and after ours, "
+            f"{' and '.join(f'{t:.3f}' for t in runs)} s)"
+            if len(runs) > 1
+            else ""
+        )
         if torch
         else "PyTorch not installed here (the bench extra), so no ratio"
     )
@@ -82,7 +90,14 @@ def block_table(r: dict) -> str:
             f"Measured by `{r['command']}` in one run (load average {r['load_average'][0]:.1f};"
             " 24 nets of the data-noise knob at 0 and 0.2, alphas 0.4 and 1, 100 full-batch "
             "epochs each, training, measurement and records included; compilation and the "
-            "cluster's start-up timed apart):",
+            "cluster's start-up timed apart"
+            + (
+                "; PyTorch trains the same mix, the data noise drawn at every step as the "
+                "authors' `src/main.py` draws it, and measures the same separations and "
+                "accuracies):"
+                if "mix" in (r.get("pytorch") or {})
+                else "):"
+            ),
             "",
             *rows,
             "",
@@ -95,4 +110,46 @@ def block_table(r: dict) -> str:
     )
 
 
-BLOCKS = {"table": block_table}
+def _interval(entry: dict, fmt: str) -> str:
+    low, high = entry["ci95"]
+    if low is None or high is None:
+        return "too few rounds for a 95 % interval"
+    return f"95 % interval {fmt.format(low)}-{fmt.format(high)}"
+
+
+def paired_text(r: dict) -> str:
+    """The paired rounds' summary (benchmarks/sweep.py ``paired_rounds``), in words."""
+    paired = r.get("paired")
+    if not paired or "rounds" not in paired:
+        return ""
+    speedup, fraction = paired["speedup"], paired["fraction_of_matmul_limit"]
+    p = paired["p_median_speedup_at_most_2"]
+    percent = {"ci95": [None if e is None else 100 * e for e in fraction["ci95"]]}
+    low = speedup["ci95"][0]
+    if low is not None and low >= 2:
+        verdict = "the 2x target holds: the whole interval lies above 2x"
+    elif speedup["median"] >= 2:
+        verdict = (
+            "the median is above 2x, but the interval reaches below it: not shown to be at least 2x"
+        )
+    else:
+        verdict = "the median is below 2x: the 2x target is not met"
+    return (
+        f"Because this machine's speed drifts by tens of per cent within minutes (PyTorch's "
+        f"two runs above), the same run then pairs the two round by round: "
+        f"{len(paired['rounds'])} rounds, each timing the matmul rate, PyTorch on 2 nets in "
+        f"a fresh process and ours on {paired['nets_per_round']} nets of the same mix on a "
+        f"warm cluster of {paired['workers']} workers, one after the other. Median speed-up "
+        f"over PyTorch {speedup['median']:.2f}x ({_interval(speedup, '{:.2f}x')}; sign "
+        f"test of a median of at most 2x: p = {p:.3f}); {verdict}. Median fraction of the "
+        f"matmul limit {100 * fraction['median']:.0f} % "
+        f"({_interval(percent, '{:.0f} %')})."
+    )
+
+
+def block_paired(r: dict) -> str:
+    text = paired_text(r)
+    return text or "This run did not pair PyTorch with ours (PyTorch skipped, or --rounds 0)."
+
+
+BLOCKS = {"table": block_table, "paired": block_paired}

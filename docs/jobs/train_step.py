@@ -42,10 +42,14 @@ def block_steps(r: dict) -> str:
     if kernels is None:
         kernel_text = "The compiled CPU kernels were not built where this ran."
     else:
+        verdict = (
+            f"make it another {fused / kernels:.2f}x faster"
+            if kernels < fused
+            else f"made it {kernels / fused:.2f}x slower in this run, not faster"
+        )
         kernel_text = (
-            f"The compiled CPU kernels make it another {fused / kernels:.2f}x faster: "
-            f"{kernels - floor:+.1f} ms over the matrix products, against {fused - floor:+.1f} "
-            "ms with XLA's fusions."
+            f"The compiled CPU kernels {verdict}: {kernels - floor:+.1f} ms over the matrix "
+            f"products, against {fused - floor:+.1f} ms with XLA's fusions."
         )
     return "\n".join(
         [
