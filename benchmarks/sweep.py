@@ -250,12 +250,17 @@ def timed_on_workers(spec: sweep.SweepSpec, workers: int) -> dict:
 
 def paired_rounds(rounds: int, workers: int, torch_nets: int = 2, seeds: int = 2) -> dict:
     """Our speed-up over PyTorch and our fraction of the matmul limit, paired: ``rounds``
-    rounds of (the matmul rate; PyTorch on ``torch_nets`` nets in a fresh process, the mix
-    in turn; ours on the 4 ``seeds`` nets of the mix, on one warm cluster of ``workers``),
-    a ratio per round. The machine's speed drifts over minutes; a round takes seconds, so
-    each ratio compares the two at one speed. Summary: the median ratio, its
-    distribution-free 95 % interval and the one-sided sign-test p-value of "the median
-    speed-up is at most 2" (``scipy.stats.quantile_test``)."""
+    rounds, each of PyTorch on ``torch_nets`` nets in two fresh processes one after the
+    other, the faster counting (the mix in turn; a fresh PyTorch process here runs in one of
+    two modes, about half of them ~1.4x slower whatever OMP_PROC_BIND says), and
+    ours on the 4 ``seeds`` nets of the mix on a cluster of ``workers`` started for the
+    round and warmed up untimed (compilation excluded, as a panel amortises it), in
+    alternating order; PyTorch never runs while a cluster is alive. The matmul rate is the
+    faster of two measurements, just before and just after ours, with no cluster alive.
+    The machine's speed drifts over minutes; a round takes about half a minute, so each
+    ratio compares the two at one speed. Summary: the median ratio, its distribution-free
+    95 % interval and the one-sided sign-test p-value of "the median speed-up is at most
+    2" (``scipy.stats.quantile_test``)."""
     from springblock.validation.nets.executor import local_cluster
 
     spec = protocol_spec("data-noise", (0.0, 0.2), seeds)
@@ -265,26 +270,45 @@ def paired_rounds(rounds: int, workers: int, torch_nets: int = 2, seeds: int = 2
         values=(0.0,),
         seeds=1,
     )
-    out = []
-    with tempfile.TemporaryDirectory() as tmp, local_cluster(workers) as cluster:
-        on_cluster = Execution(scheduler=cluster.scheduler_address)
-        sweep.run(warm_up, Path(tmp) / "warm-up", execution=on_cluster)
-        for r in range(rounds):
-            rate = matmul_rate(repeats=100, tries=3)
-            torch = pytorch_in_a_fresh_process(torch_nets, offset=r * torch_nets)
-            if "per_net_s" not in torch:
-                return {"skipped": torch.get("skipped", "PyTorch did not run")}
+
+    def ours() -> tuple[float, float]:
+        rate = matmul_rate()
+        with tempfile.TemporaryDirectory() as tmp, local_cluster(workers) as cluster:
+            on_cluster = Execution(scheduler=cluster.scheduler_address)
+            sweep.run(warm_up, Path(tmp) / "warm-up", execution=on_cluster)
             start = time.perf_counter()
-            sweep.run(spec, Path(tmp) / f"round-{r}", execution=on_cluster)
-            ours = (time.perf_counter() - start) / spec.nets
-            out.append(
-                {
-                    "pytorch_per_net_s": torch["per_net_s"],
-                    "per_net_s": ours,
-                    "matmul_limit_s_per_net": flops_per_net() / rate,
-                }
-            )
-    return {"workers": workers, "nets_per_round": spec.nets, "rounds": out} | summary(out)
+            sweep.run(spec, Path(tmp) / "round", execution=on_cluster)
+            seconds = (time.perf_counter() - start) / spec.nets
+        return seconds, max(rate, matmul_rate())
+
+    def pytorch(r: int) -> dict:
+        runs = [pytorch_in_a_fresh_process(torch_nets, offset=r * torch_nets) for _ in range(2)]
+        return faster_of(*runs)
+
+    out = []
+    for r in range(rounds):
+        if r % 2:
+            torch = pytorch(r)
+            seconds, rate = ours()
+        else:
+            seconds, rate = ours()
+            torch = pytorch(r)
+        if "per_net_s" not in torch:
+            return {"skipped": torch.get("skipped", "PyTorch did not run")}
+        out.append(
+            {
+                "pytorch_per_net_s": torch["per_net_s"],
+                "per_net_s": seconds,
+                "matmul_limit_s_per_net": flops_per_net() / rate,
+                "pytorch_first": bool(r % 2),
+            }
+        )
+    return {
+        "workers": workers,
+        "nets_per_round": spec.nets,
+        "pytorch_nets_per_round": torch_nets,
+        "rounds": out,
+    } | summary(out)
 
 
 def summary(rounds: list[dict]) -> dict:

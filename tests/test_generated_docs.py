@@ -90,6 +90,7 @@ def test_the_paired_rounds_verdict_follows_the_interval():
             "paired": {
                 "workers": 2,
                 "nets_per_round": 8,
+                "pytorch_nets_per_round": 2,
                 "rounds": [{}] * 10,
                 "speedup": {"median": median, "ci95": [low, high]},
                 "fraction_of_matmul_limit": fraction,
@@ -100,6 +101,6 @@ def test_the_paired_rounds_verdict_follows_the_interval():
     assert "the 2x target holds" in paired_text(result(2.3, 2.1, 2.5))
     assert "not shown to be at least 2x" in paired_text(result(2.1, 1.9, 2.4))
     assert "the 2x target is not met" in paired_text(result(1.8, 1.6, 2.1))
-    assert "too few rounds" in paired_text(result(2.3, None, None))
+    assert "too few rounds to show it" in paired_text(result(2.3, None, None))
     assert "95 % interval 70 %-90 %" in paired_text(result(2.3, 2.1, 2.5))
     assert paired_text({}) == ""

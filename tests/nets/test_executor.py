@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 
 from springblock.validation.nets import sweep
-from springblock.validation.nets.executor import Execution, local_cluster, xla_flags_with
+from springblock.validation.nets.executor import (
+    THREAD_CAPS,
+    Execution,
+    local_cluster,
+    xla_flags_with,
+)
 from tests.toy import write_toy_npz
 
 FIELDS = ("separation_pinv", "test_accuracy", "losses", "weight_change", "status")
@@ -56,12 +61,18 @@ def test_one_and_two_workers_give_bitwise_the_same_nets(toy_file, one_worker, tm
     same(one_worker, two)
 
 
-def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_path):
+def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_path, monkeypatch):
     """An existing cluster (--scheduler); one worker is killed as soon as the first net is
-    stored. Its task runs again elsewhere: the sweep completes with the same nets."""
+    stored. Its task runs again elsewhere: the sweep completes with the same nets. The
+    workers run with one-thread BLAS pools and without Dask's MALLOC_TRIM_THRESHOLD_; our
+    own process's environment stays as it was, also after the nanny respawned the killed
+    worker (Dask's pre-spawn environment would be written into it)."""
     from dask.distributed import Client
 
     spec = spec_of(toy_file)
+    watched = (*THREAD_CAPS, "MALLOC_TRIM_THRESHOLD_")
+    for name in watched:  # whatever an earlier cluster in this process left
+        monkeypatch.delenv(name, raising=False)
     cluster = local_cluster(2)
     client = Client(cluster)
     pids = client.run(os.getpid)
@@ -69,6 +80,8 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
     cores = sorted(os.sched_getaffinity(0))
     pinned = sorted(client.run(lambda: sorted(os.sched_getaffinity(0))).values())
     assert pinned == sorted([[cores[i % len(cores)]] for i in range(2)])
+    environments = client.run(lambda: {k: os.environ.get(k) for k in watched})
+    assert all(e == THREAD_CAPS | {"MALLOC_TRIM_THRESHOLD_": None} for e in environments.values())
     killed = []
     done = threading.Event()
 
@@ -93,6 +106,7 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
         client.close()
         cluster.close()
     assert killed, "the worker should have been killed mid-sweep"
+    assert not any(name in os.environ for name in watched), "a nanny wrote into our environment"
     assert sweep.is_complete(result)
     same(one_worker, result)
 

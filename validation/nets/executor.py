@@ -148,28 +148,37 @@ def _train_task(spec, data, job, nets_dir: str, x64: bool) -> None:
     results.write_json(Path(nets_dir) / f"{job.name(spec.knob)}.json", rec)
 
 
-#: Dask settings of the local workers. The nanny's default environment sets
+#: Dask settings of the local workers. The nanny's default pre-spawn environment sets
 #: MALLOC_TRIM_THRESHOLD_, which turns off glibc's adaptive mmap threshold: every buffer
 #: XLA allocates for a step (a megabyte per activation) was then mapped and unmapped
 #: afresh, half the worker's CPU time went to the kernel, and a net took ~1.4x as long
-#: as in a bare process; the thread caps are kept. The worker's statistical profiler (a
-#: stack sample of every thread each 10 ms) and the GIL monitor (every 1 ms) would share
-#: the core a pinned worker trains on. Workers of other clusters: see docs/scaling.md.
+#: as in a bare process. The nanny also writes its pre-spawn environment into the process
+#: it runs in, which for a LocalCluster is ours: the thread caps it sets there stayed
+#: after the cluster closed, and a PyTorch process started from ours then trained ~1.45x
+#: slower (measured, benchmarks/sweep.py). So the pre-spawn environment is empty and the
+#: caps travel in the workers' own environment (:data:`THREAD_CAPS`). The worker's
+#: statistical profiler (a stack sample of every thread each 10 ms) and the GIL monitor
+#: (every 1 ms) would share the core a pinned worker trains on. Workers of other
+#: clusters: see docs/scaling.md.
 WORKER_CONFIG = {
-    "distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1,
-        "MKL_NUM_THREADS": 1,
-        "OPENBLAS_NUM_THREADS": 1,
-    },
+    "distributed.nanny.pre-spawn-environ": {},
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.gil.enabled": False,
 }
+
+#: Set in each local worker's environment (the nanny's ``env``, applied in the worker as it
+#: starts): one thread for the BLAS and OpenMP pools a worker pinned to one core loads
+#: after that, among them scipy's OpenBLAS, which XLA's LAPACK calls (the SVDs of the
+#: measurement) use. numpy's own OpenBLAS is loaded before and keeps a pool per core; a
+#: net's work never calls it (its products run in XLA).
+THREAD_CAPS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def local_cluster(workers: int):
     """A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded processes on this
     machine (:func:`worker_xla_flags`), each pinned to its own core as it starts
-    (:func:`dask_setup`) and with :data:`WORKER_CONFIG`, the one ``--workers N`` starts."""
+    (:func:`dask_setup`) and with :data:`WORKER_CONFIG`, the one ``--workers N`` starts.
+    Our own process's environment is left as it was."""
     import dask
     from dask.distributed import LocalCluster
 
@@ -179,7 +188,7 @@ def local_cluster(workers: int):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env={"XLA_FLAGS": worker_xla_flags(), PIN_ENV: "1"},  # thread caps: WORKER_CONFIG
+            env={"XLA_FLAGS": worker_xla_flags(), PIN_ENV: "1", **THREAD_CAPS},
             preload=[__name__],
         )
 

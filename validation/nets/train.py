@@ -128,9 +128,9 @@ def corrupt(x, y, level, key, classes):
     The k = floor(level B) relabelled samples are those whose random 32-bit draw ranks
     lowest, ties going to the lower index (a uniformly random subset of size k). That is
     the subset a stable argsort of the draws would pick; it is found here from the k-th
-    smallest draw t of one sort of the draws alone, which costs a fifth of the argsort and
-    its scatter (benchmarks/label_pick.py): every draw below t, and of the draws equal to
-    t the first k - #(below t) in index order."""
+    smallest draw t of one sort of the draws alone, a fraction of the cost of the argsort
+    and its scatter (benchmarks/train_step.py times both): every draw below t, and of the
+    draws equal to t the first k - #(below t) in index order."""
     k_pick, k_label, k_input = jax.random.split(key, 3)
     n = x.shape[0]
     draws = jax.random.bits(k_pick, (n,), jnp.uint32)
