@@ -154,8 +154,9 @@ def _train_task(spec, data, job, nets_dir: str, x64: bool) -> None:
 #: afresh, half the worker's CPU time went to the kernel, and a net took ~1.4x as long
 #: as in a bare process. The nanny also writes its pre-spawn environment into the process
 #: it runs in, which for a LocalCluster is ours: the thread caps it sets there stayed
-#: after the cluster closed, and a PyTorch process started from ours then trained ~1.45x
-#: slower (measured, benchmarks/sweep.py). So the pre-spawn environment is empty and the
+#: after the cluster closed, and a PyTorch process started from ours beside an idle cluster
+#: trained up to ~1.45x slower (benchmarks/sweep.py's baseline; PyTorch's own spread here is
+#: wide, so not all of that is the caps). So the pre-spawn environment is empty and the
 #: caps travel in the workers' own environment (:data:`THREAD_CAPS`). The worker's
 #: statistical profiler (a stack sample of every thread each 10 ms) and the GIL monitor
 #: (every 1 ms) would share the core a pinned worker trains on. Workers of other
