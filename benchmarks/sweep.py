@@ -8,20 +8,19 @@ Everything is measured in this one run, side by side:
    width 100, BatchNorm, 2560 x 100 inputs, Adam 1e-3, 100 full-batch epochs);
 2. PyTorch, the authors' stack, on the same net, data and mix of knob values, measuring what
    we measure (2 threads, in a fresh child process before our timings and in another after
-   them; the faster of the two counts;
-   the ``bench`` extra; skipped with a message where torch is not installed);
+   them, the faster of the two counting; the ``bench`` extra; skipped with a message where
+   torch is not installed);
 3. springblock in a real sweep (training, measurement, records written to the store):
    per net streamed in this process, vmapped (``--batched``), and on N Dask workers, each
    with its compilation counted separately;
 4. the full ``--preset paper`` extrapolated from a sample of its nets (``--per-value`` nets
    of every knob value of every panel, default 6: 10 % of its nets), per knob, on the
-   workers each panel gets.
+   workers each panel gets;
+5. the speed-up over PyTorch and the fraction of the matmul limit paired round by round
+   (``--rounds``, default 10; :func:`paired_rounds`): the claim, with its 95 % interval.
 
 FLOPs per net count the matrix products: forward 2 N in out per layer, backward the
 weight gradients of every layer and the input gradients of all but the first.
-
-5. the speed-up over PyTorch and the fraction of the matmul limit paired round by round
-   (``--rounds``, default 10; :func:`paired_rounds`): the claim, with its 95 % interval.
 
 Usage: python3 benchmarks/sweep.py [--nets 24] [--workers 2] [--per-value 6] [--rounds 10]
     [--skip-paper] [--json]
@@ -261,24 +260,11 @@ def paired_rounds(rounds: int, workers: int, torch_nets: int = 2, seeds: int = 2
     ratio compares the two at one speed. Summary: the median ratio, its distribution-free
     95 % interval and the one-sided sign-test p-value of "the median speed-up is at most
     2" (``scipy.stats.quantile_test``)."""
-    from springblock.validation.nets.executor import local_cluster
-
     spec = protocol_spec("data-noise", (0.0, 0.2), seeds)
-    warm_up = sweep.SweepSpec.for_knob(
-        spec.knob,
-        alphas=tuple(0.6 + 0.05 * k for k in range(workers)),
-        values=(0.0,),
-        seeds=1,
-    )
 
     def ours() -> tuple[float, float]:
         rate = matmul_rate()
-        with tempfile.TemporaryDirectory() as tmp, local_cluster(workers) as cluster:
-            on_cluster = Execution(scheduler=cluster.scheduler_address)
-            sweep.run(warm_up, Path(tmp) / "warm-up", execution=on_cluster)
-            start = time.perf_counter()
-            sweep.run(spec, Path(tmp) / "round", execution=on_cluster)
-            seconds = (time.perf_counter() - start) / spec.nets
+        seconds = timed_on_workers(spec, workers)["per_net_s"]  # its cluster closes after
         return seconds, max(rate, matmul_rate())
 
     def pytorch(r: int) -> dict:
