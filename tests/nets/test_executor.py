@@ -62,11 +62,13 @@ def test_one_and_two_workers_give_bitwise_the_same_nets(toy_file, one_worker, tm
 
 
 def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_path, monkeypatch):
-    """An existing cluster (--scheduler); one worker is killed as soon as the first net is
-    stored. Its task runs again elsewhere: the sweep completes with the same nets. The
+    """An existing cluster (--scheduler); as soon as the first net is stored, every worker
+    holding the panel's data is killed (with scattered data this lost it for good: Dask's
+    memory manager keeps one replica, and every net still to train was cancelled). Their
+    tasks run again on the respawned workers: the sweep completes with the same nets. The
     workers run with one-thread BLAS pools and without Dask's MALLOC_TRIM_THRESHOLD_; our
     own process's environment stays as it was, also after the nanny respawned the killed
-    worker (Dask's pre-spawn environment would be written into it)."""
+    workers (Dask's pre-spawn environment would be written into it)."""
     from dask.distributed import Client
 
     spec = spec_of(toy_file)
@@ -85,16 +87,26 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
     killed = []
     done = threading.Event()
 
-    def kill_one():
+    def holders_of_the_data():
+        return {
+            address
+            for key, addresses in client.who_has().items()
+            if "dataset" in str(key).lower()
+            for address in addresses
+        }
+
+    def kill_the_holders():
         # watches for as long as the sweep runs (no fixed deadline: a loaded machine may
         # take minutes to compile the first net)
         while not done.is_set() and not killed:
             if any((tmp_path / "killed").rglob("nets/*.json")):
-                os.kill(next(iter(pids.values())), 9)
-                killed.append(True)
+                holders = holders_of_the_data()
+                for address in holders:
+                    os.kill(pids[address], 9)
+                killed.extend(holders)
             time.sleep(0.02)
 
-    watcher = threading.Thread(target=kill_one)
+    watcher = threading.Thread(target=kill_the_holders)
     watcher.start()
     try:
         result = sweep.run(
@@ -105,7 +117,7 @@ def test_a_killed_worker_loses_only_nets_in_flight(toy_file, one_worker, tmp_pat
         watcher.join()
         client.close()
         cluster.close()
-    assert killed, "the worker should have been killed mid-sweep"
+    assert killed, "the workers holding the data should have been killed mid-sweep"
     assert not any(name in os.environ for name in watched), "a nanny wrote into our environment"
     assert sweep.is_complete(result)
     same(one_worker, result)

@@ -12,7 +12,8 @@
   or an existing cluster (``dask-jobqueue`` on SLURM or PBS, docs/scaling.md). Workers
   write every finished net atomically into the results store, which must be on a file
   system they share with the client; a killed worker loses only the nets in flight (Dask
-  reruns its task elsewhere), a killed client loses nothing finished (rerunning resumes).
+  reruns its tasks, and recomputes the data task if it held the data), a killed client
+  loses nothing finished (rerunning resumes).
 
 Every net's numbers depend only on its spec, data and seed, not on where or with whom it
 ran, as long as the floating-point reductions run the same way: nets trained by single-
@@ -25,6 +26,7 @@ size each device gets; tested with 4 host devices).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +138,12 @@ def dask_setup(worker) -> None:
         pin_to_one_core(worker.name if isinstance(worker.name, int) else 0)
 
 
+def _panel_data(data):
+    """On a worker: the panel's data, which the task graph carries (see
+    :func:`run_distributed`)."""
+    return data
+
+
 def _train_task(spec, data, job, nets_dir: str, x64: bool) -> None:
     """On a worker: train and measure the net ``job``, write its record atomically."""
     import jax
@@ -223,7 +231,11 @@ def run_distributed(
         if log is not None:
             n = len(client.scheduler_info()["workers"])
             log(f"[{spec.knob} panel] training {len(todo)} nets on {n} Dask workers")
-        shared = client.scatter(data, broadcast=True)
+        # The data go to the workers as the result of a task, not scattered: a task's
+        # result is recomputed when the workers holding it die, scattered data are lost
+        # (Dask's memory manager keeps one replica of them, and killing that worker
+        # cancelled every net still to train).
+        shared = client.submit(_panel_data, data, key=f"dataset-{uuid.uuid4().hex}")
         x64 = bool(jax.config.jax_enable_x64)  # type: ignore[attr-defined]
         futures = [
             client.submit(_train_task, spec, shared, job, str(nets_dir), x64, pure=False)
