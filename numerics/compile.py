@@ -25,6 +25,8 @@ def vector_function(
     exprs: Sequence[sp.Expr],
     extra: Sequence[Sequence[sp.Symbol]] = (),
     functions: Mapping[str, Callable] | None = None,
+    cse: bool = False,
+    jit: bool = True,
 ) -> Callable:
     """Compile ``exprs`` into ``f(state, *extra, params) -> array``.
 
@@ -35,11 +37,26 @@ def vector_function(
     functions and the normal cdf ``Phi`` (:class:`springblock.theory.spring.drift.Phi`) taken from
     ``jax.scipy.special``). ``functions`` overrides the implementation of named functions
     (e.g. ``{"acos": fast_acos}``).
+
+    ``jit``: ``f`` is a ``jax.jit`` function, so a solver that calls it many times inside
+    one trace (an implicit Runge-Kutta method: every stage and the Jacobian) traces it
+    once per argument signature, and ``vmap`` batches that one trace; XLA inlines it into
+    the caller, so a solver's compiled code computes the same numbers as before (the
+    model-(a) table solve takes the same steps and gives bitwise the same positions); a
+    call outside ``jit`` runs fused instead of op by op and can differ in the last bits.
+    ``cse``: the generated code computes each repeated subexpression once (sympy's
+    common-subexpression elimination). It cuts the table solve's trace, compile and run
+    time further, but it regroups sums and products, so values change in the last bits,
+    and that was enough to send one cell of a 1,200-cell Kvaerno5 grid (4 blocks, mu
+    0.47, noise 0.34, settled at rest) from 234 steps to the 20,000-step budget. Off
+    until the solver is robust to that (``benchmarks/symbolic_compile.py --cse`` measures
+    all four variants).
     """
     raw = sp.lambdify(
         [list(state), *[list(e) for e in extra], *parameters],
         list(exprs),
         modules=[dict(functions or {}), _JAX_SPECIAL, "jax"],
+        cse=cse,
     )
 
     def evaluate(x, *rest):
@@ -50,7 +67,7 @@ def vector_function(
         shape = jnp.broadcast_shapes(*[jnp.shape(c) for c in columns], x.shape[:-1])
         return jnp.stack([jnp.broadcast_to(c, shape) for c in columns], axis=-1).astype(x.dtype)
 
-    return evaluate
+    return jax.jit(evaluate) if jit else evaluate
 
 
 _P = ParamSpec("_P")

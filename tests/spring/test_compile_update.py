@@ -66,7 +66,9 @@ def test_shared_noise_acts_on_every_block():
     with jax.enable_x64(True):
         a = shared(jnp.asarray(x), jnp.asarray(xi), params)
         b = independent(jnp.asarray(x), jnp.asarray(np.repeat(xi, 4, axis=-1)), params)
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # same expression, same inputs
+    # the same terms in two compiled programs (vector_function jits each): XLA may fuse and
+    # contract them differently, so a few float64 ulps of the O(1) values, no more
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=8 * np.finfo(float).eps)
 
 
 def test_compiled_mean_drift_matches_quadrature(precision):
