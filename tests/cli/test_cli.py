@@ -270,14 +270,11 @@ def use_a_coarse_model_table(monkeypatch):
 
 
 def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
-    """`nets sweep` on a user .npz, then `nets compare` on its output directory."""
+    """`nets sweep` on a user .npz, then `nets compare` on its output directory. (The toy
+    data and net of the tiny preset, tests/cli/conftest.py: one trainer program per
+    session through the compilation cache; ``--train-size`` asks for all 90 samples.)"""
     use_a_coarse_model_table(monkeypatch)
-    rng = np.random.default_rng(0)
-    means = rng.normal(0, 2, (3, 5))
-    y = rng.integers(0, 3, 100)
-    x = (means[y] + rng.normal(size=(100, 5))).astype(np.float32)
-    path = tmp_path / "toy.npz"
-    np.savez(path, x_train=x[:80], y_train=y[:80], x_test=x[80:], y_test=y[80:])
+    path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "run"
     argv = [
         "nets",
@@ -291,13 +288,13 @@ def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
         "--seeds",
         "1",
         "--epochs",
-        "2",
+        "3",
         "--depth",
         "3",
         "--width",
-        "6",
+        "8",
         "--train-size",
-        "80",
+        "90",
         "--no-progress",
         "--json",
         "--out",
@@ -373,9 +370,10 @@ def test_nets_trajectories_scores_a_checkpointed_panel(
         assert (out / "trajectories" / name).stat().st_size > 0
     ds = springblock.open_results(out / "trajectories")
     assert ds["predicted_c"].dims == ("fit", "alpha", "data_noise", "epoch")
-    bare = tmp_path / "bare"
-    argv = ["nets", "sweep", "--train-size", "256", "--alphas", "0", "--values", "0"]
-    argv += ["--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "4"]
+    bare = tmp_path / "bare"  # the tiny preset's data and net (tests/cli/conftest.py)
+    toy = write_toy_npz(tmp_path / "toy.npz")
+    argv = ["nets", "sweep", "--dataset", str(toy), "--alphas", "0", "--values", "0"]
+    argv += ["--seeds", "1", "--epochs", "3", "--depth", "3", "--width", "8"]
     assert cli.main([*argv, "--no-progress", "--out", str(bare)]) == 0
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
@@ -389,7 +387,8 @@ def test_nets_sweep_measures_the_hessian(tmp_path, capsys):
     path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "h"
     argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0.5", "--values", "0", "0.3"]
-    argv += ["--seeds", "1", "--epochs", "2", "--depth", "3", "--width", "4"]
+    # the tiny net of tests/nets/test_sweep.py's hessian panel: one compilation per session
+    argv += ["--seeds", "1", "--epochs", "3", "--depth", "3", "--width", "8"]
     argv += ["--measure", "hessian", "--no-progress", "--json", "--out", str(out)]
     assert cli.main(argv) == 0
     data = json.loads(capsys.readouterr().out)
@@ -430,12 +429,10 @@ def test_nets_bad_input(argv, flag, capsys):
 
 
 def test_compare_refuses_an_incomplete_sweep(tmp_path, capsys):
-    """A sweep with a net removed from the store is incomplete: compare names --out."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 4)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(int)
-    path = tmp_path / "toy.npz"
-    np.savez(path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    """A sweep with a net removed from the store is incomplete: compare names --out. (The
+    toy data and net of tests/cli/conftest.py's tiny preset: one trainer program, compiled
+    once per session through the compilation cache.)"""
+    path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "panel"
     argv = [
         "nets",
@@ -451,11 +448,11 @@ def test_compare_refuses_an_incomplete_sweep(tmp_path, capsys):
         "--seeds",
         "1",
         "--epochs",
-        "2",
+        "3",
         "--depth",
         "3",
         "--width",
-        "4",
+        "8",
         "--no-progress",
         "--out",
         str(out),
