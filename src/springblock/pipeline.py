@@ -374,7 +374,9 @@ def write_run_dataset(out: Path, p: Preset) -> None:
         compare = results.open_results(out / stage_name)
         prefix = stage_name.replace("-", "_")
         parts.append(compare.rename({n: f"{prefix}_{n}" for n in compare.data_vars}))
-    merged = xr.merge(parts, join="outer", combine_attrs="override")
+    # the stages share coordinates (alpha, seed, ...); equal where they overlap, so xarray's
+    # present default, stated (its default is to change, with a FutureWarning until then)
+    merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="override")
     for name in merged.data_vars:
         if merged[name].dtype.kind == "f" and "nan_meaning" not in merged[name].attrs:
             merged[name].attrs["nan_meaning"] = "outside this variable's own coordinates"
