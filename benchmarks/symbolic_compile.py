@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+from typing import Any
 
 CHILD = r"""
 import functools, json, sys, time
@@ -98,7 +99,7 @@ def main() -> None:
     if args.blocks < 1:
         parser.error("--blocks: an integer >= 1")
 
-    samples: dict[tuple[str, str], dict[str, list[float]]] = {}
+    samples: dict[tuple[str, str], dict[str, Any]] = {}  # times, and the first unfinished
     names = [v for v in VARIANTS if args.cse or not VARIANTS[v][0]]
     for r in range(args.rounds):
         for variant in names if r % 2 == 0 else names[::-1]:
