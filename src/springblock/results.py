@@ -209,16 +209,28 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     return atomic_write(path, write)
 
 
+#: Resolution of the PNG copy of every figure.
+FIGURE_DPI = 150
+
+
 def write_figure(fig, directory: str | os.PathLike, name: str) -> list[str]:
-    """``name``.png and ``name``.pdf in ``directory``, each written atomically; the figure
-    is closed. Returns the paths."""
+    """``name``.png and ``name``.pdf in ``directory``, each written atomically and cropped
+    to the figure's tight bounding box; the figure is closed. Returns the paths.
+
+    The box is computed once, at the PNG's resolution, and serves both formats: with
+    ``bbox_inches="tight"`` matplotlib lays the figure out again for every format before
+    drawing it (a quarter of the figure's saving time; the PNG is bitwise the same, the
+    PDF's page differs from its own tight box by a fraction of a point)."""
+    import matplotlib as mpl
     import matplotlib.pyplot as plt
 
+    fig.set_dpi(FIGURE_DPI)
+    box = fig.get_tightbbox().padded(mpl.rcParams["savefig.pad_inches"])
     paths = []
     for ext in ("png", "pdf"):
 
         def write(tmp: Path, ext: str = ext) -> None:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, format=ext, dpi=FIGURE_DPI, bbox_inches=box)
 
         paths.append(str(atomic_write(Path(directory) / f"{name}.{ext}", write)))
     plt.close(fig)
