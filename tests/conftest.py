@@ -22,6 +22,9 @@ from dataclasses import dataclass
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="springblock-xla-"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+# The session's model tables, each tabulated once (tests/tables.py), in a directory shared
+# the same way.
+os.environ.setdefault("SPRINGBLOCK_TEST_TABLES", tempfile.mkdtemp(prefix="springblock-tables-"))
 # XLA's backend optimisation level 2 instead of its default 3, for the tests only (the
 # toolkit keeps XLA's default): the suite spends about half its time in XLA compiles
 # (jax.monitoring on 2 cores: 599 s of 1253 s of test time), most of them of programs that

@@ -1,15 +1,26 @@
-"""Fixtures shared by the pipeline tests: a tiny preset (toy data, a 3 x 3 model grid, a
-small model table) that runs every stage of ``springblock run`` in seconds."""
+"""Fixtures of the CLI and pipeline tests: a tiny preset (toy data, a 3 x 3 model grid, a
+small model table) that runs every stage of ``springblock run`` in seconds, and model
+tables tabulated once per session."""
 
 from __future__ import annotations
 
 import pytest
 
 from springblock import pipeline
+from springblock.numerics.spring import table
 from springblock.numerics.spring.phase_diagram import PhaseDiagramSpec
 from springblock.validation.nets.sweep import SweepSpec
 from tests.cli.coarse import coarse_table
+from tests.tables import session_table
 from tests.toy import write_toy_npz
+
+
+@pytest.fixture(autouse=True)
+def _each_model_table_tabulated_once(monkeypatch):
+    """The commands tabulate their model tables through :func:`tests.tables.session_table`:
+    the results store and its reuse stay the library's, the tabulation of each coarse table
+    is done once per session."""
+    monkeypatch.setattr(table, "tabulate", session_table)
 
 
 @pytest.fixture(scope="module")

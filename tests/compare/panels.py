@@ -7,8 +7,9 @@ import functools
 
 import numpy as np
 
-from springblock.numerics.spring.table import ModelTable, TableSpec, tabulate
+from springblock.numerics.spring.table import ModelTable, TableSpec
 from springblock.validation.compare import cells
+from tests.tables import session_table
 
 
 def blank_panel(knob: str, alphas, values, depth: int, se: float = 0.01, **extra):
@@ -43,7 +44,7 @@ def coarse_table_spec(blocks: int) -> TableSpec:
     """A coarse model table over friction up to 0.2 and asymmetry 1 to 2: it keeps the
     tests fast, and the fits and plants only interpolate in it. One grid for every
     comparison test, so that a chain length is tabulated (and its solver compiled) once
-    per process, and once per session through the compilation cache (:func:`coarse_table`)."""
+    per session (:func:`coarse_table`)."""
     return TableSpec(
         blocks=blocks,
         mu_max=0.2,
@@ -58,5 +59,6 @@ def coarse_table_spec(blocks: int) -> TableSpec:
 
 @functools.cache
 def coarse_table(blocks: int) -> ModelTable:
-    """The tabulated :func:`coarse_table_spec` (computed once per process)."""
-    return tabulate(coarse_table_spec(blocks))
+    """The tabulated :func:`coarse_table_spec` (computed once per session,
+    :func:`tests.tables.session_table`)."""
+    return session_table(coarse_table_spec(blocks))

@@ -82,6 +82,7 @@ def test_gradient_matches_finite_differences():
         masks = jax.random.bernoulli(jax.random.key(2), 0.8, (2, 6, 4, 4, 3))
         theta, unravel = ravel_pytree(params)
 
+        @jax.jit  # 61 evaluations: eagerly, each would dispatch every operation alone
         def loss(flat):
             logits, _, _ = cnn.forward(
                 unravel(flat), stats, x, alpha=0.3, train=True, masks=masks, keep=0.8

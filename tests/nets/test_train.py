@@ -13,6 +13,10 @@ from hypothesis import strategies as st
 
 from springblock.validation.nets import mlp, train
 
+#: train.train as one compiled program (the config and the class count static): run
+#: eagerly, its set-up and measurement would dispatch, and compile, each operation alone
+train_compiled = jax.jit(train.train, static_argnums=(0, 3))
+
 IN, WIDTH, DEPTH, CLASSES, N = 3, 4, 3, 2, 8
 
 
@@ -84,7 +88,7 @@ def test_one_step_matches_hand_computed_update(tiny, optimizer, precision):
     config = train.TrainConfig(
         depth=DEPTH, width=WIDTH, epochs=1, optimizer=optimizer, early_stopping=False
     )
-    trained = train.train(
+    trained = train_compiled(
         config,
         jnp.asarray(x, precision.dtype),
         jnp.asarray(y),
@@ -123,7 +127,7 @@ def test_batchnorm_running_statistics_follow_pytorch(tiny):
     x, y = tiny
     config = train.TrainConfig(depth=DEPTH, width=WIDTH, epochs=1, early_stopping=False)
     with jax.enable_x64(True):
-        trained = train.train(
+        trained = train_compiled(
             config, jnp.asarray(x), jnp.asarray(y), CLASSES, train.Hyper(), jax.random.key(0)
         )
         mean, var = np.asarray(trained.stats.mean[0]), np.asarray(trained.stats.var[0])
@@ -239,7 +243,7 @@ def test_early_stopping_on_a_separable_task():
     x = x + 0.1 * jax.random.normal(jax.random.key(0), x.shape)
     y = jnp.concatenate([jnp.zeros(32, jnp.int32), jnp.ones(32, jnp.int32)])
     config = train.TrainConfig(depth=3, width=16, epochs=3000)
-    trained = train.train(config, x, y, 2, train.Hyper(learning_rate=0.05), jax.random.key(0))
+    trained = train_compiled(config, x, y, 2, train.Hyper(learning_rate=0.05), jax.random.key(0))
     stopped = int(trained.epochs_run)
     assert stopped < 3000
     last = float(trained.losses[stopped - 1])
@@ -368,17 +372,25 @@ def test_checkpoints_record_the_separations_a_shorter_run_ends_with():
     hyper = train.Hyper(alpha=0.3, learning_rate=1e-2, dropout=0.1)
     key = jax.random.key(4)
     config = train.TrainConfig(depth=4, width=8, epochs=6, checkpoints=(2, 6))
-    recorded = train.train(config, x, y, 3, hyper, key)
-    assert recorded.snapshots.shape == (2, 2, 4)
-    plain = train.TrainConfig(depth=4, width=8, epochs=6)
+    # the compiled programs a sweep runs, the number of epochs traced: one compilation
+    # with checkpoints and one without serve every run below
+    with_checkpoints = train.program(config, 3)
+    recorded = with_checkpoints(x, y, x, y, hyper, key, np.int32(6))
+    assert recorded.checkpoint_separation_pinv.shape == (2, 4)
+    plain = train.program(train.TrainConfig(depth=4, width=8, epochs=6), 3)
     for k, epochs in enumerate((2, 6)):
-        shorter = train.train(plain, x, y, 3, hyper, key, epochs=epochs)
-        m = train.measure(shorter, hyper, x, y, x, y, 3)
+        m = plain(x, y, x, y, hyper, key, np.int32(epochs))
+        assert int(m.epochs_run) == epochs
         # the same arithmetic in two compiled programs: float32 rounding only
-        np.testing.assert_allclose(recorded.snapshots[k, 0], m.separation_pinv, rtol=1e-5)
-        np.testing.assert_allclose(recorded.snapshots[k, 1], m.separation_trace, rtol=1e-5)
-    capped = train.train(config, x, y, 3, hyper, key, epochs=3)
-    assert np.isfinite(capped.snapshots[0]).all() and np.isnan(capped.snapshots[1]).all()
+        np.testing.assert_allclose(
+            recorded.checkpoint_separation_pinv[k], m.separation_pinv, rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            recorded.checkpoint_separation_trace[k], m.separation_trace, rtol=1e-5
+        )
+    capped = with_checkpoints(x, y, x, y, hyper, key, np.int32(3))
+    assert np.isfinite(capped.checkpoint_separation_pinv[0]).all()
+    assert np.isnan(capped.checkpoint_separation_pinv[1]).all()
     with pytest.raises(ParameterError, match="checkpoints"):
         train.compiled_train_and_measure(config, 3, batched=True)
     with pytest.raises(ParameterError, match="checkpoints"):

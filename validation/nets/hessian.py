@@ -162,4 +162,6 @@ def dense_hessian(params, stats, x, y, alpha, forward=mlp.forward) -> np.ndarray
         def loss(flat):
             return evaluation_loss(unravel(flat), as64[1], x64, y, alpha, forward)
 
-        return np.asarray(jax.hessian(loss)(theta))
+        # compiled: run eagerly, the Hessian's forward-over-reverse pass dispatches (and
+        # compiles) each of its operations on its own
+        return np.asarray(jax.jit(jax.hessian(loss))(theta))
