@@ -271,8 +271,10 @@ def use_a_coarse_model_table(monkeypatch):
 
 def test_nets_sweep_and_compare_on_a_user_npz(tmp_path, capsys, monkeypatch):
     """`nets sweep` on a user .npz, then `nets compare` on its output directory. (The toy
-    data and net of the tiny preset, tests/cli/conftest.py: one trainer program per
-    session through the compilation cache; ``--train-size`` asks for all 90 samples.)"""
+    data and net of the tiny preset, tests/cli/conftest.py; the command line's sweeps of
+    it share one trainer program per session through the compilation cache, the preset's
+    in-process runs, without float64, another; ``--train-size`` asks for all 90
+    samples.)"""
     use_a_coarse_model_table(monkeypatch)
     path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "run"
@@ -387,7 +389,7 @@ def test_nets_sweep_measures_the_hessian(tmp_path, capsys):
     path = write_toy_npz(tmp_path / "toy.npz")
     out = tmp_path / "h"
     argv = ["nets", "sweep", "--dataset", str(path), "--alphas", "0.5", "--values", "0", "0.3"]
-    # the tiny net of tests/nets/test_sweep.py's hessian panel: one compilation per session
+    # the tiny preset's net (tests/cli/conftest.py), the smallest the other sweeps train
     argv += ["--seeds", "1", "--epochs", "3", "--depth", "3", "--width", "8"]
     argv += ["--measure", "hessian", "--no-progress", "--json", "--out", str(out)]
     assert cli.main(argv) == 0

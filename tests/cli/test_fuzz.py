@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from springblock import cli
+from tests.toy import write_toy_npz
 
 THEORIES = ("spring", "nets", "pdlt", "curves", "dynamics")
 
@@ -107,16 +108,13 @@ def test_every_command_is_fuzzed():
 
 @pytest.fixture(scope="session")
 def finished_panel(tmp_path_factory):
-    """A finished one-cell sweep on a toy data set, for commands that read one
-    (``{finished_panel}`` in a fuzz table's arguments; ``{checkpointed_panel}`` for one
-    with checkpoints, the fixture of tests/conftest.py)."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 4)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(int)
+    """A finished one-cell sweep, for commands that read one (``{finished_panel}`` in a
+    fuzz table's arguments; ``{checkpointed_panel}`` for one with checkpoints, the fixture
+    of tests/conftest.py). The toy data and net of test_cli.py's sweep on a user .npz: the
+    command line's sweeps of that net (float64 switched on, as the CLI does) share one
+    trainer program per session through the compilation cache."""
     root = tmp_path_factory.mktemp("fuzz-panel")
-    np.savez(root / "toy.npz", x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    write_toy_npz(root / "toy.npz")
     out = root / "panel"
     argv = [
         "nets",
@@ -130,11 +128,11 @@ def finished_panel(tmp_path_factory):
         "--seeds",
         "1",
         "--epochs",
-        "2",
+        "3",
         "--depth",
         "3",
         "--width",
-        "4",
+        "8",
         "--no-progress",
         "--out",
         str(out),
