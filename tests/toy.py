@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jax
 import numpy as np
+
+from springblock.validation.nets import train
+
+#: ``train.train`` as one compiled program (the config and the class count static): run
+#: eagerly, its set-up and measurement would dispatch, and compile, each operation alone
+train_compiled = jax.jit(train.train, static_argnums=(0, 3))
 
 
 def toy_arrays(n=120, scale=1.0, seed=0):

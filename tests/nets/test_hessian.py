@@ -10,6 +10,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from springblock.validation.nets import hessian, train
+from tests.toy import train_compiled
 
 
 def symmetric(seed: int, n: int = 40) -> np.ndarray:
@@ -57,10 +58,7 @@ def test_curvature_of_a_tiny_trained_net_matches_its_dense_hessian():
     x = jnp.asarray(rng.normal(size=(60, 3)), jnp.float32)
     y = jnp.asarray(rng.integers(0, 3, 60), jnp.int32)
     config = train.TrainConfig(depth=3, width=4, epochs=30, early_stopping=False)
-    # one compiled program (train.train run eagerly dispatches its set-up op by op)
-    trained = jax.jit(train.train, static_argnums=(0, 3))(
-        config, x, y, 3, train.Hyper(alpha=0.3), jax.random.key(1)
-    )
+    trained = train_compiled(config, x, y, 3, train.Hyper(alpha=0.3), jax.random.key(1))
     theta, _ = ravel_pytree(trained.params)
     got = hessian.curvature(
         trained.params, trained.stats, x, y, 0.3, jax.random.key(2), steps=theta.size, samples=256

@@ -12,7 +12,7 @@ import springblock
 from springblock import results
 from springblock.params import ParameterError
 from springblock.validation.nets import sweep
-from tests.toy import toy_arrays, write_toy_npz
+from tests.toy import toy_arrays, train_compiled, write_toy_npz
 
 
 @pytest.fixture(scope="module")
@@ -254,9 +254,7 @@ def test_a_hessian_panel_stores_the_curvature_of_every_net(toy_file, tmp_path):
     x, y = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
     key = jax.random.fold_in(jax.random.key(spec.seed), 1)
     config = sweep.train_config(spec, 0.0)
-    trained = jax.jit(train.train, static_argnums=(0, 3))(
-        config, x, y, data.num_classes, train.Hyper(alpha=0.5), key
-    )
+    trained = train_compiled(config, x, y, data.num_classes, train.Hyper(alpha=0.5), key)
     again = hessian.curvature(
         trained.params,
         trained.stats,

@@ -12,10 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from springblock.validation.nets import mlp, train
-
-#: train.train as one compiled program (the config and the class count static): run
-#: eagerly, its set-up and measurement would dispatch, and compile, each operation alone
-train_compiled = jax.jit(train.train, static_argnums=(0, 3))
+from tests.toy import train_compiled
 
 IN, WIDTH, DEPTH, CLASSES, N = 3, 4, 3, 2, 8
 
